@@ -1,0 +1,348 @@
+//! The `chainhound` command: argument parsing and output, nothing else.
+//! Each subcommand resolves its arguments, calls the library crates and
+//! prints text or `--json`. Exit codes: 0 success, 1 not found, 2 error.
+
+mod demo;
+mod output;
+
+use anyhow::{bail, Context, Result};
+use chainhound_chain::{BlockHash, Network, Txid};
+use chainhound_index::ingest::{ingest, IngestOptions, IngestReport, Progress};
+use chainhound_index::query::Query;
+use chainhound_index::scan::scan;
+use chainhound_index::source::Source;
+use chainhound_index::store::Store;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Crypto-crime forensics on your own Bitcoin node's files.
+#[derive(Parser)]
+#[command(name = "chainhound", version, about)]
+struct Cli {
+    /// Index directory [default: $CHAINHOUND_INDEX, else ~/.local/share/chainhound/index]
+    #[arg(long, global = true, value_name = "DIR")]
+    index: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build or update the index from a Bitcoin Core datadir or blk files.
+    Ingest {
+        /// Bitcoin Core data directory (reads its blocks/ folder).
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "blocks",
+            required_unless_present = "blocks"
+        )]
+        datadir: Option<PathBuf>,
+        /// A blk*.dat file or a folder of them.
+        #[arg(long, value_name = "FILE|DIR")]
+        blocks: Option<PathBuf>,
+        /// Only blocks of this network (default: the first block's).
+        #[arg(long)]
+        network: Option<String>,
+        /// Stop after this height.
+        #[arg(long)]
+        max_height: Option<u32>,
+        /// Commit after every N blocks (default: every 20 seconds).
+        #[arg(long, hide = true, default_value_t = 0)]
+        commit_every: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show a block by height or hash.
+    Block {
+        /// Height or block hash.
+        id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a transaction: inputs with the outputs they spend, outputs with their spenders, fee.
+    Tx {
+        /// Transaction id.
+        txid: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an address: balance, totals, first and last seen, paged history.
+    Address {
+        /// Address (any script type; P2PK outputs are found by their key's P2PKH address).
+        address: String,
+        /// History entries to show.
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
+        /// History entries to skip (newest first).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Index statistics: counts, script types, bytes per file and per transaction.
+    Stats {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-block figures of blk files whose blocks need not form a chain.
+    Scan {
+        /// blk files or folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// JSON output (one array).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Simulate a small chain, ingest it and investigate it (needs no node).
+    Demo {
+        /// Seed of the simulation.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Keep the simulated chain and index in this folder.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+    /// Every resolved input as TSV (for checking against Bitcoin Core's undo data).
+    #[command(hide = true)]
+    ExportPrevouts,
+}
+
+fn default_index() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHAINHOUND_INDEX") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("chainhound").join("index")
+}
+
+/// Outcome of a command that can find nothing.
+enum Found {
+    Yes,
+    No,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Found::Yes) => ExitCode::SUCCESS,
+        Ok(Found::No) => ExitCode::from(1),
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("chainhound: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_index(dir: &Path) -> Result<Store> {
+    Store::open(dir).with_context(|| format!("opening index {}", dir.display()))
+}
+
+fn run(cli: Cli) -> Result<Found> {
+    let index = cli.index.unwrap_or_else(default_index);
+    match cli.cmd {
+        Cmd::Ingest {
+            datadir,
+            blocks,
+            network,
+            max_height,
+            commit_every,
+            json,
+            quiet,
+        } => {
+            let source = match (&datadir, &blocks) {
+                (Some(d), _) => Source::datadir(d)?,
+                (None, Some(b)) => Source::path(b)?,
+                _ => bail!("give --datadir or --blocks"),
+            };
+            let network = network
+                .map(|n| {
+                    Network::from_name(&n).with_context(|| {
+                        format!(
+                            "unknown network {n:?} (mainnet, testnet3, testnet4, signet, regtest)"
+                        )
+                    })
+                })
+                .transpose()?;
+            let opts = IngestOptions {
+                network,
+                max_height,
+                commit_every_blocks: commit_every,
+                ..Default::default()
+            };
+            let mut bar = Bar::new(quiet || json);
+            let report = ingest(&source, &index, &opts, &mut bar)?;
+            bar.finish();
+            output::ingest_report(&report, &index, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Block { id, json } => {
+            let store = open_index(&index)?;
+            let q = Query::new(&store);
+            let view = if let Ok(h) = id.parse::<u32>() {
+                q.block(h)
+            } else {
+                let hash: BlockHash = id
+                    .parse()
+                    .with_context(|| format!("{id:?} is neither a height nor a block hash"))?;
+                q.block_by_hash(&hash)
+            };
+            match view {
+                Some(b) => output::block(&b, json)?,
+                None => {
+                    eprintln!(
+                        "chainhound: block {id} is not in the index ({} blocks)",
+                        store.counts().blocks
+                    );
+                    return Ok(Found::No);
+                }
+            }
+            Ok(Found::Yes)
+        }
+        Cmd::Tx { txid, json } => {
+            let store = open_index(&index)?;
+            let id: Txid = txid
+                .parse()
+                .with_context(|| format!("{txid:?} is not a txid"))?;
+            match Query::new(&store).tx(&id) {
+                Some(t) => output::tx(&t, json)?,
+                None => {
+                    eprintln!("chainhound: transaction {id} is not in the index");
+                    return Ok(Found::No);
+                }
+            }
+            Ok(Found::Yes)
+        }
+        Cmd::Address {
+            address,
+            limit,
+            offset,
+            json,
+        } => {
+            let store = open_index(&index)?;
+            let q = Query::new(&store);
+            match q.find_address(&address)? {
+                Some((a, _)) => output::address(&q.address(a, offset, limit), json)?,
+                None => {
+                    eprintln!("chainhound: address {address} never appears in the indexed chain");
+                    return Ok(Found::No);
+                }
+            }
+            Ok(Found::Yes)
+        }
+        Cmd::Stats { json } => {
+            let store = open_index(&index)?;
+            output::stats(&Query::new(&store).stats(), &index, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Scan { files, json } => {
+            let mut all = Vec::new();
+            let mut warnings = Vec::new();
+            for f in &files {
+                let source = Source::path(f)?;
+                warnings.extend(scan(&source, |b| all.push(b)));
+            }
+            for w in &warnings {
+                eprintln!("chainhound: warning: {w}");
+            }
+            output::scan(&all, json)?;
+            Ok(if all.is_empty() {
+                Found::No
+            } else {
+                Found::Yes
+            })
+        }
+        Cmd::Demo { seed, keep } => {
+            demo::run(seed, keep)?;
+            Ok(Found::Yes)
+        }
+        Cmd::ExportPrevouts => {
+            let store = open_index(&index)?;
+            output::prevouts(&Query::new(&store).prevouts())?;
+            Ok(Found::Yes)
+        }
+    }
+}
+
+/// The ingest progress bar: blocks/s, MB/s and ETA.
+struct Bar {
+    bar: Option<ProgressBar>,
+    bytes: u64,
+    started: std::time::Instant,
+}
+
+impl Bar {
+    fn new(hidden: bool) -> Bar {
+        Bar {
+            bar: (!hidden).then(|| {
+                let b = ProgressBar::new_spinner();
+                b.enable_steady_tick(Duration::from_millis(200));
+                b
+            }),
+            bytes: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&mut self, blocks: u64, _bytes: u64) {
+        self.started = std::time::Instant::now();
+        if let Some(b) = &self.bar {
+            b.set_length(blocks);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks {per_sec} {msg} ETA {eta}")
+                    .expect("valid template"),
+            );
+        }
+    }
+
+    fn block(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            if b.position() % 64 == 0 {
+                let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                b.set_message(format!("{:.1} MB/s", self.bytes as f64 / 1e6 / secs));
+            }
+        }
+    }
+
+    fn message(&mut self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.to_string());
+        }
+    }
+}
+
+/// Runs an ingest for the demo with no bar.
+pub(crate) fn ingest_quiet(source: &Source, index: &Path) -> Result<IngestReport> {
+    let mut bar = Bar::new(true);
+    Ok(ingest(source, index, &IngestOptions::default(), &mut bar)?)
+}

@@ -1,0 +1,327 @@
+//! Text and JSON rendering of query results. Text goes to stdout, one
+//! record per line where that makes sense, so it pipes into `grep` and `awk`.
+
+use anyhow::Result;
+use chainhound_index::ingest::IngestReport;
+use chainhound_index::query::{AddressView, BlockView, PrevoutRow, Stats, TxView};
+use chainhound_index::scan::BlockFigures;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::path::Path;
+
+fn json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Satoshis as BTC with 8 decimals.
+pub fn btc(sat: u64) -> String {
+    format!("{}.{:08}", sat / 100_000_000, sat % 100_000_000)
+}
+
+fn time(t: u32) -> String {
+    // UTC date-time from a Unix timestamp (civil-from-days).
+    let days = t as i64 / 86_400;
+    let secs = t as i64 % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+pub fn ingest_report(r: &IngestReport, index: &Path, as_json: bool) -> Result<()> {
+    for w in &r.warnings {
+        eprintln!("chainhound: warning: {w}");
+    }
+    let shown = 20;
+    for w in r.chain_warnings.iter().take(shown) {
+        eprintln!("chainhound: warning: {w}");
+    }
+    if r.chain_warnings.len() > shown {
+        eprintln!(
+            "chainhound: warning: ... and {} more chain warnings (see --json)",
+            r.chain_warnings.len() - shown
+        );
+    }
+    if as_json {
+        return json(r);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(o, "index       {}", index.display())?;
+    if let Some(n) = r.network {
+        writeln!(o, "network     {n}")?;
+    }
+    if let (Some(h), Some(hash)) = (r.tip_height, r.tip_hash) {
+        writeln!(o, "tip         {h} {hash}")?;
+    }
+    if r.blocks_rolled_back > 0 {
+        writeln!(
+            o,
+            "reorg       rolled back {} blocks from height {}",
+            r.blocks_rolled_back,
+            r.rolled_back_from.unwrap_or(0)
+        )?;
+    }
+    let mbs = r.bytes_parsed as f64 / 1e6 / r.seconds.max(1e-9);
+    writeln!(
+        o,
+        "added       {} blocks, {} txs, {:.1} MB in {:.2} s ({:.0} tx/s, {:.1} MB/s)",
+        r.blocks_added,
+        r.txs_added,
+        r.bytes_parsed as f64 / 1e6,
+        r.seconds,
+        r.txs_added as f64 / r.seconds.max(1e-9),
+        mbs
+    )?;
+    writeln!(
+        o,
+        "skipped     {} stale-fork blocks, {} orphan blocks, {} other-network records, {} warnings",
+        r.stale_blocks,
+        r.orphan_blocks,
+        r.foreign_records,
+        r.warnings.len() + r.chain_warnings.len()
+    )?;
+    Ok(())
+}
+
+pub fn block(b: &BlockView, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(b);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(o, "block       {} {}", b.height, b.hash)?;
+    if let Some(p) = b.prev_hash {
+        writeln!(o, "previous    {p}")?;
+    }
+    writeln!(o, "time        {} ({})", time(b.time), b.time)?;
+    writeln!(
+        o,
+        "version     {:#x}  bits {}  nonce {}  size {} bytes",
+        b.version, b.bits, b.nonce, b.size
+    )?;
+    writeln!(o, "coinbase    {}", b.coinbase_text)?;
+    writeln!(o, "coinbase    {} (hex)", b.coinbase_hex)?;
+    writeln!(o, "reward      {} BTC", btc(b.coinbase_value))?;
+    writeln!(o, "txs         {}", b.tx_count)?;
+    for t in &b.txids {
+        writeln!(o, "  {t}")?;
+    }
+    Ok(())
+}
+
+pub fn tx(t: &TxView, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(t);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(o, "tx          {}", t.txid)?;
+    writeln!(
+        o,
+        "block       {} {} (tx {} of the block)",
+        t.height, t.block_hash, t.index_in_block
+    )?;
+    writeln!(o, "time        {}", time(t.time))?;
+    match t.fee {
+        Some(f) => writeln!(
+            o,
+            "value       in {} BTC, out {} BTC, fee {} BTC",
+            btc(t.value_in),
+            btc(t.value_out),
+            btc(f)
+        )?,
+        None if t.coinbase => writeln!(o, "value       coinbase, out {} BTC", btc(t.value_out))?,
+        None => writeln!(
+            o,
+            "value       out {} BTC (some inputs unresolved: no fee)",
+            btc(t.value_out)
+        )?,
+    }
+    writeln!(o, "inputs      {}", t.inputs.len())?;
+    for i in &t.inputs {
+        if i.coinbase {
+            writeln!(o, "  #{:<3} coinbase", i.index)?;
+        } else if i.unresolved {
+            writeln!(o, "  #{:<3} (previous output not in the index)", i.index)?;
+        } else {
+            let (ptx, pv) = i.prevout.expect("resolved inputs have a prevout");
+            writeln!(
+                o,
+                "  #{:<3} {} BTC  {}  [{}]  from {ptx}:{pv} (height {}{})",
+                i.index,
+                btc(i.value.unwrap_or(0)),
+                i.address.as_deref().unwrap_or("-"),
+                i.script_type.map_or("?", |s| s.name()),
+                i.prev_height.unwrap_or(0),
+                if i.prev_coinbase == Some(true) {
+                    ", coinbase"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    writeln!(o, "outputs     {}", t.outputs.len())?;
+    for x in &t.outputs {
+        let spent = match &x.spent_by {
+            Some(s) => format!("spent by {}:{} (height {})", s.txid, s.input, s.height),
+            None => "unspent".into(),
+        };
+        writeln!(
+            o,
+            "  #{:<3} {} BTC  {}  [{}]  {spent}",
+            x.index,
+            btc(x.value),
+            x.address.as_deref().unwrap_or("-"),
+            x.script_type.name()
+        )?;
+    }
+    Ok(())
+}
+
+pub fn address(a: &AddressView, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(a);
+    }
+    let mut o = io::stdout().lock();
+    let types: Vec<&str> = a.script_types.iter().map(|t| t.name()).collect();
+    writeln!(o, "address     {}  [{}]", a.address, types.join(", "))?;
+    writeln!(o, "balance     {} BTC", btc(a.balance))?;
+    writeln!(
+        o,
+        "received    {} BTC in {} outputs ({} unspent)",
+        btc(a.received),
+        a.output_count,
+        a.unspent_count
+    )?;
+    writeln!(o, "sent        {} BTC", btc(a.sent))?;
+    writeln!(o, "txs         {}", a.tx_count)?;
+    if let (Some(f), Some(l)) = (&a.first_seen, &a.last_seen) {
+        writeln!(
+            o,
+            "first seen  {} (height {}) {}",
+            time(f.time),
+            f.height,
+            f.txid
+        )?;
+        writeln!(
+            o,
+            "last seen   {} (height {}) {}",
+            time(l.time),
+            l.height,
+            l.txid
+        )?;
+    }
+    writeln!(
+        o,
+        "history     {} to {} of {}, newest first",
+        a.offset + 1.min(a.history.len()),
+        a.offset + a.history.len(),
+        a.tx_count
+    )?;
+    for h in &a.history {
+        let delta = h.received as i128 - h.sent as i128;
+        let sign = if delta < 0 { "-" } else { "+" };
+        writeln!(
+            o,
+            "  {:>7}  {}  {}  {sign}{} BTC",
+            h.height,
+            time(h.time),
+            h.txid,
+            btc(delta.unsigned_abs() as u64)
+        )?;
+    }
+    Ok(())
+}
+
+pub fn stats(s: &Stats, index: &Path, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(s);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(o, "index       {}", index.display())?;
+    writeln!(o, "network     {}", s.network)?;
+    if let (Some(h), Some(hash)) = (s.tip_height, s.tip_hash) {
+        writeln!(o, "tip         {h} {hash}")?;
+    }
+    writeln!(o, "blocks      {}", s.blocks)?;
+    writeln!(o, "txs         {}", s.txs)?;
+    writeln!(o, "inputs      {}", s.inputs)?;
+    writeln!(
+        o,
+        "outputs     {} ({} unspent)",
+        s.outputs, s.unspent_outputs
+    )?;
+    writeln!(o, "addresses   {}", s.addresses)?;
+    for (t, n) in &s.script_types {
+        writeln!(o, "  {t:<16} {n}")?;
+    }
+    writeln!(
+        o,
+        "disk        {} bytes, {:.1} bytes per tx",
+        s.total_bytes, s.bytes_per_tx
+    )?;
+    for (f, b) in &s.files {
+        writeln!(o, "  {f:<16} {b}")?;
+    }
+    Ok(())
+}
+
+pub fn scan(blocks: &[BlockFigures], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(blocks);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(o, "#file\toffset\tnetwork\thash\theight\ttxs\tinputs\toutputs\tsegwit_txs\ttaproot_outputs\tcoinbase")?;
+    for b in blocks {
+        writeln!(
+            o,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            b.file.display(),
+            b.offset,
+            b.network,
+            b.hash,
+            b.height.map_or("?".to_string(), |h| h.to_string()),
+            b.txs,
+            b.inputs,
+            b.outputs,
+            b.segwit_txs,
+            b.taproot_outputs,
+            b.coinbase_text.chars().take(60).collect::<String>()
+        )?;
+    }
+    Ok(())
+}
+
+pub fn prevouts(rows: &[PrevoutRow]) -> Result<()> {
+    let mut o = io::BufWriter::new(io::stdout().lock());
+    writeln!(o, "#height\ttx_index_in_block\tinput_index\tvalue_sat\tscript_type\taddress\tprevout_height\tprevout_is_coinbase")?;
+    for r in rows {
+        writeln!(
+            o,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            r.height,
+            r.tx_index,
+            r.input,
+            r.value.map_or("?".into(), |v| v.to_string()),
+            r.script_type.map_or("?", |t| t.name()),
+            r.address.as_deref().unwrap_or("-"),
+            r.prev_height.map_or("?".into(), |v| v.to_string()),
+            r.prev_coinbase.map_or("?", |c| if c { "1" } else { "0" })
+        )?;
+    }
+    o.flush()?;
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! Ingest: bring the index up to the most-work chain found in block files.
+//!
+//! Owns the run: scan headers, choose the chain, find where the indexed
+//! chain and the best chain part (rolling back if the best chain changed
+//! under the indexed tip and has more work), then parse the new blocks on
+//! one thread while another appends them to the store, committing at a
+//! steady pace. Running it again adds only new blocks.
+//!
+//! Must not: know the store's file layout (it calls `Store`), or print
+//! anything (it reports through [`Progress`] and the returned report).
+
+use crate::headers::{BlockLoc, HeaderTree};
+use crate::source::{Source, Warning};
+use crate::store::{
+    BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedOut, PreparedTx, Store, StoreError,
+};
+use chainhound_chain::parse::work_from_bits;
+use chainhound_chain::{classify, Block, BlockHash, Network};
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Only this network (default: the first record's).
+    pub network: Option<Network>,
+    /// Commit after this many blocks (0: every `commit_interval`).
+    pub commit_every_blocks: u32,
+    /// Commit at least this often.
+    pub commit_interval: Duration,
+    /// Stop after this height.
+    pub max_height: Option<u32>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            network: None,
+            commit_every_blocks: 0,
+            commit_interval: Duration::from_secs(20),
+            max_height: None,
+        }
+    }
+}
+
+/// Receives progress of a run.
+pub trait Progress {
+    /// The chain is chosen: `blocks` to add, totalling `bytes`.
+    fn start(&mut self, blocks: u64, bytes: u64);
+    /// One more block of `bytes` was added.
+    fn block(&mut self, bytes: u64);
+    /// A phase message.
+    fn message(&mut self, _msg: &str) {}
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&mut self, _: u64, _: u64) {}
+    fn block(&mut self, _: u64) {}
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IngestReport {
+    /// Network of the chain.
+    pub network: Option<Network>,
+    /// Height of the tip after the run.
+    pub tip_height: Option<u32>,
+    /// Hash of the tip after the run.
+    pub tip_hash: Option<BlockHash>,
+    /// Blocks added.
+    pub blocks_added: u64,
+    /// Transactions added.
+    pub txs_added: u64,
+    /// Bytes of block data parsed.
+    pub bytes_parsed: u64,
+    /// Blocks removed by a reorganisation.
+    pub blocks_rolled_back: u64,
+    /// Height from which blocks were removed.
+    pub rolled_back_from: Option<u32>,
+    /// Headers on stale forks.
+    pub stale_blocks: usize,
+    /// Headers whose ancestry does not reach a genesis block.
+    pub orphan_blocks: usize,
+    /// Records of another network, skipped.
+    pub foreign_records: u64,
+    /// Problems with the input, each naming file and offset.
+    pub warnings: Vec<Warning>,
+    /// Problems with the chain's content (unknown prevouts, double spends).
+    pub chain_warnings: Vec<String>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// An error that stops a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The index could not be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The input has no chain from a genesis block.
+    #[error("no chain found: none of the {0} block headers read connects to a genesis block")]
+    NoChain(usize),
+}
+
+/// Parses a block and prepares it for the store (runs on the parser thread).
+pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
+    let h = &block.header;
+    let mut p = PreparedBlock {
+        hash: block.hash,
+        info: BlockInfo {
+            version: h.version,
+            time: h.time,
+            bits: h.bits,
+            nonce: h.nonce,
+            first_tx: 0,
+            first_addr: 0,
+            size: block.size as u32,
+            cb_off: 0,
+        },
+        coinbase: block.coinbase_script().to_vec(),
+        txs: Vec::with_capacity(block.txs.len()),
+        ins: Vec::with_capacity(block.inputs.len()),
+        outs: Vec::with_capacity(block.outputs.len()),
+    };
+    for (ti, tx) in block.txs.iter().enumerate() {
+        let ins = block.tx_inputs(tx);
+        let is_cb = chainhound_chain::parse::is_coinbase_position(ti, ins);
+        p.txs.push(PreparedTx {
+            txid: tx.txid,
+            hash: hasher.txid(&tx.txid),
+            n_in: ins.len() as u32,
+            n_out: tx.outputs.len() as u32,
+        });
+        for i in ins {
+            p.ins.push(PreparedIn {
+                prev_txid: i.prev_txid,
+                prev_hash: if is_cb { 0 } else { hasher.txid(&i.prev_txid) },
+                vout: i.prev_vout,
+                coinbase: is_cb,
+            });
+        }
+        for o in block.tx_outputs(tx) {
+            let (script_type, key) = classify(o.script_pubkey);
+            p.outs.push(PreparedOut {
+                value: o.value,
+                script_type,
+                key: key.map(|k| (k, hasher.addr(&k))),
+            });
+        }
+    }
+    p
+}
+
+/// Reads, parses and checks a block from the first of its copies that is
+/// intact; warns about damaged copies.
+fn load_block(
+    source: &Source,
+    locs: &[BlockLoc],
+    hasher: &KeyHasher,
+    warnings: &mut Vec<Warning>,
+) -> Option<(PreparedBlock, u64)> {
+    let mut buf = Vec::new();
+    for loc in locs {
+        let file = &source.files[loc.file as usize];
+        let Some(bytes) = file.bytes(loc.record.offset, loc.record.size as usize, &mut buf) else {
+            continue;
+        };
+        match Block::parse(bytes) {
+            Ok(b) => {
+                if loc.record.size_trusted && b.size != loc.record.size as usize {
+                    warnings.push(Warning {
+                        file: file.path.clone(),
+                        offset: loc.record.offset - 8,
+                        message: format!(
+                            "record size field says {} bytes, block {} is {}",
+                            loc.record.size, b.hash, b.size
+                        ),
+                    });
+                }
+                return Some((prepare(&b, hasher), b.size as u64));
+            }
+            Err(e) => warnings.push(Warning {
+                file: file.path.clone(),
+                offset: loc.record.offset + e.offset as u64,
+                message: format!(
+                    "damaged block record (at offset {}): {e}; trying another copy",
+                    loc.record.offset - 8
+                ),
+            }),
+        }
+    }
+    None
+}
+
+/// Sum of the work of the indexed chain.
+fn indexed_work(store: &Store) -> u128 {
+    (0..store.counts().blocks)
+        .map(|h| work_from_bits(store.block_info(h).bits))
+        .fold(0u128, |a, w| a.saturating_add(w))
+}
+
+/// Brings the index in `index_dir` up to the best chain of `source`.
+pub fn ingest(
+    source: &Source,
+    index_dir: &Path,
+    opts: &IngestOptions,
+    progress: &mut dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let started = Instant::now();
+    progress.message("reading block headers");
+    let tree = HeaderTree::scan(source, opts.network);
+    let best = tree.best_chain();
+    let mut report = IngestReport {
+        network: tree.network,
+        stale_blocks: best.stale,
+        orphan_blocks: best.orphans,
+        foreign_records: tree.foreign_records,
+        warnings: tree.warnings.clone(),
+        ..Default::default()
+    };
+    let Some(network) = tree.network else {
+        return Err(IngestError::NoChain(0));
+    };
+    if best.nodes.is_empty() {
+        return Err(IngestError::NoChain(tree.nodes.len()));
+    }
+    let mut chain: Vec<&crate::headers::Node> = best
+        .nodes
+        .iter()
+        .map(|&i| &tree.nodes[i as usize])
+        .collect();
+    if let Some(m) = opts.max_height {
+        chain.truncate(m as usize + 1);
+    }
+    let mut store = Store::open_writer(index_dir, network)?;
+
+    // Where do the indexed chain and the best chain part?
+    let indexed = store.counts().blocks as usize;
+    let mut keep = indexed.min(chain.len());
+    while keep > 0 && store.block_hash(keep as u32 - 1) != chain[keep - 1].hash {
+        keep -= 1;
+    }
+    if keep < indexed {
+        let chain_work: u128 = chain
+            .iter()
+            .map(|n| work_from_bits(n.header.bits))
+            .fold(0, |a: u128, w| a.saturating_add(w));
+        if chain_work > indexed_work(&store) {
+            progress.message(&format!(
+                "reorganisation: rolling back {} blocks from height {keep}",
+                indexed - keep
+            ));
+            store.rollback_to(keep as u32)?;
+            report.blocks_rolled_back = (indexed - keep) as u64;
+            report.rolled_back_from = Some(keep as u32);
+        } else {
+            // The input lacks blocks the index has, or holds a weaker fork: keep ours.
+            keep = chain.len(); // nothing to add
+            report.warnings.push(Warning {
+                file: source.files[0].path.clone(),
+                offset: 0,
+                message: format!(
+                    "the input's best chain ({} blocks) has no more work than the indexed one ({indexed} blocks); index left as it is",
+                    chain.len()
+                ),
+            });
+        }
+    }
+    let todo = &chain[keep.min(chain.len())..];
+    let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
+    progress.start(todo.len() as u64, bytes_todo);
+    let hasher = store.hasher();
+
+    let mut load_warnings = Vec::new();
+    let result: Result<(), IngestError> = std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32);
+        let lw = &mut load_warnings;
+        let hasher = &hasher;
+        s.spawn(move || {
+            for node in todo {
+                let b = load_block(source, &node.locs, hasher, lw);
+                let stop = b.is_none();
+                if tx.send(b).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let mut last_commit = Instant::now();
+        let mut since_commit = 0u32;
+        for (k, item) in rx.into_iter().enumerate() {
+            let Some((block, size)) = item else {
+                let node = todo[k];
+                report.chain_warnings.push(format!(
+                    "block {} at height {} has no intact copy; stopped before it",
+                    node.hash,
+                    keep + k
+                ));
+                break;
+            };
+            store.append(&block)?;
+            report.blocks_added += 1;
+            report.txs_added += block.txs.len() as u64;
+            report.bytes_parsed += size;
+            progress.block(size);
+            since_commit += 1;
+            let due = if opts.commit_every_blocks > 0 {
+                since_commit >= opts.commit_every_blocks
+            } else {
+                last_commit.elapsed() >= opts.commit_interval
+            };
+            if due {
+                store.commit()?;
+                last_commit = Instant::now();
+                since_commit = 0;
+            }
+        }
+        Ok(())
+    });
+    result?;
+    report.warnings.extend(load_warnings);
+    report.chain_warnings.extend(store.take_warnings());
+    let c = store.counts();
+    if c.blocks > 0 {
+        report.tip_height = Some(c.blocks - 1);
+        report.tip_hash = Some(store.block_hash(c.blocks - 1));
+    }
+    store.close()?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}

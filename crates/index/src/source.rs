@@ -1,0 +1,369 @@
+//! Reading block files as Bitcoin Core writes them.
+//!
+//! Owns: finding `blk*.dat` files (a datadir's `blocks/`, one file, or a
+//! folder), the XOR obfuscation key (`blocks/xor.dat`, Bitcoin Core 28+),
+//! memory-mapping files, and framing records (`magic | size | block`) while
+//! skipping pre-allocated zero tails and resynchronising after garbage.
+//! Every problem becomes a [`Warning`] naming the file and byte offset.
+//!
+//! Must not: parse block contents beyond the 80-byte header or decide what
+//! the index keeps; that is the ingest's job.
+
+use chainhound_chain::Network;
+use memmap2::Mmap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Largest block record accepted (consensus limit 4,000,000 bytes, with slack).
+pub const MAX_BLOCK_SIZE: u32 = 4_000_000 + 1024;
+
+/// Something wrong with the input that was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// The block file.
+    pub file: PathBuf,
+    /// Byte offset in that file.
+    pub offset: u64,
+    /// What was wrong and what was done.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: offset {}: {}",
+            self.file.display(),
+            self.offset,
+            self.message
+        )
+    }
+}
+
+/// An error opening the input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// A file or folder could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// No block files were found.
+    #[error("no block files found in {0} (expected blk*.dat or *.dat files)")]
+    NoFiles(PathBuf),
+    /// The obfuscation key file is malformed.
+    #[error("{0}: xor.dat must hold 8 bytes")]
+    BadXorKey(PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One memory-mapped block file with its XOR key.
+pub struct BlkFile {
+    /// Where it is.
+    pub path: PathBuf,
+    map: Option<Mmap>,
+    xor: [u8; 8],
+}
+
+impl BlkFile {
+    /// Maps `path`, to be read through `xor` (all zero: no obfuscation).
+    pub fn open(path: &Path, xor: [u8; 8]) -> Result<BlkFile, SourceError> {
+        let f = File::open(path).map_err(io_err(path))?;
+        let len = f.metadata().map_err(io_err(path))?.len();
+        // SAFETY: block files are only appended to by Bitcoin Core; we never
+        // write through this map and tolerate any content we read.
+        let map = if len == 0 {
+            None
+        } else {
+            Some(unsafe { Mmap::map(&f) }.map_err(io_err(path))?)
+        };
+        Ok(BlkFile {
+            path: path.to_path_buf(),
+            map,
+            xor,
+        })
+    }
+
+    /// File length in bytes.
+    pub fn len(&self) -> u64 {
+        self.map.as_ref().map_or(0, |m| m.len() as u64)
+    }
+
+    /// Is the file empty?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn raw(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    fn obfuscated(&self) -> bool {
+        self.xor != [0; 8]
+    }
+
+    /// The byte at `off`, de-obfuscated.
+    fn byte(&self, off: u64) -> u8 {
+        self.raw()[off as usize] ^ self.xor[(off % 8) as usize]
+    }
+
+    /// `len` bytes at `off`, de-obfuscated: borrowed straight from the map
+    /// when there is no key, else copied into `buf`. `None` past the end.
+    pub fn bytes<'a>(&'a self, off: u64, len: usize, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        let end = (off as usize).checked_add(len)?;
+        let src = self.raw().get(off as usize..end)?;
+        if !self.obfuscated() {
+            return Some(src);
+        }
+        buf.clear();
+        buf.extend_from_slice(src);
+        let mut k = (off % 8) as usize;
+        for b in buf.iter_mut() {
+            *b ^= self.xor[k];
+            k = (k + 1) & 7;
+        }
+        Some(&buf[..])
+    }
+
+    fn array<const N: usize>(&self, off: u64) -> Option<[u8; N]> {
+        let mut buf = Vec::new();
+        let s = self.bytes(off, N, &mut buf)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Some(a)
+    }
+
+    /// Walks the records of the file, calling `found` for each well-framed
+    /// one, and returns warnings for everything skipped.
+    pub fn records(&self, mut found: impl FnMut(Record)) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        let len = self.len();
+        let mut warn = |offset: u64, message: String| {
+            warnings.push(Warning {
+                file: self.path.clone(),
+                offset,
+                message,
+            })
+        };
+        let mut p: u64 = 0;
+        while p < len {
+            if len - p < 8 {
+                if (p..len).any(|i| self.byte(i) != 0) {
+                    warn(
+                        p,
+                        format!("{} trailing bytes too short for a record; skipped", len - p),
+                    );
+                }
+                break;
+            }
+            let magic = self.array::<4>(p).expect("8 bytes remain");
+            if magic == [0; 4] {
+                // Pre-allocated zero tail, or zero padding: skip the zeros.
+                match (p..len).find(|&i| self.byte(i) != 0) {
+                    None => break,
+                    Some(q) => {
+                        p = q;
+                        continue;
+                    }
+                }
+            }
+            let Some(network) = Network::from_magic(magic) else {
+                let next = self.find_magic(p + 1);
+                warn(
+                    p,
+                    format!(
+                        "{} bytes of garbage (no network magic); skipped",
+                        next.unwrap_or(len) - p
+                    ),
+                );
+                match next {
+                    Some(q) => {
+                        p = q;
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            let size = u32::from_le_bytes(self.array::<4>(p + 4).expect("8 bytes remain"));
+            let body = p + 8;
+            if size < 81 || size > MAX_BLOCK_SIZE || body + size as u64 > len {
+                let why = if body + size as u64 > len {
+                    format!("record claims {size} bytes but only {} remain", len - body)
+                } else {
+                    format!("record claims an impossible block size of {size} bytes")
+                };
+                found(Record {
+                    offset: body,
+                    size: (len - body).min(MAX_BLOCK_SIZE as u64) as u32,
+                    network,
+                    size_trusted: false,
+                });
+                warn(p, format!("{why}; resynchronising"));
+                match self.find_magic(body) {
+                    Some(q) => {
+                        p = q;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            found(Record {
+                offset: body,
+                size,
+                network,
+                size_trusted: true,
+            });
+            let next = body + size as u64;
+            if next < len && next + 4 <= len {
+                let m = self.array::<4>(next).expect("checked");
+                if m != [0; 4] && Network::from_magic(m).is_none() {
+                    // The size may have lied: look for the next record from
+                    // just after this one's header, so nothing is jumped over.
+                    match self.find_magic(body) {
+                        Some(q) if q < next => {
+                            warn(
+                                p,
+                                format!(
+                                    "record size {size} overshoots the next record at offset {q}"
+                                ),
+                            );
+                            p = q;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            p = next;
+        }
+        warnings
+    }
+
+    /// Offset of the next network magic at or after `from`.
+    fn find_magic(&self, from: u64) -> Option<u64> {
+        let len = self.len();
+        let mut i = from;
+        while i + 4 <= len {
+            let b = self.byte(i);
+            if matches!(b, 0xf9 | 0x0b | 0x1c | 0x0a | 0xfa) {
+                let m = self.array::<4>(i)?;
+                if Network::from_magic(m).is_some() {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// A framed block record: where the block bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// Offset of the block (after magic and size).
+    pub offset: u64,
+    /// Bytes the record's size field gives (or what remains, if it lied).
+    pub size: u32,
+    /// The network its magic names.
+    pub network: Network,
+    /// Did the size field look right?
+    pub size_trusted: bool,
+}
+
+/// The block files of one input: a Bitcoin Core datadir, a folder or a file.
+pub struct Source {
+    /// Files in the order given by their names.
+    pub files: Vec<BlkFile>,
+    /// The XOR key in use (all zero: none).
+    pub xor: [u8; 8],
+}
+
+impl Source {
+    /// Opens `datadir/blocks` of a Bitcoin Core data directory.
+    pub fn datadir(datadir: &Path) -> Result<Source, SourceError> {
+        let blocks = datadir.join("blocks");
+        if !blocks.is_dir() {
+            return Err(SourceError::Io {
+                path: blocks,
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "not a Bitcoin Core data directory (no blocks/ folder)",
+                ),
+            });
+        }
+        Self::path(&blocks)
+    }
+
+    /// Opens one block file, or every block file of a folder.
+    pub fn path(path: &Path) -> Result<Source, SourceError> {
+        let meta = std::fs::metadata(path).map_err(io_err(path))?;
+        let (paths, dir) = if meta.is_dir() {
+            let mut blk = Vec::new();
+            let mut dat = Vec::new();
+            for e in std::fs::read_dir(path).map_err(io_err(path))? {
+                let p = e.map_err(io_err(path))?.path();
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("")
+                    .to_string();
+                if !name.ends_with(".dat") || !p.is_file() {
+                    continue;
+                }
+                if name.starts_with("blk") {
+                    blk.push(p);
+                } else if !name.starts_with("rev") && name != "xor.dat" {
+                    dat.push(p);
+                }
+            }
+            let mut files = if blk.is_empty() { dat } else { blk };
+            files.sort();
+            (files, path.to_path_buf())
+        } else {
+            (
+                vec![path.to_path_buf()],
+                path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            )
+        };
+        if paths.is_empty() {
+            return Err(SourceError::NoFiles(path.to_path_buf()));
+        }
+        let xor = read_xor_key(&dir)?;
+        let files = paths
+            .iter()
+            .map(|p| BlkFile::open(p, xor))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Source { files, xor })
+    }
+
+    /// Total bytes of all files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.len()).sum()
+    }
+}
+
+/// Reads `dir/xor.dat` (Bitcoin Core 28+). Absent or all zero: no key.
+pub fn read_xor_key(dir: &Path) -> Result<[u8; 8], SourceError> {
+    let p = dir.join("xor.dat");
+    match std::fs::read(&p) {
+        Ok(b) if b.len() == 8 => {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(&b);
+            Ok(k)
+        }
+        Ok(_) => Err(SourceError::BadXorKey(p)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok([0; 8]),
+        Err(e) => Err(SourceError::Io { path: p, source: e }),
+    }
+}

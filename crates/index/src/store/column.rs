@@ -1,0 +1,175 @@
+//! A fixed-width, append-only column in one memory-mapped file.
+//!
+//! The file may be longer than the column (capacity grows by doubling); the
+//! committed length lives in the manifest, never in the file. A reader maps
+//! the file read-only and sees exactly `len` bytes. A writer appends and,
+//! for the few columns that change after they are written (`out_spent`,
+//! `addr_head`), overwrites in place; durability is the store's business
+//! (`flush`, then the manifest).
+
+use memmap2::{Mmap, MmapMut};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+enum Map {
+    None,
+    Ro(Mmap),
+    Rw(MmapMut),
+}
+
+/// One column file.
+pub struct Column {
+    path: PathBuf,
+    file: File,
+    map: Map,
+    /// Bytes in use.
+    len: u64,
+    /// Bytes mapped (writers only; the file's length).
+    cap: u64,
+    writable: bool,
+}
+
+const MIN_CAP: u64 = 1 << 16;
+
+impl Column {
+    /// Opens a column of `len` committed bytes. A writer creates the file if
+    /// needed and drops anything past `len` (left by an interrupted run).
+    pub fn open(path: &Path, len: u64, writable: bool) -> io::Result<Column> {
+        let file = if writable {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?
+        } else {
+            File::open(path)?
+        };
+        let flen = file.metadata()?.len();
+        if flen < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} holds {flen} bytes, the manifest says {len}",
+                    path.display()
+                ),
+            ));
+        }
+        let mut c = Column {
+            path: path.to_path_buf(),
+            file,
+            map: Map::None,
+            len,
+            cap: flen,
+            writable,
+        };
+        if writable && flen > len {
+            c.file.set_len(len)?;
+            c.cap = len;
+        }
+        c.remap()?;
+        Ok(c)
+    }
+
+    fn remap(&mut self) -> io::Result<()> {
+        self.map = Map::None;
+        if self.cap == 0 {
+            return Ok(());
+        }
+        // SAFETY: the index directory is locked by its single writer; readers
+        // only look at the committed prefix, which the writer never shrinks
+        // while they run except through a rollback, which readers of a live
+        // index must tolerate as stale data (never as undefined memory: the
+        // file is not truncated below the mapped length while mapped).
+        self.map = if self.writable {
+            Map::Rw(unsafe { MmapMut::map_mut(&self.file)? })
+        } else {
+            Map::Ro(unsafe { Mmap::map(&self.file)? })
+        };
+        Ok(())
+    }
+
+    /// Bytes in use.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The bytes in use.
+    pub fn bytes(&self) -> &[u8] {
+        let all: &[u8] = match &self.map {
+            Map::None => &[],
+            Map::Ro(m) => m,
+            Map::Rw(m) => m,
+        };
+        &all[..self.len as usize]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match &mut self.map {
+            Map::Rw(m) => &mut m[..self.len as usize],
+            _ => &mut [],
+        }
+    }
+
+    /// Makes room for `extra` more bytes.
+    fn reserve(&mut self, extra: u64) -> io::Result<()> {
+        let need = self.len + extra;
+        if need <= self.cap {
+            return Ok(());
+        }
+        let mut cap = self.cap.max(MIN_CAP);
+        while cap < need {
+            cap *= 2;
+        }
+        self.map = Map::None;
+        self.file.set_len(cap)?;
+        self.cap = cap;
+        self.remap()
+    }
+
+    /// Appends bytes.
+    pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
+        self.reserve(data.len() as u64)?;
+        let start = self.len as usize;
+        self.len += data.len() as u64;
+        self.bytes_mut()[start..].copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Overwrites bytes at `offset` (within the column).
+    pub fn write_at(&mut self, offset: u64, data: &[u8]) {
+        let o = offset as usize;
+        self.bytes_mut()[o..o + data.len()].copy_from_slice(data);
+    }
+
+    /// Forgets everything past `len` bytes (the file keeps its capacity).
+    pub fn truncate(&mut self, len: u64) {
+        self.len = self.len.min(len);
+    }
+
+    /// Writes dirty pages to disk and waits.
+    pub fn flush(&self) -> io::Result<()> {
+        if let Map::Rw(m) = &self.map {
+            m.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Shrinks the file to the bytes in use (at the end of a clean run).
+    pub fn trim(&mut self) -> io::Result<()> {
+        if self.writable && self.cap != self.len {
+            self.map = Map::None;
+            self.file.set_len(self.len)?;
+            self.file.sync_all()?;
+            self.cap = self.len;
+            self.remap()?;
+        }
+        Ok(())
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

@@ -1,0 +1,1118 @@
+//! The on-disk index: fixed-width memory-mapped columns, two hash tables and
+//! a manifest (the layout, byte by byte, is in `docs/layout.md`).
+//!
+//! Owns: creating, opening, appending to, committing, recovering and rolling
+//! back the index directory. Every record is addressed by a dense id:
+//! heights for blocks, [`TxNum`] for transactions, [`OutId`] for outputs,
+//! input ids, and [`AddrId`] for addresses, all in chain order.
+//!
+//! Crash safety (tested by killing ingest with SIGKILL): appended records
+//! only count once the manifest says so; values that change in place
+//! (`out_spent`, `addr_head`) are either checked against committed counts
+//! by every reader, or written only after the records they point to are on
+//! disk. A writer that finds the `WRITING` marker of an interrupted run
+//! repairs those values before it goes on, so the index it ends with is the
+//! one an uninterrupted run makes.
+//!
+//! Must not: read block files or decide which chain is best (`ingest` does).
+
+mod column;
+mod manifest;
+mod table;
+
+pub use manifest::{Counts, Manifest, FORMAT};
+
+use chainhound_chain::{AddressKey, BlockHash, Network, ScriptType, Txid};
+use column::Column;
+use siphasher::sip::SipHasher13;
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::hash::Hasher;
+use std::io;
+use std::path::{Path, PathBuf};
+use table::Table;
+
+/// A transaction's number: its position in the chain (0 is the genesis coinbase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct TxNum(pub u32);
+
+/// An output's id: its position among all outputs, in chain order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct OutId(pub u64);
+
+/// An address's id: its position in order of first appearance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct AddrId(pub u32);
+
+/// `u40` "none" value (no previous output, coinbase input).
+pub const NONE40: u64 = (1 << 40) - 1;
+/// `in_out` value of an input whose previous output was not found.
+pub const UNRESOLVED40: u64 = (1 << 40) - 2;
+/// `out_addr` value of an output without address (`OP_RETURN`).
+pub const NO_ADDR: u32 = u32::MAX;
+/// `out_spent` value of an unspent output.
+pub const UNSPENT: u32 = u32::MAX;
+
+/// An error of the index store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No index in this directory.
+    #[error("no chainhound index in {0} (run `chainhound ingest` first)")]
+    Missing(PathBuf),
+    /// File system error, with the file.
+    #[error("{path}: {source}")]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+    /// The index was written by another format version.
+    #[error("{dir}: index format {found}, this chainhound reads format {expected}; re-ingest into a new directory")]
+    Format {
+        /// Directory.
+        dir: PathBuf,
+        /// Format found.
+        found: u32,
+        /// Format supported.
+        expected: u32,
+    },
+    /// The index holds another network.
+    #[error("the index in {dir} holds {found}, the input is {wanted}")]
+    Network {
+        /// Directory.
+        dir: PathBuf,
+        /// Network of the index.
+        found: String,
+        /// Network of the input.
+        wanted: Network,
+    },
+    /// Another process is writing this index.
+    #[error("{0} is being written by another chainhound process")]
+    Locked(PathBuf),
+    /// The index exceeds what its id widths can address.
+    #[error("index full: {0}")]
+    Full(&'static str),
+}
+
+/// `Result` of the store.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The columns, in file order. `docs/layout.md` documents each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Col {
+    /// Block hash, 32 bytes, per block.
+    BlkHash,
+    /// Block header fields and first ids, 40 bytes, per block.
+    BlkInfo,
+    /// Txid, 32 bytes, per transaction.
+    TxTxid,
+    /// First output id, u40, per transaction.
+    TxOut,
+    /// First input id, u40, per transaction.
+    TxIn,
+    /// Value in satoshis, u64, per output.
+    OutValue,
+    /// Address id, u32, per output.
+    OutAddr,
+    /// Script type, u8, per output.
+    OutType,
+    /// Spending transaction, u32, per output.
+    OutSpent,
+    /// Previous output of the same address, u40, per output.
+    OutPrev,
+    /// Output spent, u40, per input.
+    InOut,
+    /// Address key, 34 bytes, per address.
+    AddrKey,
+    /// Latest output of the address, u40, per address.
+    AddrHead,
+    /// Coinbase scripts, concatenated.
+    Coinbase,
+}
+
+impl Col {
+    /// Every column.
+    pub const ALL: [Col; 14] = [
+        Col::BlkHash,
+        Col::BlkInfo,
+        Col::TxTxid,
+        Col::TxOut,
+        Col::TxIn,
+        Col::OutValue,
+        Col::OutAddr,
+        Col::OutType,
+        Col::OutSpent,
+        Col::OutPrev,
+        Col::InOut,
+        Col::AddrKey,
+        Col::AddrHead,
+        Col::Coinbase,
+    ];
+
+    /// File name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Col::BlkHash => "blk_hash.col",
+            Col::BlkInfo => "blk_info.col",
+            Col::TxTxid => "tx_txid.col",
+            Col::TxOut => "tx_out.col",
+            Col::TxIn => "tx_in.col",
+            Col::OutValue => "out_value.col",
+            Col::OutAddr => "out_addr.col",
+            Col::OutType => "out_type.col",
+            Col::OutSpent => "out_spent.col",
+            Col::OutPrev => "out_prev.col",
+            Col::InOut => "in_out.col",
+            Col::AddrKey => "addr_key.col",
+            Col::AddrHead => "addr_head.col",
+            Col::Coinbase => "coinbase.blob",
+        }
+    }
+
+    /// Bytes per record.
+    pub fn width(self) -> u64 {
+        match self {
+            Col::BlkHash | Col::TxTxid => 32,
+            Col::BlkInfo => BLK_INFO_SIZE as u64,
+            Col::TxOut | Col::TxIn | Col::OutPrev | Col::InOut | Col::AddrHead => 5,
+            Col::OutValue => 8,
+            Col::OutAddr | Col::OutSpent => 4,
+            Col::OutType | Col::Coinbase => 1,
+            Col::AddrKey => AddressKey::SIZE as u64,
+        }
+    }
+
+    /// Committed bytes for these counts.
+    pub fn len_for(self, c: &Counts) -> u64 {
+        let n = match self {
+            Col::BlkHash | Col::BlkInfo => c.blocks as u64,
+            Col::TxTxid | Col::TxOut | Col::TxIn => c.txs as u64,
+            Col::OutValue | Col::OutAddr | Col::OutType | Col::OutSpent | Col::OutPrev => c.outs,
+            Col::InOut => c.ins,
+            Col::AddrKey | Col::AddrHead => c.addrs as u64,
+            Col::Coinbase => c.coinbase_bytes,
+        };
+        n * self.width()
+    }
+}
+
+const BLK_INFO_SIZE: usize = 40;
+
+/// What the index keeps of a block header (the hash is in its own column).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BlockInfo {
+    /// Header version.
+    pub version: i32,
+    /// Header time.
+    pub time: u32,
+    /// Compact target.
+    pub bits: u32,
+    /// Nonce.
+    pub nonce: u32,
+    /// First transaction.
+    pub first_tx: u32,
+    /// Address count before this block.
+    pub first_addr: u32,
+    /// Serialized size in bytes.
+    pub size: u32,
+    /// Offset of the coinbase script in the blob.
+    pub cb_off: u64,
+}
+
+impl BlockInfo {
+    fn to_bytes(self) -> [u8; BLK_INFO_SIZE] {
+        let mut b = [0u8; BLK_INFO_SIZE];
+        let words = [
+            self.version as u32,
+            self.time,
+            self.bits,
+            self.nonce,
+            self.first_tx,
+            self.first_addr,
+            self.size,
+            0,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        b[32..40].copy_from_slice(&self.cb_off.to_le_bytes());
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> BlockInfo {
+        let w = |i: usize| u32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+        BlockInfo {
+            version: w(0) as i32,
+            time: w(1),
+            bits: w(2),
+            nonce: w(3),
+            first_tx: w(4),
+            first_addr: w(5),
+            size: w(6),
+            cb_off: u64::from_le_bytes(b[32..40].try_into().expect("8 bytes")),
+        }
+    }
+}
+
+/// A block made ready for the store by the parsing stage: hashes computed,
+/// scripts classified.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedBlock {
+    /// Block hash.
+    pub hash: BlockHash,
+    /// Header fields.
+    pub info: BlockInfo,
+    /// The coinbase scriptSig.
+    pub coinbase: Vec<u8>,
+    /// Transactions.
+    pub txs: Vec<PreparedTx>,
+    /// Inputs of all transactions in order.
+    pub ins: Vec<PreparedIn>,
+    /// Outputs of all transactions in order.
+    pub outs: Vec<PreparedOut>,
+}
+
+/// A transaction of a [`PreparedBlock`].
+#[derive(Debug, Clone)]
+pub struct PreparedTx {
+    /// Its id.
+    pub txid: Txid,
+    /// Table hash of the txid.
+    pub hash: u64,
+    /// Number of inputs.
+    pub n_in: u32,
+    /// Number of outputs.
+    pub n_out: u32,
+}
+
+/// An input of a [`PreparedBlock`].
+#[derive(Debug, Clone)]
+pub struct PreparedIn {
+    /// Previous txid (ignored for coinbase inputs).
+    pub prev_txid: Txid,
+    /// Table hash of the previous txid.
+    pub prev_hash: u64,
+    /// Previous output index.
+    pub vout: u32,
+    /// Is this the coinbase input?
+    pub coinbase: bool,
+}
+
+/// An output of a [`PreparedBlock`].
+#[derive(Debug, Clone)]
+pub struct PreparedOut {
+    /// Value in satoshis.
+    pub value: u64,
+    /// Script type.
+    pub script_type: ScriptType,
+    /// Address key, with its table hash.
+    pub key: Option<(AddressKey, u64)>,
+}
+
+/// The keyed hash that places txids and address keys in the tables.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHasher([u64; 2]);
+
+impl KeyHasher {
+    /// Hash of a byte string.
+    pub fn hash(&self, bytes: &[u8]) -> u64 {
+        let mut h = SipHasher13::new_with_keys(self.0[0], self.0[1]);
+        h.write(bytes);
+        h.finish()
+    }
+
+    /// Hash of a txid.
+    pub fn txid(&self, t: &Txid) -> u64 {
+        self.hash(&t.0)
+    }
+
+    /// Hash of an address key.
+    pub fn addr(&self, k: &AddressKey) -> u64 {
+        self.hash(&k.to_bytes())
+    }
+}
+
+/// An open index: the reader, and with `open_writer`, the writer too.
+pub struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    network: Network,
+    cols: Vec<Column>,
+    txid_tbl: Table,
+    addr_tbl: Table,
+    /// Records in the columns (committed, plus appended so far by a writer).
+    cur: Counts,
+    writer: Option<WriterState>,
+}
+
+struct WriterState {
+    _lock: File,
+    /// Head updates of addresses that existed at the last commit; applied
+    /// only after the outputs they point to are on disk.
+    deferred_heads: HashMap<u32, u64>,
+    /// Problems met while appending (double spends, unknown prevouts).
+    warnings: Vec<String>,
+}
+
+fn u40(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a[..5].copy_from_slice(&b[..5]);
+    u64::from_le_bytes(a)
+}
+
+fn u40_bytes(v: u64) -> [u8; 5] {
+    let b = v.to_le_bytes();
+    [b[0], b[1], b[2], b[3], b[4]]
+}
+
+fn random_seed() -> [u64; 2] {
+    use std::collections::hash_map::RandomState;
+    use std::hash::BuildHasher;
+    let a = RandomState::new().hash_one(std::time::SystemTime::now());
+    let b = RandomState::new().hash_one(std::process::id());
+    [a, b]
+}
+
+const DIRTY: &str = "WRITING";
+
+impl Store {
+    /// Opens an index for reading.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let manifest = Manifest::load(dir)
+            .map_err(io_at(dir))?
+            .ok_or_else(|| StoreError::Missing(dir.to_path_buf()))?;
+        Self::open_with(dir, manifest, false)
+    }
+
+    fn open_with(dir: &Path, manifest: Manifest, writable: bool) -> Result<Store> {
+        if manifest.format != FORMAT {
+            return Err(StoreError::Format {
+                dir: dir.to_path_buf(),
+                found: manifest.format,
+                expected: FORMAT,
+            });
+        }
+        let network = Network::from_name(&manifest.network).ok_or_else(|| StoreError::Io {
+            path: dir.join("manifest.json"),
+            source: io::Error::new(io::ErrorKind::InvalidData, "unknown network"),
+        })?;
+        let c = manifest.counts;
+        let mut cols = Vec::with_capacity(Col::ALL.len());
+        for col in Col::ALL {
+            let p = dir.join(col.file_name());
+            cols.push(Column::open(&p, col.len_for(&c), writable).map_err(io_at(&p))?);
+        }
+        let tp = dir.join(format!("txid.{}.tbl", manifest.txid_table));
+        let ap = dir.join(format!("addr.{}.tbl", manifest.addr_table));
+        let txid_tbl = Table::open(&tp, writable).map_err(io_at(&tp))?;
+        let addr_tbl = Table::open(&ap, writable).map_err(io_at(&ap))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            network,
+            cols,
+            txid_tbl,
+            addr_tbl,
+            cur: c,
+            manifest,
+            writer: None,
+        })
+    }
+
+    /// Opens (creating if needed) an index for writing `network`. Repairs
+    /// what an interrupted writer left, and finishes a pending rollback.
+    pub fn open_writer(dir: &Path, network: Network) -> Result<Store> {
+        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_at(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked(dir.to_path_buf()));
+        }
+        let manifest = match Manifest::load(dir).map_err(io_at(dir))? {
+            Some(m) => m,
+            None => {
+                let m = Manifest {
+                    format: FORMAT,
+                    network: network.name().into(),
+                    seed: random_seed(),
+                    counts: Counts::default(),
+                    txid_table: 0,
+                    addr_table: 0,
+                    pending_rollback: None,
+                };
+                for (name, _) in [("txid", 0), ("addr", 0)] {
+                    let p = dir.join(format!("{name}.0.tbl"));
+                    Table::create(&p, Table::capacity_for(0)).map_err(io_at(&p))?;
+                }
+                m.save(dir).map_err(io_at(dir))?;
+                m
+            }
+        };
+        if manifest.network != network.name() {
+            return Err(StoreError::Network {
+                dir: dir.to_path_buf(),
+                found: manifest.network.clone(),
+                wanted: network,
+            });
+        }
+        let dirty = dir.join(DIRTY);
+        let interrupted = dirty.exists();
+        // Heads of the interrupted run may point past the committed outputs:
+        // read their chains from the uncommitted tail before it is dropped.
+        let head_fixes = if interrupted {
+            Self::head_fixes(dir, &manifest.counts)?
+        } else {
+            Vec::new()
+        };
+        let mut store = Self::open_with(dir, manifest, true)?;
+        store.writer = Some(WriterState {
+            _lock: lock,
+            deferred_heads: HashMap::new(),
+            warnings: Vec::new(),
+        });
+        File::create(&dirty)
+            .and_then(|f| f.sync_all())
+            .map_err(io_at(&dirty))?;
+        if interrupted {
+            store.repair(head_fixes)?;
+        }
+        store.remove_stale_tables()?;
+        if let Some(target) = store.manifest.pending_rollback {
+            store.finish_rollback(target)?;
+        }
+        Ok(store)
+    }
+
+    /// For each committed address whose head points past the committed
+    /// outputs, the committed head found by walking back `out_prev`.
+    fn head_fixes(dir: &Path, c: &Counts) -> Result<Vec<(u32, u64)>> {
+        let heads = read_all(&dir.join(Col::AddrHead.file_name()))?;
+        let prevs = read_all(&dir.join(Col::OutPrev.file_name()))?;
+        let mut fixes = Vec::new();
+        for a in 0..c.addrs as usize {
+            let Some(b) = heads.get(a * 5..a * 5 + 5) else {
+                break;
+            };
+            let mut h = u40(b);
+            if h == NONE40 || h < c.outs {
+                continue;
+            }
+            while h != NONE40 && h >= c.outs {
+                let next = prevs
+                    .get(h as usize * 5..h as usize * 5 + 5)
+                    .map(u40)
+                    .unwrap_or(NONE40);
+                h = if next < h { next } else { NONE40 };
+            }
+            fixes.push((a as u32, h));
+        }
+        Ok(fixes)
+    }
+
+    fn repair(&mut self, head_fixes: Vec<(u32, u64)>) -> Result<()> {
+        let c = self.manifest.counts;
+        for (a, h) in head_fixes {
+            self.col_mut(Col::AddrHead)
+                .write_at(a as u64 * 5, &u40_bytes(h));
+        }
+        for o in 0..c.outs {
+            let s = self.read_u32(Col::OutSpent, o);
+            if s != UNSPENT && s >= c.txs {
+                self.col_mut(Col::OutSpent)
+                    .write_at(o * 4, &UNSPENT.to_le_bytes());
+            }
+        }
+        self.txid_tbl.forget_from(c.txs);
+        self.addr_tbl.forget_from(c.addrs);
+        self.flush_all()
+    }
+
+    fn remove_stale_tables(&self) -> Result<()> {
+        let keep = [
+            format!("txid.{}.tbl", self.manifest.txid_table),
+            format!("addr.{}.tbl", self.manifest.addr_table),
+        ];
+        for e in fs::read_dir(&self.dir).map_err(io_at(&self.dir))? {
+            let e = e.map_err(io_at(&self.dir))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".tbl") && !keep.contains(&name) {
+                fs::remove_file(e.path()).map_err(io_at(&e.path()))?;
+            }
+        }
+        Ok(())
+    }
+
+    // ----- reading -----
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The network of the chain.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Record counts.
+    pub fn counts(&self) -> Counts {
+        self.cur
+    }
+
+    /// The table hasher.
+    pub fn hasher(&self) -> KeyHasher {
+        KeyHasher(self.manifest.seed)
+    }
+
+    fn col(&self, c: Col) -> &Column {
+        &self.cols[c as usize]
+    }
+
+    fn col_mut(&mut self, c: Col) -> &mut Column {
+        &mut self.cols[c as usize]
+    }
+
+    fn rec(&self, c: Col, i: u64) -> &[u8] {
+        let w = c.width() as usize;
+        &self.col(c).bytes()[i as usize * w..i as usize * w + w]
+    }
+
+    fn read_u32(&self, c: Col, i: u64) -> u32 {
+        u32::from_le_bytes(self.rec(c, i).try_into().expect("4 bytes"))
+    }
+
+    fn read_u40(&self, c: Col, i: u64) -> u64 {
+        u40(self.rec(c, i))
+    }
+
+    /// Bytes in use per column (for `stats`).
+    pub fn column_bytes(&self) -> Vec<(&'static str, u64)> {
+        let mut v: Vec<_> = Col::ALL
+            .iter()
+            .map(|c| (c.file_name(), self.col(*c).len()))
+            .collect();
+        v.push(("txid.tbl", self.txid_tbl.capacity() * 8));
+        v.push(("addr.tbl", self.addr_tbl.capacity() * 8));
+        v
+    }
+
+    /// Hash of the block at `height`.
+    pub fn block_hash(&self, height: u32) -> BlockHash {
+        BlockHash(
+            self.rec(Col::BlkHash, height as u64)
+                .try_into()
+                .expect("32 bytes"),
+        )
+    }
+
+    /// Header fields of the block at `height`.
+    pub fn block_info(&self, height: u32) -> BlockInfo {
+        BlockInfo::from_bytes(self.rec(Col::BlkInfo, height as u64))
+    }
+
+    /// Transactions of the block at `height`.
+    pub fn block_txs(&self, height: u32) -> std::ops::Range<u32> {
+        let first = self.block_info(height).first_tx;
+        let end = if height + 1 < self.cur.blocks {
+            self.block_info(height + 1).first_tx
+        } else {
+            self.cur.txs
+        };
+        first..end
+    }
+
+    /// Coinbase scriptSig of the block at `height`.
+    pub fn coinbase(&self, height: u32) -> &[u8] {
+        let start = self.block_info(height).cb_off as usize;
+        let end = if height + 1 < self.cur.blocks {
+            self.block_info(height + 1).cb_off as usize
+        } else {
+            self.cur.coinbase_bytes as usize
+        };
+        &self.col(Col::Coinbase).bytes()[start..end]
+    }
+
+    /// Height of a block hash (a scan of the hash column).
+    pub fn height_of(&self, hash: &BlockHash) -> Option<u32> {
+        self.col(Col::BlkHash)
+            .bytes()
+            .chunks_exact(32)
+            .position(|c| c == hash.0)
+            .map(|h| h as u32)
+    }
+
+    /// The txid of a transaction.
+    pub fn txid(&self, t: TxNum) -> Txid {
+        Txid(
+            self.rec(Col::TxTxid, t.0 as u64)
+                .try_into()
+                .expect("32 bytes"),
+        )
+    }
+
+    /// Outputs of a transaction.
+    pub fn tx_outputs(&self, t: TxNum) -> std::ops::Range<u64> {
+        let s = self.read_u40(Col::TxOut, t.0 as u64);
+        let e = if t.0 + 1 < self.cur.txs {
+            self.read_u40(Col::TxOut, t.0 as u64 + 1)
+        } else {
+            self.cur.outs
+        };
+        s..e
+    }
+
+    /// Inputs of a transaction.
+    pub fn tx_inputs(&self, t: TxNum) -> std::ops::Range<u64> {
+        let s = self.read_u40(Col::TxIn, t.0 as u64);
+        let e = if t.0 + 1 < self.cur.txs {
+            self.read_u40(Col::TxIn, t.0 as u64 + 1)
+        } else {
+            self.cur.ins
+        };
+        s..e
+    }
+
+    /// The block height of a transaction.
+    pub fn tx_height(&self, t: TxNum) -> u32 {
+        // Last block whose first transaction is at or before t.
+        let (mut lo, mut hi) = (0u32, self.cur.blocks);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.block_info(mid).first_tx <= t.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The transaction that created an output.
+    pub fn out_tx(&self, o: OutId) -> TxNum {
+        let (mut lo, mut hi) = (0u32, self.cur.txs);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.read_u40(Col::TxOut, mid as u64) <= o.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        TxNum(lo)
+    }
+
+    /// Value of an output in satoshis.
+    pub fn out_value(&self, o: OutId) -> u64 {
+        u64::from_le_bytes(self.rec(Col::OutValue, o.0).try_into().expect("8 bytes"))
+    }
+
+    /// Address of an output (none for `OP_RETURN`).
+    pub fn out_addr(&self, o: OutId) -> Option<AddrId> {
+        let a = self.read_u32(Col::OutAddr, o.0);
+        (a != NO_ADDR && a < self.cur.addrs).then_some(AddrId(a))
+    }
+
+    /// Script type of an output.
+    pub fn out_type(&self, o: OutId) -> ScriptType {
+        ScriptType::from_u8(self.rec(Col::OutType, o.0)[0]).unwrap_or(ScriptType::Nonstandard)
+    }
+
+    /// The transaction spending an output, checked against its inputs.
+    pub fn out_spender(&self, o: OutId) -> Option<(TxNum, u64)> {
+        let s = self.read_u32(Col::OutSpent, o.0);
+        if s == UNSPENT || s >= self.cur.txs {
+            return None;
+        }
+        let t = TxNum(s);
+        self.tx_inputs(t)
+            .find(|&i| self.read_u40(Col::InOut, i) == o.0)
+            .map(|i| (t, i))
+    }
+
+    /// The previous output of the same address.
+    pub fn out_prev(&self, o: OutId) -> Option<OutId> {
+        let p = self.read_u40(Col::OutPrev, o.0);
+        (p != NONE40 && p < o.0).then_some(OutId(p))
+    }
+
+    /// The output an input spends: `Ok(None)` for a coinbase input,
+    /// `Err(())` when the previous output was not found at ingest.
+    #[allow(clippy::result_unit_err)]
+    pub fn in_prevout(&self, i: u64) -> std::result::Result<Option<OutId>, ()> {
+        match self.read_u40(Col::InOut, i) {
+            NONE40 => Ok(None),
+            o if o >= self.cur.outs => Err(()),
+            o => Ok(Some(OutId(o))),
+        }
+    }
+
+    /// The key of an address.
+    pub fn addr_key(&self, a: AddrId) -> AddressKey {
+        let b: &[u8; 34] = self
+            .rec(Col::AddrKey, a.0 as u64)
+            .try_into()
+            .expect("34 bytes");
+        AddressKey::from_bytes(b).unwrap_or_else(|| AddressKey::nonstandard_from_hash([0; 32]))
+    }
+
+    /// The latest committed output of an address.
+    pub fn addr_head(&self, a: AddrId) -> Option<OutId> {
+        if let Some(w) = &self.writer {
+            if let Some(&h) = w.deferred_heads.get(&a.0) {
+                return Some(OutId(h));
+            }
+        }
+        let mut h = self.read_u40(Col::AddrHead, a.0 as u64);
+        // A head past the outputs this reader knows: walk back to a known one.
+        while h != NONE40 && h >= self.cur.outs {
+            let Some(next) = self
+                .col(Col::OutPrev)
+                .bytes()
+                .get(h as usize * 5..h as usize * 5 + 5)
+                .map(u40)
+            else {
+                return None;
+            };
+            h = next;
+        }
+        (h != NONE40).then_some(OutId(h))
+    }
+
+    /// Finds a transaction by txid (the latest, if a txid repeats, as the
+    /// duplicate coinbases of mainnet blocks 91842 and 91880 do).
+    pub fn find_tx(&self, txid: &Txid) -> Option<TxNum> {
+        self.find_tx_hashed(txid, self.hasher().txid(txid), self.cur.txs)
+    }
+
+    fn find_tx_hashed(&self, txid: &Txid, h: u64, limit: u32) -> Option<TxNum> {
+        let mut best = None;
+        self.txid_tbl.probe(h, limit, |id| {
+            if self.rec(Col::TxTxid, id as u64) == txid.0 && best.is_none_or(|b| id > b) {
+                best = Some(id);
+            }
+            false
+        });
+        best.map(TxNum)
+    }
+
+    /// Finds an address by key.
+    pub fn find_addr(&self, key: &AddressKey) -> Option<AddrId> {
+        self.find_addr_hashed(key, self.hasher().addr(key))
+    }
+
+    fn find_addr_hashed(&self, key: &AddressKey, h: u64) -> Option<AddrId> {
+        let want = key.to_bytes();
+        let mut found = None;
+        self.addr_tbl.probe(h, self.cur.addrs, |id| {
+            let hit = self.rec(Col::AddrKey, id as u64) == want;
+            if hit {
+                found = Some(AddrId(id));
+            }
+            hit
+        });
+        found
+    }
+
+    // ----- writing -----
+
+    fn writer(&mut self) -> &mut WriterState {
+        self.writer.as_mut().expect("store opened for writing")
+    }
+
+    /// Takes the warnings collected while appending.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.writer().warnings)
+    }
+
+    fn push(&mut self, c: Col, data: &[u8]) -> Result<()> {
+        let col = &mut self.cols[c as usize];
+        col.push(data).map_err(|e| StoreError::Io {
+            path: col.path().to_path_buf(),
+            source: e,
+        })
+    }
+
+    fn grow_tables(&mut self, new_txs: u64, new_addrs: u64) -> Result<()> {
+        let hasher = self.hasher();
+        let (num, den) = table::MAX_LOAD;
+        if (self.cur.txs as u64 + new_txs) * den > self.txid_tbl.capacity() * num {
+            let gen = self.manifest.txid_table + 1;
+            let p = self.dir.join(format!("txid.{gen}.tbl"));
+            let mut t = Table::create(&p, Table::capacity_for((self.cur.txs as u64 + new_txs) * 2))
+                .map_err(io_at(&p))?;
+            for (id, txid) in self.col(Col::TxTxid).bytes().chunks_exact(32).enumerate() {
+                t.insert(hasher.hash(txid), id as u32);
+            }
+            self.txid_tbl = t;
+            self.manifest.txid_table = gen;
+        }
+        if (self.cur.addrs as u64 + new_addrs) * den > self.addr_tbl.capacity() * num {
+            let gen = self.manifest.addr_table + 1;
+            let p = self.dir.join(format!("addr.{gen}.tbl"));
+            let mut t = Table::create(
+                &p,
+                Table::capacity_for((self.cur.addrs as u64 + new_addrs) * 2),
+            )
+            .map_err(io_at(&p))?;
+            for (id, key) in self.col(Col::AddrKey).bytes().chunks_exact(34).enumerate() {
+                t.insert(hasher.hash(key), id as u32);
+            }
+            self.addr_tbl = t;
+            self.manifest.addr_table = gen;
+        }
+        Ok(())
+    }
+
+    /// Appends a block at the next height.
+    pub fn append(&mut self, b: &PreparedBlock) -> Result<()> {
+        if self.cur.txs as u64 + b.txs.len() as u64 >= u32::MAX as u64 - 1 {
+            return Err(StoreError::Full("more than 2^32 - 2 transactions"));
+        }
+        if self.cur.outs + b.outs.len() as u64 >= UNRESOLVED40
+            || self.cur.ins + b.ins.len() as u64 >= UNRESOLVED40
+        {
+            return Err(StoreError::Full("more than 2^40 - 2 outputs or inputs"));
+        }
+        if self.cur.addrs as u64 + b.outs.len() as u64 >= u32::MAX as u64 - 1 {
+            return Err(StoreError::Full("more than 2^32 - 2 addresses"));
+        }
+        // Room for every tx and (at most) one new address per output.
+        self.grow_tables(b.txs.len() as u64, b.outs.len() as u64)?;
+        let height = self.cur.blocks;
+        let mut info = b.info;
+        info.first_tx = self.cur.txs;
+        info.first_addr = self.cur.addrs;
+        info.cb_off = self.cur.coinbase_bytes;
+        self.push(Col::BlkHash, &b.hash.0)?;
+        self.push(Col::BlkInfo, &info.to_bytes())?;
+        self.push(Col::Coinbase, &b.coinbase)?;
+        self.cur.coinbase_bytes += b.coinbase.len() as u64;
+        let (mut ii, mut oi) = (0usize, 0usize);
+        for tx in &b.txs {
+            let t = self.cur.txs;
+            self.push(Col::TxTxid, &tx.txid.0)?;
+            self.push(Col::TxOut, &u40_bytes(self.cur.outs))?;
+            self.push(Col::TxIn, &u40_bytes(self.cur.ins))?;
+            self.txid_tbl.insert(tx.hash, t);
+            self.cur.txs += 1;
+            for inp in &b.ins[ii..ii + tx.n_in as usize] {
+                let o = if inp.coinbase {
+                    NONE40
+                } else {
+                    self.resolve(inp, t, height)
+                };
+                self.push(Col::InOut, &u40_bytes(o))?;
+                self.cur.ins += 1;
+            }
+            ii += tx.n_in as usize;
+            for out in &b.outs[oi..oi + tx.n_out as usize] {
+                let o = self.cur.outs;
+                let (addr, prev) = match &out.key {
+                    Some((key, h)) => {
+                        let a = match self.find_addr_hashed(key, *h) {
+                            Some(a) => a.0,
+                            None => {
+                                let a = self.cur.addrs;
+                                self.push(Col::AddrKey, &key.to_bytes())?;
+                                self.push(Col::AddrHead, &u40_bytes(NONE40))?;
+                                self.addr_tbl.insert(*h, a);
+                                self.cur.addrs += 1;
+                                a
+                            }
+                        };
+                        let prev = self.addr_head(AddrId(a)).map_or(NONE40, |p| p.0);
+                        (a, prev)
+                    }
+                    None => (NO_ADDR, NONE40),
+                };
+                self.push(Col::OutValue, &out.value.to_le_bytes())?;
+                self.push(Col::OutAddr, &addr.to_le_bytes())?;
+                self.push(Col::OutType, &[out.script_type as u8])?;
+                self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
+                self.push(Col::OutPrev, &u40_bytes(prev))?;
+                self.cur.outs += 1;
+                if addr != NO_ADDR {
+                    if addr < self.manifest.counts.addrs {
+                        self.writer().deferred_heads.insert(addr, o);
+                    } else {
+                        self.col_mut(Col::AddrHead)
+                            .write_at(addr as u64 * 5, &u40_bytes(o));
+                    }
+                }
+            }
+            oi += tx.n_out as usize;
+        }
+        self.cur.blocks += 1;
+        Ok(())
+    }
+
+    /// Finds the output an input spends and marks it spent by `t`.
+    fn resolve(&mut self, inp: &PreparedIn, t: u32, height: u32) -> u64 {
+        let Some(prev) = self.find_tx_hashed(&inp.prev_txid, inp.prev_hash, t) else {
+            let msg = format!(
+                "block {height}: tx {} spends unknown tx {}:{}",
+                self.txid(TxNum(t)),
+                inp.prev_txid,
+                inp.vout
+            );
+            self.writer().warnings.push(msg);
+            return UNRESOLVED40;
+        };
+        let outs = self.tx_outputs(prev);
+        // tx_outputs of the newest tx would end at cur.outs, which is right.
+        if inp.vout as u64 >= outs.end - outs.start {
+            let msg = format!(
+                "block {height}: tx {} spends missing output {}:{}",
+                self.txid(TxNum(t)),
+                inp.prev_txid,
+                inp.vout
+            );
+            self.writer().warnings.push(msg);
+            return UNRESOLVED40;
+        }
+        let o = outs.start + inp.vout as u64;
+        let s = self.read_u32(Col::OutSpent, o);
+        if s != UNSPENT && s < t {
+            let msg = format!(
+                "block {height}: output {}:{} spent again by {} (first by {})",
+                inp.prev_txid,
+                inp.vout,
+                self.txid(TxNum(t)),
+                self.txid(TxNum(s))
+            );
+            self.writer().warnings.push(msg);
+        }
+        self.col_mut(Col::OutSpent)
+            .write_at(o * 4, &t.to_le_bytes());
+        o
+    }
+
+    fn flush_all(&mut self) -> Result<()> {
+        for c in &self.cols {
+            c.flush().map_err(io_at(c.path()))?;
+        }
+        self.txid_tbl.flush().map_err(io_at(&self.dir))?;
+        self.addr_tbl.flush().map_err(io_at(&self.dir))
+    }
+
+    /// Makes everything appended so far durable and visible.
+    pub fn commit(&mut self) -> Result<()> {
+        // 1. The appended records and in-place marks reach the disk...
+        self.flush_all()?;
+        // 2. ...before any committed address's head may point at them.
+        let heads = std::mem::take(&mut self.writer().deferred_heads);
+        if !heads.is_empty() {
+            for (a, o) in heads {
+                self.col_mut(Col::AddrHead)
+                    .write_at(a as u64 * 5, &u40_bytes(o));
+            }
+            let c = self.col(Col::AddrHead);
+            c.flush().map_err(io_at(c.path()))?;
+        }
+        // 3. The manifest makes it all count.
+        self.manifest.counts = self.cur;
+        self.manifest.save(&self.dir).map_err(io_at(&self.dir))?;
+        self.remove_stale_tables()
+    }
+
+    /// Commits, trims files to their content and marks the index clean.
+    pub fn close(mut self) -> Result<()> {
+        self.commit()?;
+        for c in &mut self.cols {
+            c.trim().map_err(io_at(&self.dir))?;
+        }
+        let dirty = self.dir.join(DIRTY);
+        fs::remove_file(&dirty).map_err(io_at(&dirty))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_at(&self.dir))
+    }
+
+    /// Removes every block from `height` on (a reorganisation).
+    pub fn rollback_to(&mut self, height: u32) -> Result<()> {
+        if height >= self.cur.blocks {
+            return Ok(());
+        }
+        self.commit()?;
+        let info = self.block_info(height);
+        let txs = info.first_tx;
+        let target = Counts {
+            blocks: height,
+            txs,
+            outs: if txs < self.cur.txs {
+                self.read_u40(Col::TxOut, txs as u64)
+            } else {
+                self.cur.outs
+            },
+            ins: if txs < self.cur.txs {
+                self.read_u40(Col::TxIn, txs as u64)
+            } else {
+                self.cur.ins
+            },
+            addrs: info.first_addr,
+            coinbase_bytes: info.cb_off,
+        };
+        self.manifest.pending_rollback = Some(target);
+        self.manifest.save(&self.dir).map_err(io_at(&self.dir))?;
+        self.finish_rollback(target)
+    }
+
+    /// Undoes everything above `target`; safe to run again after a crash.
+    fn finish_rollback(&mut self, target: Counts) -> Result<()> {
+        let c = self.cur;
+        for i in (target.ins..c.ins).rev() {
+            let o = self.read_u40(Col::InOut, i);
+            if o < target.outs {
+                let s = self.read_u32(Col::OutSpent, o);
+                if s != UNSPENT && s >= target.txs {
+                    self.col_mut(Col::OutSpent)
+                        .write_at(o * 4, &UNSPENT.to_le_bytes());
+                }
+            }
+        }
+        for o in (target.outs..c.outs).rev() {
+            let a = self.read_u32(Col::OutAddr, o);
+            if a != NO_ADDR && a < target.addrs {
+                let prev = self.read_u40(Col::OutPrev, o);
+                self.col_mut(Col::AddrHead)
+                    .write_at(a as u64 * 5, &u40_bytes(prev));
+            }
+        }
+        self.txid_tbl.forget_from(target.txs);
+        self.addr_tbl.forget_from(target.addrs);
+        for col in Col::ALL {
+            let len = col.len_for(&target);
+            self.col_mut(col).truncate(len);
+        }
+        self.cur = target;
+        self.flush_all()?;
+        self.manifest.counts = target;
+        self.manifest.pending_rollback = None;
+        self.manifest.save(&self.dir).map_err(io_at(&self.dir))
+    }
+}
+
+fn read_all(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+    }
+}

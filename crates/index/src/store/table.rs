@@ -1,0 +1,155 @@
+//! A persistent open-addressing hash table from a key to a dense id.
+//!
+//! Each slot is a `u64`: the high 32 bits are a fingerprint of the key's
+//! hash, the low 32 bits are `id + 1` (0 marks an empty slot). The slot
+//! index comes from the hash's low bits, so a probe compares fingerprints
+//! first and reads the stored key (through the caller's `check`) only on a
+//! fingerprint match. Linear probing; capacity is a power of two and the
+//! store rebuilds the table at twice the size before it is 70% full.
+//!
+//! The table never deletes during a run. Entries whose id is not committed
+//! (left by an interrupted run, or above a rollback point) are removed by
+//! [`Table::forget_from`]; that is safe under linear probing because ids are
+//! inserted in increasing order, so no committed entry's probe path runs
+//! through a later one.
+
+use memmap2::{Mmap, MmapMut};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+enum Slots {
+    Ro(Mmap),
+    Rw(MmapMut),
+}
+
+/// A table mapped from its file.
+pub struct Table {
+    slots: Slots,
+    mask: u64,
+}
+
+/// Largest load before the store rebuilds a table, as `num / den`.
+pub const MAX_LOAD: (u64, u64) = (7, 10);
+
+impl Table {
+    /// Creates a new table file of `capacity` slots (a power of two).
+    pub fn create(path: &Path, capacity: u64) -> io::Result<Table> {
+        assert!(capacity.is_power_of_two());
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        f.set_len(capacity * 8)?;
+        Self::map(f, true)
+    }
+
+    /// Opens an existing table file.
+    pub fn open(path: &Path, writable: bool) -> io::Result<Table> {
+        let f = OpenOptions::new().read(true).write(writable).open(path)?;
+        Self::map(f, writable)
+    }
+
+    fn map(f: File, writable: bool) -> io::Result<Table> {
+        let len = f.metadata()?.len();
+        let cap = len / 8;
+        if cap == 0 || !cap.is_power_of_two() || len % 8 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "hash table file has a bad size",
+            ));
+        }
+        // SAFETY: the table file belongs to this index, whose writer holds
+        // the lock; readers tolerate any slot content (ids are bounds-checked
+        // and keys verified).
+        let slots = if writable {
+            Slots::Rw(unsafe { MmapMut::map_mut(&f)? })
+        } else {
+            Slots::Ro(unsafe { Mmap::map(&f)? })
+        };
+        Ok(Table {
+            slots,
+            mask: cap - 1,
+        })
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
+    fn raw(&self) -> &[u8] {
+        match &self.slots {
+            Slots::Ro(m) => m,
+            Slots::Rw(m) => m,
+        }
+    }
+
+    fn slot(&self, i: u64) -> u64 {
+        let o = (i * 8) as usize;
+        u64::from_le_bytes(self.raw()[o..o + 8].try_into().expect("8 bytes"))
+    }
+
+    fn set_slot(&mut self, i: u64, v: u64) {
+        let o = (i * 8) as usize;
+        if let Slots::Rw(m) = &mut self.slots {
+            m[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Calls `visit` with every id whose fingerprint matches `hash`, among
+    /// ids below `limit`, in probe order, until it returns `true`.
+    pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) {
+        let fp = hash >> 32;
+        let mut i = hash & self.mask;
+        loop {
+            let s = self.slot(i);
+            if s == 0 {
+                return;
+            }
+            if s >> 32 == fp {
+                let id = (s & 0xffff_ffff) as u32 - 1;
+                if id < limit && visit(id) {
+                    return;
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Inserts `id` for `hash` (no duplicate check: see [`Table::probe`]).
+    pub fn insert(&mut self, hash: u64, id: u32) {
+        let v = (hash >> 32) << 32 | (id as u64 + 1);
+        let mut i = hash & self.mask;
+        while self.slot(i) != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.set_slot(i, v);
+    }
+
+    /// Removes every entry whose id is `limit` or more.
+    pub fn forget_from(&mut self, limit: u32) {
+        for i in 0..self.capacity() {
+            let s = self.slot(i);
+            if s != 0 && (s & 0xffff_ffff) as u32 - 1 >= limit {
+                self.set_slot(i, 0);
+            }
+        }
+    }
+
+    /// Writes dirty pages to disk.
+    pub fn flush(&self) -> io::Result<()> {
+        if let Slots::Rw(m) = &self.slots {
+            m.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Capacity for `n` entries within the load limit.
+    pub fn capacity_for(n: u64) -> u64 {
+        let need = (n * MAX_LOAD.1).div_ceil(MAX_LOAD.0) + 1;
+        need.next_power_of_two().max(1 << 12)
+    }
+}
