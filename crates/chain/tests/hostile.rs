@@ -5,7 +5,10 @@ use chainhound_chain::parse::{bip34_height, check_pow, work_from_bits};
 use chainhound_chain::{address, classify, AddressKey, Block, Network, ParseErrorKind, ScriptType};
 
 fn genesis() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/blocks/mainnet_h0-4312.dat");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/blocks/mainnet_h0-4312.dat"
+    );
     let data = std::fs::read(path).unwrap();
     let size = u32::from_le_bytes(data[4..8].try_into().unwrap()) as usize;
     data[8..8 + size].to_vec()
@@ -31,11 +34,20 @@ fn absurd_transaction_count_is_rejected_before_allocating() {
     bad.extend_from_slice(&g[81..]);
     let e = Block::parse(&bad).unwrap_err();
     assert_eq!(e.offset, 80);
-    assert!(matches!(e.kind, ParseErrorKind::Absurd { what: "transaction count", .. }));
+    assert!(matches!(
+        e.kind,
+        ParseErrorKind::Absurd {
+            what: "transaction count",
+            ..
+        }
+    ));
     // A flipped bit in a transaction breaks the merkle root.
     let last = g.len() - 10;
     g[last] ^= 1;
-    assert_eq!(Block::parse(&g).unwrap_err().kind, ParseErrorKind::MerkleMismatch);
+    assert_eq!(
+        Block::parse(&g).unwrap_err().kind,
+        ParseErrorKind::MerkleMismatch
+    );
 }
 
 #[test]
@@ -44,7 +56,10 @@ fn non_canonical_varints_are_rejected() {
     let mut bad = g[..80].to_vec();
     bad.extend_from_slice(&[0xfd, 0x01, 0x00]); // 1 written in three bytes
     bad.extend_from_slice(&g[81..]);
-    assert_eq!(Block::parse(&bad).unwrap_err().kind, ParseErrorKind::NonCanonicalVarint);
+    assert_eq!(
+        Block::parse(&bad).unwrap_err().kind,
+        ParseErrorKind::NonCanonicalVarint
+    );
 }
 
 #[test]
@@ -53,10 +68,22 @@ fn script_types_and_addresses_of_crafted_scripts() {
     let h32 = [0x22u8; 32];
     let wpkh = reference_p2wpkh(&h20);
     let cases: Vec<(Vec<u8>, ScriptType, Option<&str>)> = vec![
-        ([&[0x00, 0x14][..], &h20].concat(), ScriptType::P2wpkh, Some(wpkh.as_str())),
+        (
+            [&[0x00, 0x14][..], &h20].concat(),
+            ScriptType::P2wpkh,
+            Some(wpkh.as_str()),
+        ),
         ([&[0x51, 0x20][..], &h32].concat(), ScriptType::P2tr, None),
-        ([&[0x52, 0x02][..], &[1, 2]].concat(), ScriptType::WitnessUnknown, None),
-        ([&[0x00, 0x03][..], &[1, 2, 3]].concat(), ScriptType::Nonstandard, None), // bad v0 length
+        (
+            [&[0x52, 0x02][..], &[1, 2]].concat(),
+            ScriptType::WitnessUnknown,
+            None,
+        ),
+        (
+            [&[0x00, 0x03][..], &[1, 2, 3]].concat(),
+            ScriptType::Nonstandard,
+            None,
+        ), // bad v0 length
         (vec![0x6a, 0x04, 1, 2, 3, 4], ScriptType::Nulldata, None),
         (vec![], ScriptType::Nonstandard, None),
         (vec![0x51], ScriptType::Nonstandard, None),
@@ -70,7 +97,11 @@ fn script_types_and_addresses_of_crafted_scripts() {
         // Every key round-trips through its string on every network.
         if let Some(k) = key {
             for net in Network::ALL {
-                assert_eq!(address::decode(&address::encode(&k, net), net), Ok(k), "{k:?} on {net}");
+                assert_eq!(
+                    address::decode(&address::encode(&k, net), net),
+                    Ok(k),
+                    "{k:?} on {net}"
+                );
             }
         }
     }
@@ -89,10 +120,17 @@ fn script_types_and_addresses_of_crafted_scripts() {
 fn addresses_of_another_network_are_refused_clearly() {
     let e = address::decode("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", Network::Regtest).unwrap_err();
     assert!(e.to_string().contains("mainnet address"), "{e}");
-    assert!(address::decode("bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3xyz", Network::Regtest).is_err());
+    assert!(address::decode(
+        "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3xyz",
+        Network::Regtest
+    )
+    .is_err());
     assert!(address::decode("hello", Network::Mainnet).is_err());
     let k = AddressKey::pkh([0; 20]);
-    assert_eq!(address::decode(&address::encode(&k, Network::Testnet4), Network::Signet), Ok(k));
+    assert_eq!(
+        address::decode(&address::encode(&k, Network::Testnet4), Network::Signet),
+        Ok(k)
+    );
 }
 
 #[test]
@@ -107,13 +145,23 @@ fn bip34_heights_work_and_pow() {
     assert_eq!(work_from_bits(0), 0);
     let bytes = genesis();
     let g = Block::parse(&bytes).unwrap();
-    assert!(check_pow(&g.hash, g.header.bits, Network::Mainnet.pow_limit_bits()));
-    assert!(!check_pow(&g.hash, 0x1b00ffff, Network::Mainnet.pow_limit_bits()));
+    assert!(check_pow(
+        &g.hash,
+        g.header.bits,
+        Network::Mainnet.pow_limit_bits()
+    ));
+    assert!(!check_pow(
+        &g.hash,
+        0x1b00ffff,
+        Network::Mainnet.pow_limit_bits()
+    ));
 }
 
 /// rust-bitcoin's P2WPKH address of a 20-byte hash.
 fn reference_p2wpkh(h: &[u8; 20]) -> String {
     let wpkh = bitcoin::WPubkeyHash::from_byte_array(*h);
     let spk = bitcoin::ScriptBuf::new_p2wpkh(&wpkh);
-    bitcoin::Address::from_script(&spk, bitcoin::Network::Bitcoin).unwrap().to_string()
+    bitcoin::Address::from_script(&spk, bitcoin::Network::Bitcoin)
+        .unwrap()
+        .to_string()
 }

@@ -7,12 +7,15 @@ use chainhound_chain::{address, classify, Block, Network, ScriptType};
 use std::path::PathBuf;
 
 fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/blocks").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/blocks")
+        .join(name)
 }
 
 /// (network, block bytes) of every record of a plain (not obfuscated) blk file.
 fn records(name: &str) -> Vec<(Network, Vec<u8>)> {
-    let data = std::fs::read(shared(name)).unwrap_or_else(|e| panic!("{name}: {e} (is ../shared beside the repo?)"));
+    let data = std::fs::read(shared(name))
+        .unwrap_or_else(|e| panic!("{name}: {e} (is ../shared beside the repo?)"));
     let mut out = Vec::new();
     let mut p = 0;
     while p + 8 <= data.len() {
@@ -39,7 +42,9 @@ fn reference_address(script: &bitcoin::Script, net: Network) -> Option<String> {
     if let Some(pk) = script.p2pk_public_key() {
         return Some(bitcoin::Address::p2pkh(pk.pubkey_hash(), btc_network(net)).to_string());
     }
-    bitcoin::Address::from_script(script, btc_network(net)).ok().map(|a| a.to_string())
+    bitcoin::Address::from_script(script, btc_network(net))
+        .ok()
+        .map(|a| a.to_string())
 }
 
 fn check_file(name: &str) -> (usize, usize, usize) {
@@ -53,8 +58,16 @@ fn check_file(name: &str) -> (usize, usize, usize) {
         assert_eq!(ours.txs.len(), theirs.txdata.len());
         for (t, rt) in ours.txs.iter().zip(&theirs.txdata) {
             assert_eq!(t.txid.to_string(), rt.compute_txid().to_string());
-            assert_eq!(t.has_witness, rt.input.iter().any(|i| !i.witness.is_empty()));
-            assert_eq!(t.weight(), rt.weight().to_wu() as usize, "weight of {}", t.txid);
+            assert_eq!(
+                t.has_witness,
+                rt.input.iter().any(|i| !i.witness.is_empty())
+            );
+            assert_eq!(
+                t.weight(),
+                rt.weight().to_wu() as usize,
+                "weight of {}",
+                t.txid
+            );
             let ins = ours.tx_inputs(t);
             assert_eq!(ins.len(), rt.input.len());
             for (i, ri) in ins.iter().zip(&rt.input) {
@@ -74,12 +87,20 @@ fn check_file(name: &str) -> (usize, usize, usize) {
                     // rust-bitcoin knows an address: ours must be the same string,
                     // and it must parse back to the same key.
                     Some(a) => {
-                        assert_eq!(ours_addr.as_deref(), Some(a.as_str()), "script {:?}", ro.script_pubkey);
+                        assert_eq!(
+                            ours_addr.as_deref(),
+                            Some(a.as_str()),
+                            "script {:?}",
+                            ro.script_pubkey
+                        );
                         assert_eq!(address::decode(&a, net).ok(), key);
                     }
                     // No standard address: ours is nulldata (none), multisig or nonstandard.
                     None => assert!(
-                        matches!(ty, ScriptType::Nulldata | ScriptType::Multisig | ScriptType::Nonstandard),
+                        matches!(
+                            ty,
+                            ScriptType::Nulldata | ScriptType::Multisig | ScriptType::Nonstandard
+                        ),
                         "{ty:?} without a reference address: {:?}",
                         ro.script_pubkey
                     ),
@@ -96,14 +117,20 @@ fn check_file(name: &str) -> (usize, usize, usize) {
                     // prefix byte, so data smuggled as "keys" (Counterparty) is
                     // nonstandard there.
                     let core_keys_ok = ro.script_pubkey.instructions().all(|i| match i {
-                        Ok(bitcoin::script::Instruction::PushBytes(p)) => match p.as_bytes().first() {
-                            Some(2) | Some(3) => p.len() == 33,
-                            Some(4) | Some(6) | Some(7) => p.len() == 65,
-                            _ => false,
-                        },
+                        Ok(bitcoin::script::Instruction::PushBytes(p)) => {
+                            match p.as_bytes().first() {
+                                Some(2) | Some(3) => p.len() == 33,
+                                Some(4) | Some(6) | Some(7) => p.len() == 65,
+                                _ => false,
+                            }
+                        }
                         _ => true,
                     });
-                    let expected = if core_keys_ok { ScriptType::Multisig } else { ScriptType::Nonstandard };
+                    let expected = if core_keys_ok {
+                        ScriptType::Multisig
+                    } else {
+                        ScriptType::Nonstandard
+                    };
                     assert_eq!(ty, expected, "{:x}", ro.script_pubkey);
                     multisig_seen += 1;
                 }
@@ -141,8 +168,17 @@ fn genesis_pays_satoshi_and_blocks_hash_as_documented() {
     let genesis = Block::parse(&recs[0].1).unwrap();
     let (ty, key) = classify(genesis.outputs[0].script_pubkey);
     assert_eq!(ty, ScriptType::P2pk);
-    assert_eq!(address::encode(&key.unwrap(), Network::Mainnet), "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
+    assert_eq!(
+        address::encode(&key.unwrap(), Network::Mainnet),
+        "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+    );
     let h = |i: usize| Block::parse(&recs[i].1).unwrap().hash.to_string();
-    assert_eq!(h(1000), "00000000c937983704a73af28acdec37b049d214adbda81d7e2a3dd146f6ed09");
-    assert_eq!(h(4312), "00000000a9da635727dce622d78361b153ce3334e6a60d4377fad529abfc7863");
+    assert_eq!(
+        h(1000),
+        "00000000c937983704a73af28acdec37b049d214adbda81d7e2a3dd146f6ed09"
+    );
+    assert_eq!(
+        h(4312),
+        "00000000a9da635727dce622d78361b153ce3334e6a60d4377fad529abfc7863"
+    );
 }

@@ -118,6 +118,11 @@ impl BlkFile {
         self.raw()[off as usize] ^ self.xor[(off % 8) as usize]
     }
 
+    /// Is the byte at `off` zero, on disk or once de-obfuscated?
+    fn is_padding(&self, off: u64) -> bool {
+        self.raw()[off as usize] == 0 || self.byte(off) == 0
+    }
+
     /// `len` bytes at `off`, de-obfuscated: borrowed straight from the map
     /// when there is no key, else copied into `buf`. `None` past the end.
     pub fn bytes<'a>(&'a self, off: u64, len: usize, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
@@ -159,7 +164,7 @@ impl BlkFile {
         let mut p: u64 = 0;
         while p < len {
             if len - p < 8 {
-                if (p..len).any(|i| self.byte(i) != 0) {
+                if !(p..len).all(|i| self.is_padding(i)) {
                     warn(
                         p,
                         format!("{} trailing bytes too short for a record; skipped", len - p),
@@ -168,25 +173,17 @@ impl BlkFile {
                 break;
             }
             let magic = self.array::<4>(p).expect("8 bytes remain");
-            if magic == [0; 4] {
-                // Pre-allocated zero tail, or zero padding: skip the zeros.
-                match (p..len).find(|&i| self.byte(i) != 0) {
-                    None => break,
-                    Some(q) => {
-                        p = q;
-                        continue;
-                    }
-                }
-            }
             let Some(network) = Network::from_magic(magic) else {
+                // Zero padding (Core pre-allocates files with zeros, written
+                // raw, so through a key they read as the key) or garbage.
                 let next = self.find_magic(p + 1);
-                warn(
-                    p,
-                    format!(
-                        "{} bytes of garbage (no network magic); skipped",
-                        next.unwrap_or(len) - p
-                    ),
-                );
+                let end = next.unwrap_or(len);
+                if !(p..end).all(|i| self.is_padding(i)) {
+                    warn(
+                        p,
+                        format!("{} bytes of garbage (no network magic); skipped", end - p),
+                    );
+                }
                 match next {
                     Some(q) => {
                         p = q;

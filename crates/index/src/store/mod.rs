@@ -375,7 +375,18 @@ fn u40_bytes(v: u64) -> [u8; 5] {
     [b[0], b[1], b[2], b[3], b[4]]
 }
 
+/// Environment variable that fixes the table seed (tests compare index
+/// directories byte for byte; never set it in production, where the seed
+/// must be unpredictable).
+pub const SEED_ENV: &str = "CHAINHOUND_TABLE_SEED";
+
 fn random_seed() -> [u64; 2] {
+    if let Some(s) = std::env::var(SEED_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return [s, s ^ 0x5bd1_e995_5bd1_e995];
+    }
     use std::collections::hash_map::RandomState;
     use std::hash::BuildHasher;
     let a = RandomState::new().hash_one(std::time::SystemTime::now());

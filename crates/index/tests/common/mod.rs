@@ -1,0 +1,95 @@
+//! Helpers shared by the index tests: paths to `../shared/data`, ingesting
+//! into temporary directories, comparing index directories, building blk
+//! files record by record.
+#![allow(dead_code)]
+
+use chainhound_index::ingest::{ingest, IngestOptions, IngestReport, NoProgress};
+use chainhound_index::source::Source;
+use chainhound_index::store::SEED_ENV;
+use std::path::{Path, PathBuf};
+
+pub fn shared(rel: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "{} missing: ../shared must sit beside the repository",
+        p.display()
+    );
+    p
+}
+
+/// Fixes the table seed so two indexes of one chain are byte-identical.
+pub fn fixed_seed() {
+    // Tests in one binary share the process; all use the same value.
+    std::env::set_var(SEED_ENV, "42");
+}
+
+pub fn ingest_path(path: &Path, index: &Path) -> IngestReport {
+    fixed_seed();
+    let src = Source::path(path).unwrap();
+    ingest(&src, index, &IngestOptions::default(), &mut NoProgress).unwrap()
+}
+
+pub fn ingest_datadir(dir: &Path, index: &Path) -> IngestReport {
+    fixed_seed();
+    let src = Source::datadir(dir).unwrap();
+    ingest(&src, index, &IngestOptions::default(), &mut NoProgress).unwrap()
+}
+
+/// Asserts that two index directories hold the same files with the same bytes
+/// (the lock file aside).
+pub fn assert_same_index(a: &Path, b: &Path) {
+    let list = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n != "lock")
+            .collect();
+        v.sort();
+        v
+    };
+    let (la, lb) = (list(a), list(b));
+    assert_eq!(la, lb, "file lists differ");
+    for f in la {
+        let (x, y) = (
+            std::fs::read(a.join(&f)).unwrap(),
+            std::fs::read(b.join(&f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs ({} vs {} bytes)", x.len(), y.len());
+    }
+}
+
+/// The records (magic, block bytes) of a plain blk file.
+pub fn records(path: &Path) -> Vec<([u8; 4], Vec<u8>)> {
+    let data = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p + 8 <= data.len() {
+        let magic: [u8; 4] = data[p..p + 4].try_into().unwrap();
+        let size = u32::from_le_bytes(data[p + 4..p + 8].try_into().unwrap()) as usize;
+        out.push((magic, data[p + 8..p + 8 + size].to_vec()));
+        p += 8 + size;
+    }
+    out
+}
+
+pub fn frame(out: &mut Vec<u8>, magic: [u8; 4], block: &[u8]) {
+    out.extend_from_slice(&magic);
+    out.extend_from_slice(&(block.len() as u32).to_le_bytes());
+    out.extend_from_slice(block);
+}
+
+/// Unpacks a .tar.gz with the system tar into `dest`.
+pub fn untar(archive: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar failed on {}", archive.display());
+}
