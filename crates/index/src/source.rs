@@ -164,10 +164,13 @@ impl BlkFile {
         let mut p: u64 = 0;
         while p < len {
             if len - p < 8 {
-                if !(p..len).all(|i| self.is_padding(i)) {
+                if let Some(bad) = (p..len).find(|&i| !self.is_padding(i)) {
                     warn(
-                        p,
-                        format!("{} trailing bytes too short for a record; skipped", len - p),
+                        bad,
+                        format!(
+                            "{} trailing bytes too short for a record; skipped",
+                            len - bad
+                        ),
                     );
                 }
                 break;
@@ -178,10 +181,10 @@ impl BlkFile {
                 // raw, so through a key they read as the key) or garbage.
                 let next = self.find_magic(p + 1);
                 let end = next.unwrap_or(len);
-                if !(p..end).all(|i| self.is_padding(i)) {
+                if let Some(bad) = (p..end).find(|&i| !self.is_padding(i)) {
                     warn(
-                        p,
-                        format!("{} bytes of garbage (no network magic); skipped", end - p),
+                        bad,
+                        format!("{} bytes of garbage (no network magic); skipped", end - bad),
                     );
                 }
                 match next {
@@ -222,29 +225,35 @@ impl BlkFile {
                 size_trusted: true,
             });
             let next = body + size as u64;
-            if next < len && next + 4 <= len {
-                let m = self.array::<4>(next).expect("checked");
-                if m != [0; 4] && Network::from_magic(m).is_none() {
-                    // The size may have lied: look for the next record from
-                    // just after this one's header, so nothing is jumped over.
-                    match self.find_magic(body) {
-                        Some(q) if q < next => {
-                            warn(
-                                p,
-                                format!(
-                                    "record size {size} overshoots the next record at offset {q}"
-                                ),
-                            );
-                            p = q;
-                            continue;
-                        }
-                        _ => {}
-                    }
+            if !self.record_starts_at(next) {
+                // The size may have lied: look for the next record from
+                // just after this one's header, so nothing is jumped over.
+                if let Some(q) = self.find_magic(body).filter(|&q| q < next) {
+                    warn(
+                        p,
+                        format!("record size {size} overshoots the next record at offset {q}"),
+                    );
+                    p = q;
+                    continue;
                 }
             }
             p = next;
         }
         warnings
+    }
+
+    /// Does a record, or padding up to a record or the end, start at `off`?
+    fn record_starts_at(&self, off: u64) -> bool {
+        let len = self.len();
+        if off >= len {
+            return true;
+        }
+        if off + 4 <= len && Network::from_magic(self.array::<4>(off).expect("in bounds")).is_some()
+        {
+            return true;
+        }
+        let end = self.find_magic(off).unwrap_or(len);
+        (off..end).all(|i| self.is_padding(i))
     }
 
     /// Offset of the next network magic at or after `from`.

@@ -1,0 +1,147 @@
+//! Chains that change: stale forks left out, reorganisations rolled back,
+//! incremental runs, and weaker forks ignored, on simulated regtest chains.
+
+mod common;
+
+use chainhound_chain::hash::sha256d;
+use chainhound_chain::Network;
+use chainhound_index::ingest::{ingest, IngestOptions, NoProgress};
+use chainhound_index::source::Source;
+use chainhound_sim::toy::{generate, script_of};
+use chainhound_sim::write::{block, write_blocks, In, TxSpec};
+use common::*;
+use std::path::Path;
+
+fn hash_of(block: &[u8]) -> [u8; 32] {
+    sha256d(&block[..80])
+}
+
+/// `n` coinbase-only blocks on top of `parent`, paying existing owners.
+fn fork(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
+    let mut prev = hash_of(parent);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let h = first_height + i;
+        let mut sig = vec![0x02, h as u8, (h >> 8) as u8];
+        sig.extend_from_slice(&[b'f', b'o', b'r', b'k', tag]);
+        let cb = TxSpec {
+            ins: vec![In {
+                txid: [0; 32],
+                vout: u32::MAX,
+                script_sig: sig,
+                witness: vec![],
+            }],
+            outs: vec![(50_0000_0000 >> (h / 150), script_of((i % 7) as usize, 7))],
+        };
+        let (bytes, hash) = block(prev, 1_800_000_000 + h, &[cb.serialize()]);
+        prev = hash;
+        out.push(bytes);
+    }
+    out
+}
+
+fn write(dir: &Path, blocks: &[Vec<u8>]) {
+    write_blocks(dir, Network::Regtest, blocks, [0; 8], 64 << 10).unwrap();
+}
+
+fn run(datadir: &Path, index: &Path) -> chainhound_index::ingest::IngestReport {
+    fixed_seed();
+    ingest(
+        &Source::datadir(datadir).unwrap(),
+        index,
+        &IngestOptions::default(),
+        &mut NoProgress,
+    )
+    .unwrap()
+}
+
+#[test]
+fn stale_fork_blocks_stored_out_of_order_are_left_out() {
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(7, 200, 20);
+    let stale = fork(&main[150], 151, 5, 1);
+    // Stored out of height order, the fork in the middle.
+    let mut mixed: Vec<Vec<u8>> = main.iter().rev().cloned().collect();
+    mixed.splice(60..60, stale);
+    write(&t.path().join("mixed"), &mixed);
+    write(&t.path().join("clean"), &main);
+    let r = run(&t.path().join("mixed"), &t.path().join("a"));
+    assert_eq!(
+        (r.blocks_added, r.stale_blocks, r.orphan_blocks),
+        (201, 5, 0)
+    );
+    run(&t.path().join("clean"), &t.path().join("b"));
+    assert_same_index(&t.path().join("a"), &t.path().join("b"));
+}
+
+#[test]
+fn reorganisation_rolls_back_to_the_fork_and_matches_a_fresh_index() {
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(11, 180, 20);
+    // The best chain changes: from height 171 a longer branch wins.
+    let branch = fork(&main[170], 171, 20, 2);
+    let node = t.path().join("node");
+    write(&node, &main);
+    let ix = t.path().join("ix");
+    let first = run(&node, &ix);
+    assert_eq!(first.blocks_added, 181);
+    let mut both = main.clone();
+    both.extend(branch.iter().cloned());
+    std::fs::remove_dir_all(&node).unwrap();
+    write(&node, &both);
+    let second = run(&node, &ix);
+    assert_eq!(
+        (
+            second.rolled_back_from,
+            second.blocks_rolled_back,
+            second.blocks_added
+        ),
+        (Some(171), 10, 20)
+    );
+    assert_eq!(second.stale_blocks, 10);
+    // The same as indexing the winning chain from scratch.
+    let mut winner: Vec<Vec<u8>> = main[..=170].to_vec();
+    winner.extend(branch);
+    write(&t.path().join("winner"), &winner);
+    run(&t.path().join("winner"), &t.path().join("fresh"));
+    assert_same_index(&ix, &t.path().join("fresh"));
+}
+
+#[test]
+fn running_again_adds_only_new_blocks() {
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(3, 250, 20);
+    write(&t.path().join("early"), &main[..=120]);
+    write(&t.path().join("all"), &main);
+    let ix = t.path().join("ix");
+    assert_eq!(run(&t.path().join("early"), &ix).blocks_added, 121);
+    let r = run(&t.path().join("all"), &ix);
+    assert_eq!((r.blocks_added, r.blocks_rolled_back), (130, 0));
+    assert_eq!(run(&t.path().join("all"), &ix).blocks_added, 0);
+    run(&t.path().join("all"), &t.path().join("fresh"));
+    assert_same_index(&ix, &t.path().join("fresh"));
+}
+
+#[test]
+fn an_input_with_less_work_than_the_index_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(5, 200, 20);
+    write(&t.path().join("all"), &main);
+    let ix = t.path().join("ix");
+    run(&t.path().join("all"), &ix);
+    run(&t.path().join("all"), &t.path().join("ref"));
+    // Only the first 150 blocks and a short fork off 140.
+    let mut weak: Vec<Vec<u8>> = main[..=150].to_vec();
+    weak.extend(fork(&main[140], 141, 5, 3));
+    write(&t.path().join("weak"), &weak);
+    let r = run(&t.path().join("weak"), &ix);
+    assert_eq!((r.blocks_added, r.blocks_rolled_back), (0, 0));
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("no more work")),
+        "{:?}",
+        r.warnings
+    );
+    assert_same_index(&ix, &t.path().join("ref"));
+}
