@@ -396,6 +396,27 @@ fn random_seed() -> [u64; 2] {
 
 const DIRTY: &str = "WRITING";
 
+/// Environment variable naming a fail point, `NAME:K`: the process aborts
+/// (as if killed) the K-th time it reaches NAME. For crash tests only.
+pub const FAILPOINT_ENV: &str = "CHAINHOUND_FAILPOINT";
+
+/// Aborts the process at the K-th visit of `name` if `CHAINHOUND_FAILPOINT`
+/// asks for it. Fail points: `commit-after-appends`, `commit-after-heads`,
+/// `rollback-undo`.
+fn failpoint(name: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static VISITS: AtomicU32 = AtomicU32::new(0);
+    let Ok(spec) = std::env::var(FAILPOINT_ENV) else {
+        return;
+    };
+    let Some((n, k)) = spec.split_once(':') else {
+        return;
+    };
+    if n == name && VISITS.fetch_add(1, Ordering::SeqCst) + 1 == k.parse::<u32>().unwrap_or(0) {
+        std::process::abort();
+    }
+}
+
 impl Store {
     /// Opens an index for reading.
     pub fn open(dir: &Path) -> Result<Store> {
@@ -1024,6 +1045,7 @@ impl Store {
     pub fn commit(&mut self) -> Result<()> {
         // 1. The appended records and in-place marks reach the disk...
         self.flush_all()?;
+        failpoint("commit-after-appends");
         // 2. ...before any committed address's head may point at them.
         let heads = std::mem::take(&mut self.writer().deferred_heads);
         if !heads.is_empty() {
@@ -1033,6 +1055,7 @@ impl Store {
             }
             let c = self.col(Col::AddrHead);
             c.flush().map_err(io_at(c.path()))?;
+            failpoint("commit-after-heads");
         }
         // 3. The manifest makes it all count.
         self.manifest.counts = self.cur;
@@ -1095,6 +1118,7 @@ impl Store {
                 }
             }
         }
+        failpoint("rollback-undo");
         for o in (target.outs..c.outs).rev() {
             let a = self.read_u32(Col::OutAddr, o);
             if a != NO_ADDR && a < target.addrs {

@@ -1,0 +1,174 @@
+//! The `chainhound` binary end to end: every query with `--json`, exit
+//! codes, and errors that name what is wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
+}
+
+fn run(index: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .arg("--index")
+        .arg(index)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn mainnet_index() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let f = shared("blocks/mainnet_h0-4312.dat");
+    let o = run(
+        t.path(),
+        &["ingest", "--blocks", f.to_str().unwrap(), "--json"],
+    );
+    let r = json(&o);
+    assert_eq!(r["blocks_added"], 4313);
+    assert_eq!(
+        r["tip_hash"],
+        "00000000a9da635727dce622d78361b153ce3334e6a60d4377fad529abfc7863"
+    );
+    t
+}
+
+#[test]
+fn queries_answer_in_json_and_text() {
+    let t = mainnet_index();
+    let ix = t.path();
+    let b = json(&run(ix, &["block", "170", "--json"]));
+    assert_eq!(b["tx_count"], 2);
+    let tx = json(&run(
+        ix,
+        &[
+            "tx",
+            "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16",
+            "--json",
+        ],
+    ));
+    assert_eq!(tx["fee"], 0);
+    assert_eq!(
+        tx["inputs"][0]["address"],
+        "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+    );
+    assert_eq!(tx["outputs"][1]["spent_by"]["height"], 181);
+    let a = json(&run(
+        ix,
+        &["address", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--json"],
+    ));
+    assert_eq!(a["balance"], 5_000_000_000u64);
+    assert_eq!(a["script_types"][0], "p2pk");
+    let s = json(&run(ix, &["stats", "--json"]));
+    assert_eq!(s["txs"], 4371);
+    assert_eq!(s["inputs"], 4560);
+    let text = String::from_utf8(
+        run(
+            ix,
+            &[
+                "address",
+                "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S",
+                "--limit",
+                "2",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("history     1 to 2 of"), "{text}");
+    let hash = run(
+        ix,
+        &[
+            "block",
+            "00000000c937983704a73af28acdec37b049d214adbda81d7e2a3dd146f6ed09",
+        ],
+    );
+    assert!(String::from_utf8(hash.stdout)
+        .unwrap()
+        .starts_with("block       1000 "));
+}
+
+#[test]
+fn not_found_is_exit_1_and_bad_input_is_exit_2_with_a_reason() {
+    let t = mainnet_index();
+    let ix = t.path();
+    let o = run(ix, &["tx", &"ab".repeat(32)]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(
+        ix,
+        &["address", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"],
+    );
+    assert_eq!(o.status.code(), Some(1), "a valid address never seen");
+    let o = run(
+        ix,
+        &["address", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("testnet/signet address"));
+    let o = run(ix, &["block", "99999"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(ix, &["tx", "nothex"]);
+    assert_eq!(o.status.code(), Some(2));
+    let empty = tempfile::tempdir().unwrap();
+    let o = run(empty.path(), &["stats"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("run `chainhound ingest` first"));
+    let o = run(empty.path(), &["ingest", "--datadir", "/nonexistent/node"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/node/blocks"));
+}
+
+#[test]
+fn scan_prints_per_block_figures_and_names_damage() {
+    let t = tempfile::tempdir().unwrap();
+    let o = run(
+        t.path(),
+        &[
+            "scan",
+            shared("blocks/mainnet_sample_blocks.dat").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let v = json(&o);
+    let blocks = v.as_array().unwrap();
+    assert_eq!(blocks.len(), 25);
+    let taproot = blocks.iter().find(|b| b["height"] == 713126).unwrap();
+    assert_eq!(taproot["taproot_outputs"], 24);
+    assert_eq!(taproot["segwit_txs"], 2464);
+    // Damage: the file cut in the middle of its last block.
+    let data = std::fs::read(shared("blocks/testnet_signet_sample_blocks.dat")).unwrap();
+    let cut = t.path().join("cut.dat");
+    std::fs::write(&cut, &data[..data.len() - 1000]).unwrap();
+    let o = run(t.path(), &["scan", cut.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1 + 15, "header + every intact block");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("cut.dat: offset") && err.contains("only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_runs_without_a_node() {
+    let t = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .args(["demo", "--keep"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("ingested    401 blocks"), "{text}");
+    let s = json(&run(&t.path().join("index"), &["stats", "--json"]));
+    assert_eq!(s["network"], "regtest");
+    assert_eq!(s["blocks"], 401);
+}

@@ -1,0 +1,180 @@
+//! Crash safety: `chainhound ingest` killed with SIGKILL at many moments and
+//! run again ends with exactly (byte for byte) the index an uninterrupted
+//! run makes.
+
+use chainhound_chain::Network;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chainhound"));
+    c.env("CHAINHOUND_TABLE_SEED", "7");
+    c
+}
+
+fn ingest(datadir: &Path, index: &Path) -> Command {
+    let mut c = bin();
+    c.arg("--index")
+        .arg(index)
+        .arg("ingest")
+        .arg("--datadir")
+        .arg(datadir)
+        .arg("-q")
+        .arg("--commit-every")
+        .arg("3");
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    c
+}
+
+fn files(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "lock")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_index() {
+    let t = tempfile::tempdir().unwrap();
+    let node = t.path().join("node");
+    let blocks = chainhound_sim::toy::generate(99, 1500, 60);
+    chainhound_sim::write::write_blocks(&node, Network::Regtest, &blocks, *b"xorkey!!", 256 << 10)
+        .unwrap();
+
+    let reference = t.path().join("reference");
+    let start = Instant::now();
+    assert!(ingest(&node, &reference).status().unwrap().success());
+    let full = start.elapsed();
+
+    let crashed = t.path().join("crashed");
+    let mut mid_run_kills = 0;
+    let mut interrupted_with_marker = 0u32;
+    // Kill after short, varied delays (a few commits each time, sometimes
+    // during the header scan or the very first commit) until a run ends by
+    // itself; each run resumes from what the killed ones committed.
+    let delays_ms = [35u64, 120, 60, 250, 15, 180, 90, 400];
+    for k in 0..200 {
+        let mut child = ingest(&node, &crashed).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delays_ms[k % delays_ms.len()]));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        // SIGKILL: no destructor, no flush.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        mid_run_kills += 1;
+        // The marker of an interrupted writer is left behind: the next run repairs.
+        if crashed.join("manifest.json").exists() {
+            interrupted_with_marker += crashed.join("WRITING").exists() as u32;
+        }
+    }
+    eprintln!("{mid_run_kills} SIGKILLs mid-run, {interrupted_with_marker} left a partial index to repair");
+    assert!(interrupted_with_marker >= 5);
+    assert!(
+        mid_run_kills >= 10,
+        "only {mid_run_kills} kills hit a running ingest (full run took {full:?})"
+    );
+    assert!(ingest(&node, &crashed).status().unwrap().success());
+    assert_same(&reference, &crashed, "SIGKILLs");
+}
+
+/// Same files, same bytes; names the first file that differs.
+fn assert_same(a: &Path, b: &Path, after: &str) {
+    let (a, b) = (files(a), files(b));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "after {after}"
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs after {after}");
+    }
+}
+
+/// Deterministic crashes at the riskiest moments: after appended records are
+/// flushed, after address heads were moved but before the manifest, and in
+/// the middle of undoing a reorganisation.
+#[test]
+fn fail_points_inside_commit_and_rollback() {
+    let t = tempfile::tempdir().unwrap();
+    let blocks = chainhound_sim::toy::generate(5, 400, 30);
+    let node = t.path().join("node");
+    chainhound_sim::write::write_blocks(&node, Network::Regtest, &blocks, [0; 8], 1 << 20).unwrap();
+    let reference = t.path().join("reference");
+    assert!(ingest(&node, &reference).status().unwrap().success());
+    for point in [
+        "commit-after-appends:20",
+        "commit-after-heads:20",
+        "commit-after-heads:60",
+    ] {
+        let ix = t.path().join(point.replace(':', "-"));
+        let st = ingest(&node, &ix)
+            .env("CHAINHOUND_FAILPOINT", point)
+            .status()
+            .unwrap();
+        assert!(!st.success(), "{point} should abort");
+        assert!(ix.join("WRITING").exists());
+        assert!(ingest(&node, &ix).status().unwrap().success());
+        assert_same(&reference, &ix, point);
+    }
+
+    // A reorganisation whose rollback is interrupted half-way.
+    let short = t.path().join("short");
+    chainhound_sim::write::write_blocks(&short, Network::Regtest, &blocks[..=350], [0; 8], 1 << 20)
+        .unwrap();
+    let ix = t.path().join("reorg");
+    // Index a chain whose tip (blocks 300..=350 of another run) will lose.
+    let other = chainhound_sim::toy::generate(6, 350, 30);
+    let mut losing = blocks[..300].to_vec();
+    losing.extend(fork_from(&blocks[299], &other[300..=340]));
+    let losing_dir = t.path().join("losing");
+    chainhound_sim::write::write_blocks(&losing_dir, Network::Regtest, &losing, [0; 8], 1 << 20)
+        .unwrap();
+    assert!(ingest(&losing_dir, &ix).status().unwrap().success());
+    let st = ingest(&node, &ix)
+        .env("CHAINHOUND_FAILPOINT", "rollback-undo:1")
+        .status()
+        .unwrap();
+    assert!(!st.success(), "rollback fail point should abort");
+    assert!(ingest(&node, &ix).status().unwrap().success());
+    assert_same(&reference, &ix, "an interrupted rollback");
+    let _ = short;
+}
+
+/// Re-mines `blocks` (coinbase-only copies of their coinbases) on top of `parent`.
+fn fork_from(parent: &[u8], blocks: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    use chainhound_chain::{hash::sha256d, Block};
+    use chainhound_sim::write::{block, In, TxSpec};
+    let mut prev = sha256d(&parent[..80]);
+    let mut out = Vec::new();
+    for b in blocks {
+        let parsed = Block::parse(b).unwrap();
+        let cb = TxSpec {
+            ins: vec![In {
+                txid: [0; 32],
+                vout: u32::MAX,
+                script_sig: [parsed.coinbase_script(), b"/losing fork/"].concat(),
+                witness: vec![],
+            }],
+            outs: parsed
+                .tx_outputs(&parsed.txs[0])
+                .iter()
+                .map(|o| (o.value, o.script_pubkey.to_vec()))
+                .collect(),
+        };
+        let (bytes, hash) = block(prev, parsed.header.time + 1, &[cb.serialize()]);
+        prev = hash;
+        out.push(bytes);
+    }
+    out
+}
