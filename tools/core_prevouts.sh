@@ -49,4 +49,10 @@ if ! ready; then
     ready || die "$PBK_REQ installed into $PYENV but 'import pbk' still fails"
 fi
 
+# `--setup`: only make sure the virtualenv is ready (used by tools/test.sh).
+if [ "${1:-}" = "--setup" ]; then
+    echo "core_prevouts.sh: py-bitcoinkernel ready in $PYENV"
+    exit 0
+fi
+
 exec "$PY" "$TOOL" "$@"
