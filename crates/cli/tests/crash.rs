@@ -124,6 +124,7 @@ fn fail_points_inside_commit_and_rollback() {
             .unwrap();
         assert!(!st.success(), "{point} should abort");
         assert!(ix.join("WRITING").exists());
+        reader_sees_committed_histories(&ix);
         assert!(ingest(&node, &ix).status().unwrap().success());
         assert_same(&reference, &ix, point);
     }
@@ -177,4 +178,27 @@ fn fork_from(parent: &[u8], blocks: &[Vec<u8>]) -> Vec<Vec<u8>> {
         out.push(bytes);
     }
     out
+}
+
+/// A reader of an interrupted (not yet repaired) index sees, for every
+/// address, exactly the committed outputs paid to it, newest first.
+fn reader_sees_committed_histories(ix: &Path) {
+    use chainhound_index::query::Query;
+    use chainhound_index::store::{AddrId, OutId, Store};
+    let store = Store::open(ix).unwrap();
+    let c = store.counts();
+    let mut expected: Vec<Vec<OutId>> = vec![Vec::new(); c.addrs as usize];
+    for o in (0..c.outs).rev() {
+        if let Some(a) = store.out_addr(OutId(o)) {
+            expected[a.0 as usize].push(OutId(o));
+        }
+    }
+    let q = Query::new(&store);
+    for (a, want) in expected.iter().enumerate() {
+        assert_eq!(
+            &q.address_outputs(AddrId(a as u32)),
+            want,
+            "history of address {a}"
+        );
+    }
 }

@@ -197,7 +197,7 @@ impl BlkFile {
             };
             let size = u32::from_le_bytes(self.array::<4>(p + 4).expect("8 bytes remain"));
             let body = p + 8;
-            if size < 81 || size > MAX_BLOCK_SIZE || body + size as u64 > len {
+            if !(81..=MAX_BLOCK_SIZE).contains(&size) || body + size as u64 > len {
                 let why = if body + size as u64 > len {
                     format!("record claims {size} bytes but only {} remain", len - body)
                 } else {

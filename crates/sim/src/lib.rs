@@ -4,11 +4,15 @@
 //! had stored them: regtest blocks with valid proof of work, merkle roots and
 //! BIP34 heights, laid out as `blocks/blk*.dat` with an optional `xor.dat`.
 //!
-//! So far it holds the [`toy`] chain behind `chainhound demo`: coinbases to
-//! a small population of addresses of every common script type, spends that
-//! consolidate and peel, and address reuse. Its transactions carry no
-//! signatures (chainhound's ingest does not validate scripts); the full
-//! economy with real signatures and ground truth is the simulator issue.
+//! So far it holds the [`toy`] chain behind `chainhound demo` and the ingest
+//! benchmark (`bench/`): from the real regtest genesis block, coinbases to
+//! regular and one-off addresses of every common script type, payments with
+//! change, batches, sweeps and consolidations, and address reuse, at any
+//! number of transactions per block; [`toy::ToyChain`] yields blocks one at
+//! a time in O(1) work per payment, so chains of millions of transactions
+//! can be written as they are made. Its transactions carry dummy signatures
+//! (chainhound's ingest does not validate scripts); the full economy with
+//! real signatures and ground truth is the simulator issue.
 //!
 //! Must not: read or write the index.
 #![deny(missing_docs)]

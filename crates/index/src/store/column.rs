@@ -97,12 +97,17 @@ impl Column {
 
     /// The bytes in use.
     pub fn bytes(&self) -> &[u8] {
-        let all: &[u8] = match &self.map {
+        &self.mapped()[..self.len as usize]
+    }
+
+    /// Every mapped byte, past the committed length too (for readers that
+    /// follow pointers a writer made durable before committing).
+    pub fn mapped(&self) -> &[u8] {
+        match &self.map {
             Map::None => &[],
             Map::Ro(m) => m,
             Map::Rw(m) => m,
-        };
-        &all[..self.len as usize]
+        }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {

@@ -811,15 +811,14 @@ impl Store {
         let mut h = self.read_u40(Col::AddrHead, a.0 as u64);
         // A head past the outputs this reader knows: walk back to a known one.
         while h != NONE40 && h >= self.cur.outs {
-            let Some(next) = self
+            // Records past the committed length were flushed before any head
+            // pointed at them (see `commit`), so the whole file may be read.
+            let next = self
                 .col(Col::OutPrev)
-                .bytes()
+                .mapped()
                 .get(h as usize * 5..h as usize * 5 + 5)
-                .map(u40)
-            else {
-                return None;
-            };
-            h = next;
+                .map(u40)?;
+            h = if next < h { next } else { NONE40 };
         }
         (h != NONE40).then_some(OutId(h))
     }

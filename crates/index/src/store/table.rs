@@ -133,7 +133,7 @@ impl Table {
     pub fn forget_from(&mut self, limit: u32) {
         for i in 0..self.capacity() {
             let s = self.slot(i);
-            if s != 0 && (s & 0xffff_ffff) as u32 - 1 >= limit {
+            if s != 0 && (s & 0xffff_ffff) as u32 > limit {
                 self.set_slot(i, 0);
             }
         }
