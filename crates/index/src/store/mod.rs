@@ -878,34 +878,37 @@ impl Store {
     }
 
     fn grow_tables(&mut self, new_txs: u64, new_addrs: u64) -> Result<()> {
-        let hasher = self.hasher();
         let (num, den) = table::MAX_LOAD;
-        if (self.cur.txs as u64 + new_txs) * den > self.txid_tbl.capacity() * num {
+        let txs = self.cur.txs as u64 + new_txs;
+        if txs * den > self.txid_tbl.capacity() * num {
             let gen = self.manifest.txid_table + 1;
-            let p = self.dir.join(format!("txid.{gen}.tbl"));
-            let mut t = Table::create(&p, Table::capacity_for((self.cur.txs as u64 + new_txs) * 2))
-                .map_err(io_at(&p))?;
-            for (id, txid) in self.col(Col::TxTxid).bytes().chunks_exact(32).enumerate() {
-                t.insert(hasher.hash(txid), id as u32);
-            }
-            self.txid_tbl = t;
+            self.txid_tbl = self.rebuild_table("txid", gen, Col::TxTxid, txs)?;
             self.manifest.txid_table = gen;
         }
-        if (self.cur.addrs as u64 + new_addrs) * den > self.addr_tbl.capacity() * num {
+        let addrs = self.cur.addrs as u64 + new_addrs;
+        if addrs * den > self.addr_tbl.capacity() * num {
             let gen = self.manifest.addr_table + 1;
-            let p = self.dir.join(format!("addr.{gen}.tbl"));
-            let mut t = Table::create(
-                &p,
-                Table::capacity_for((self.cur.addrs as u64 + new_addrs) * 2),
-            )
-            .map_err(io_at(&p))?;
-            for (id, key) in self.col(Col::AddrKey).bytes().chunks_exact(34).enumerate() {
-                t.insert(hasher.hash(key), id as u32);
-            }
-            self.addr_tbl = t;
+            self.addr_tbl = self.rebuild_table("addr", gen, Col::AddrKey, addrs)?;
             self.manifest.addr_table = gen;
         }
         Ok(())
+    }
+
+    /// A new table file `<name>.<gen>.tbl` with room for twice `entries`,
+    /// filled from the key column `keys` (id = row).
+    fn rebuild_table(&self, name: &str, gen: u32, keys: Col, entries: u64) -> Result<Table> {
+        let hasher = self.hasher();
+        let p = self.dir.join(format!("{name}.{gen}.tbl"));
+        let mut t = Table::create(&p, Table::capacity_for(entries * 2)).map_err(io_at(&p))?;
+        for (id, key) in self
+            .col(keys)
+            .bytes()
+            .chunks_exact(keys.width() as usize)
+            .enumerate()
+        {
+            t.insert(hasher.hash(key), id as u32);
+        }
+        Ok(t)
     }
 
     /// Appends a block at the next height.
