@@ -84,6 +84,18 @@ pub fn decode(s: &str, network: Network) -> Result<AddressKey, AddressError> {
             return Ok(ctor(a));
         }
     }
+    // `witness<v>x<len>-<sha256 of program>`: programs over 32 bytes.
+    if let Some(rest) = s.strip_prefix("witness") {
+        let parsed = rest.split_once('-').and_then(|(vl, hex)| {
+            let (v, l) = vl.split_once('x')?;
+            let (v, l) = (v.parse::<u8>().ok()?, l.parse::<u8>().ok()?);
+            let h = from_hex(hex).filter(|h| h.len() == 32)?;
+            let mut a = [0u8; 32];
+            a.copy_from_slice(&h);
+            AddressKey::long_witness_from_hash(v, l, a)
+        });
+        return parsed.ok_or_else(unrec);
+    }
     if let Ok(data) = base58::decode_check(s) {
         if data.len() != 21 {
             return Err(unrec());

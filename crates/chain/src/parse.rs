@@ -283,9 +283,11 @@ impl<'a> Block<'a> {
             header,
             hash,
             size: 0,
-            txs: Vec::with_capacity(ntx),
-            inputs: Vec::with_capacity(ntx),
-            outputs: Vec::with_capacity(ntx * 2),
+            // Capped: the count is only known to fit the bytes left, and a
+            // lying block should not make us reserve for 400,000 txs.
+            txs: Vec::with_capacity(ntx.min(4096)),
+            inputs: Vec::with_capacity(ntx.min(4096)),
+            outputs: Vec::with_capacity((ntx * 2).min(8192)),
         };
         for _ in 0..ntx {
             let tx = parse_tx(&mut r, &mut block.inputs, &mut block.outputs)?;

@@ -226,6 +226,13 @@ impl AddressKey {
         Self::new(K_MULTISIG, 32, &h)
     }
 
+    /// Key of a witness program of version 1..=16 and 33..=40 bytes, known
+    /// by the SHA-256 of the program.
+    pub fn long_witness_from_hash(version: u8, len: u8, h: [u8; 32]) -> Option<AddressKey> {
+        ((1..=16).contains(&version) && (33..=40).contains(&len))
+            .then(|| Self::new(K_WIT_BASE + version, len, &h))
+    }
+
     /// Key of a nonstandard script with this SHA-256.
     pub fn nonstandard_from_hash(h: [u8; 32]) -> AddressKey {
         Self::new(K_NONSTD, 32, &h)

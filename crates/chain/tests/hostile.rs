@@ -87,6 +87,17 @@ fn script_types_and_addresses_of_crafted_scripts() {
         (vec![0x6a, 0x04, 1, 2, 3, 4], ScriptType::Nulldata, None),
         (vec![], ScriptType::Nonstandard, None),
         (vec![0x51], ScriptType::Nonstandard, None),
+        // Found by the fuzzer: a v1 program of 33 bytes (kept as a hash).
+        (
+            [&[0x51, 0x21][..], &[0u8; 33]].concat(),
+            ScriptType::WitnessUnknown,
+            None,
+        ),
+        (
+            [&[0x60, 0x28][..], &[9u8; 40]].concat(),
+            ScriptType::WitnessUnknown,
+            None,
+        ),
     ];
     for (script, ty, addr) in cases {
         let (t, key) = classify(&script);
@@ -105,6 +116,18 @@ fn script_types_and_addresses_of_crafted_scripts() {
             }
         }
     }
+    // The real bech32m string of a long program decodes to classify's key.
+    let long = [&[0x60, 0x28][..], &[9u8; 40]].concat();
+    let real = bitcoin::bech32::segwit::encode(
+        bitcoin::bech32::hrp::BC,
+        bitcoin::bech32::Fe32::try_from(16u8).unwrap(),
+        &[9u8; 40],
+    )
+    .unwrap();
+    assert_eq!(
+        address::decode(&real, Network::Mainnet).ok(),
+        classify(&long).1
+    );
     // 1-of-2 bare multisig of two compressed keys.
     let mut ms = vec![0x51, 33];
     ms.extend_from_slice(&[2u8; 33]);
