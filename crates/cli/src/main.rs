@@ -316,9 +316,12 @@ impl Progress for Bar {
         self.started = std::time::Instant::now();
         if let Some(b) = &self.bar {
             b.set_length(blocks);
+            b.set_message("");
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks {per_sec} {msg} ETA {eta}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks  {msg}  ETA {eta}",
+                )
+                .expect("valid template"),
             );
         }
     }
@@ -327,9 +330,13 @@ impl Progress for Bar {
         self.bytes += bytes;
         if let Some(b) = &self.bar {
             b.inc(1);
-            if b.position() % 64 == 0 {
+            if b.position() % 16 == 0 || b.position() == b.length().unwrap_or(0) {
                 let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-                b.set_message(format!("{:.1} MB/s", self.bytes as f64 / 1e6 / secs));
+                b.set_message(format!(
+                    "{:.0} blocks/s  {:.2} MB/s",
+                    b.position() as f64 / secs,
+                    self.bytes as f64 / 1e6 / secs
+                ));
             }
         }
     }

@@ -23,7 +23,8 @@
 //!   (dummy signatures: nothing here is signed);
 //! - fees are 1 to 20 sat/vB of an estimated size and go to the miner, so
 //!   value survives the regtest halvings (every 150 blocks); no output is
-//!   below 546 sat, and a payment whose coins cannot pay its fee is dropped;
+//!   below 10,000 sat (smaller change goes to the fee), and a payment whose
+//!   coins cannot pay its fee is dropped;
 //! - blocks with segwit spends carry an `OP_RETURN` output shaped like a
 //!   witness commitment (its hash is a dummy).
 //!
@@ -60,8 +61,9 @@ pub fn regtest_genesis() -> Vec<u8> {
 
 /// Coinbase maturity in blocks.
 const MATURITY: u32 = 100;
-/// Smallest output value made.
-const DUST: u64 = 546;
+/// Smallest output value made (wallets fold smaller change into the fee,
+/// so the pools do not fill up with coins too small to spend).
+const MIN_OUT: u64 = 10_000;
 /// Most inputs of a transaction.
 const MAX_INPUTS: usize = 20;
 /// Regular users that mine.
@@ -415,6 +417,8 @@ impl ToyChain {
             }
         };
         let n_out = n_pay + change as usize;
+        // Outputs that must be made: every payment, or the consolidation's one.
+        let n_must = n_pay.max(1) as u64;
         let feerate = 1 + self.rng.below(20);
         let fee_for = |coins: &[Coin]| -> u64 {
             let vin: u64 = coins.iter().map(|c| input_vbytes(c.owner)).sum();
@@ -422,7 +426,7 @@ impl ToyChain {
         };
         let mut total: u64 = coins.iter().map(|c| c.value).sum();
         // Too little to pay the fee and every output: add inputs if there are any.
-        while total < fee_for(&coins) + DUST * n_out as u64 && coins.len() < MAX_INPUTS {
+        while total < fee_for(&coins) + MIN_OUT * n_must && coins.len() < MAX_INPUTS {
             match take(self) {
                 Some(c) => {
                     total += c.value;
@@ -432,7 +436,7 @@ impl ToyChain {
             }
         }
         let fee = fee_for(&coins);
-        if total < fee + DUST * n_out as u64 {
+        if total < fee + MIN_OUT * n_must {
             self.stats.dropped += 1;
             for c in coins {
                 self.add_coin(c);
@@ -441,11 +445,11 @@ impl ToyChain {
         }
         let spender = coins[0].owner;
         let available = total - fee;
-        let spare = available - DUST * n_out as u64;
+        let spare = available - MIN_OUT * n_must;
         let mut outs: Vec<(u64, u64)> = Vec::with_capacity(n_out); // (value, owner)
         let mut paid = 0;
         for _ in 0..n_pay {
-            let v = DUST + spare / n_pay as u64 * self.rng.below(1001) / 1000;
+            let v = MIN_OUT + spare / n_pay as u64 * self.rng.below(1001) / 1000;
             paid += v;
             let to = self.payee();
             outs.push((v, to));
@@ -470,17 +474,16 @@ impl ToyChain {
                 self.new_owner()
             };
             let v = available - paid;
-            let at = self.rng.below(outs.len() as u64 + 1) as usize;
-            outs.insert(at, (v, back));
+            // Change too small to be worth a coin goes to the miner instead.
+            if v >= MIN_OUT {
+                let at = self.rng.below(outs.len() as u64 + 1) as usize;
+                outs.insert(at, (v, back));
+            }
         } else if let Some(last) = outs.last_mut() {
             // A sweep: everything to the payee.
             last.0 = available;
         }
-        debug_assert_eq!(
-            outs.iter().map(|o| o.0).sum::<u64>() + fee,
-            total,
-            "value is kept"
-        );
+        let fee = total - outs.iter().map(|o| o.0).sum::<u64>();
         let spec = TxSpec {
             ins: coins.iter().map(|c| input_for(c, &mut self.rng)).collect(),
             outs: outs.iter().map(|&(v, o)| (v, self.script(o))).collect(),
@@ -668,7 +671,7 @@ mod tests {
                     assert!(in_sum > out_sum, "fee is positive");
                     fees += in_sum - out_sum;
                     for o in b.tx_outputs(tx) {
-                        assert!(o.value >= DUST);
+                        assert!(o.value >= MIN_OUT);
                     }
                 }
                 if h > 0 {
