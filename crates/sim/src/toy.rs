@@ -23,8 +23,8 @@
 //!   (dummy signatures: nothing here is signed);
 //! - fees are 1 to 20 sat/vB of an estimated size and go to the miner, so
 //!   value survives the regtest halvings (every 150 blocks); no output is
-//!   below 10,000 sat (smaller change goes to the fee), and a payment whose
-//!   coins cannot pay its fee is dropped;
+//!   below 10,000 sat (smaller change goes to the fee); coins too small to
+//!   pay for any spend are given up and stay unspent;
 //! - blocks with segwit spends carry an `OP_RETURN` output shaped like a
 //!   witness commitment (its hash is a dummy).
 //!
@@ -127,7 +127,9 @@ pub struct ToyStats {
     pub bytes: u64,
     /// Payments dropped because their coins could not pay the fee.
     pub dropped: u64,
-    /// Coins left unspent at the end (mature, immature and new).
+    /// Coins of those payments, never to be spent.
+    pub abandoned: u64,
+    /// Coins left unspent at the end (mature, immature, new and abandoned).
     pub unspent: u64,
 }
 
@@ -283,6 +285,7 @@ impl ToyChain {
     pub fn stats(&self) -> ToyStats {
         let mut s = self.stats;
         s.unspent = self.pool.len() as u64
+            + s.abandoned
             + self.user_coins
             + self.immature.len() as u64
             + self.fresh.len() as u64;
@@ -416,17 +419,17 @@ impl ToyChain {
                 _ => (1, true),
             }
         };
-        let n_out = n_pay + change as usize;
-        // Outputs that must be made: every payment, or the consolidation's one.
-        let n_must = n_pay.max(1) as u64;
-        let feerate = 1 + self.rng.below(20);
-        let fee_for = |coins: &[Coin]| -> u64 {
+        let fee_for = |coins: &[Coin], n_out: usize, feerate: u64| -> u64 {
             let vin: u64 = coins.iter().map(|c| input_vbytes(c.owner)).sum();
             (11 + vin + 34 * n_out as u64) * feerate
         };
+        // Outputs that must be made: every payment, or the consolidation's one.
+        let must = |n_pay: usize| MIN_OUT * n_pay.max(1) as u64;
+        let mut feerate = 1 + self.rng.below(20);
         let mut total: u64 = coins.iter().map(|c| c.value).sum();
         // Too little to pay the fee and every output: add inputs if there are any.
-        while total < fee_for(&coins) + MIN_OUT * n_must && coins.len() < MAX_INPUTS {
+        while total < fee_for(&coins, n_pay + 1, feerate) + must(n_pay) && coins.len() < MAX_INPUTS
+        {
             match take(self) {
                 Some(c) => {
                     total += c.value;
@@ -435,17 +438,26 @@ impl ToyChain {
                 None => break,
             }
         }
-        let fee = fee_for(&coins);
-        if total < fee + MIN_OUT * n_must {
-            self.stats.dropped += 1;
-            for c in coins {
-                self.add_coin(c);
-            }
-            return None;
-        }
+        let (n_pay, change) =
+            if total < fee_for(&coins, n_pay + change as usize, feerate) + must(n_pay) {
+                // Still too little: move it all to one output at the lowest
+                // fee, or give the coins up for good (they stay unspent, like
+                // the dust of the real UTXO set).
+                feerate = 1;
+                if total < fee_for(&coins, 1, 1) + MIN_OUT {
+                    self.stats.dropped += 1;
+                    self.stats.abandoned += coins.len() as u64;
+                    return None;
+                }
+                (0, true)
+            } else {
+                (n_pay, change)
+            };
+        let n_out = n_pay + change as usize;
+        let fee = fee_for(&coins, n_out, feerate);
         let spender = coins[0].owner;
         let available = total - fee;
-        let spare = available - MIN_OUT * n_must;
+        let spare = available - must(n_pay);
         let mut outs: Vec<(u64, u64)> = Vec::with_capacity(n_out); // (value, owner)
         let mut paid = 0;
         for _ in 0..n_pay {
