@@ -30,6 +30,10 @@ pub struct Node {
     pub header: Header,
     /// Every copy found.
     pub locs: Vec<BlockLoc>,
+    /// Transactions, as the block's count varint says (the smallest over
+    /// its copies, each capped by what its size can hold): an estimate for
+    /// sizing tables, never trusted for content.
+    pub tx_count: u64,
 }
 
 /// Every valid header found, linked by previous hash.
@@ -85,6 +89,15 @@ impl HeaderTree {
                 hb.copy_from_slice(bytes);
                 let header = Header::parse(&hb).expect("80 bytes");
                 let hash = Header::hash_of(&hb);
+                let tx_count = file
+                    .bytes(
+                        r.offset + 80,
+                        9.min(r.size.saturating_sub(80)) as usize,
+                        &mut buf,
+                    )
+                    .and_then(read_varint)
+                    .unwrap_or(0)
+                    .min(r.size as u64 / 10);
                 if !check_pow(&hash, header.bits, net.pow_limit_bits()) {
                     tree.warnings.push(Warning {
                         file: file.path.clone(),
@@ -100,15 +113,18 @@ impl HeaderTree {
                         file: fi as u32,
                         record: r,
                     },
+                    tx_count,
                 );
             }
         }
         tree
     }
 
-    fn add(&mut self, hash: BlockHash, header: Header, loc: BlockLoc) {
+    fn add(&mut self, hash: BlockHash, header: Header, loc: BlockLoc, tx_count: u64) {
         if let Some(&i) = self.by_hash.get(&hash) {
-            self.nodes[i as usize].locs.push(loc);
+            let n = &mut self.nodes[i as usize];
+            n.locs.push(loc);
+            n.tx_count = n.tx_count.min(tx_count);
             return;
         }
         self.by_hash.insert(hash, self.nodes.len() as u32);
@@ -116,6 +132,7 @@ impl HeaderTree {
             hash,
             header,
             locs: vec![loc],
+            tx_count,
         });
     }
 
@@ -177,5 +194,19 @@ impl HeaderTree {
             orphans: n - reached,
             nodes: chain,
         }
+    }
+}
+
+/// A Bitcoin varint at the start of `b`.
+fn read_varint(b: &[u8]) -> Option<u64> {
+    let le = |n: usize| -> Option<u64> {
+        let s = b.get(1..1 + n)?;
+        Some(s.iter().rev().fold(0u64, |a, x| a << 8 | *x as u64))
+    };
+    match *b.first()? {
+        0xfd => le(2),
+        0xfe => le(4),
+        0xff => le(8),
+        n => Some(n as u64),
     }
 }

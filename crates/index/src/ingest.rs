@@ -271,6 +271,8 @@ pub fn ingest(
             });
         }
     }
+    // Size the tables once for the whole chain.
+    store.reserve(chain.iter().map(|n| n.tx_count).sum())?;
     let todo = &chain[keep.min(chain.len())..];
     let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
     progress.start(todo.len() as u64, bytes_todo);

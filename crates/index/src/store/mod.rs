@@ -355,11 +355,31 @@ pub struct Store {
     writer: Option<WriterState>,
 }
 
+/// Hasher for dense integer ids (the writer's in-memory maps): one multiply.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IdMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 struct WriterState {
     _lock: File,
     /// Head updates of addresses that existed at the last commit; applied
     /// only after the outputs they point to are on disk.
-    deferred_heads: HashMap<u32, u64>,
+    deferred_heads: IdMap<u64>,
     /// Problems met while appending (double spends, unknown prevouts).
     warnings: Vec<String>,
 }
@@ -513,7 +533,7 @@ impl Store {
         let mut store = Self::open_with(dir, manifest, true)?;
         store.writer = Some(WriterState {
             _lock: lock,
-            deferred_heads: HashMap::new(),
+            deferred_heads: IdMap::default(),
             warnings: Vec::new(),
         });
         File::create(&dirty)
@@ -894,12 +914,35 @@ impl Store {
         Ok(())
     }
 
+    /// Sizes the txid table for a chain of `txs` transactions and the
+    /// address table for as many addresses (both only ever grow), so that a
+    /// long ingest does not rebuild them again and again. The sizes depend
+    /// only on the chain, so every run over it ends with the same files.
+    pub fn reserve(&mut self, txs: u64) -> Result<()> {
+        let want = Table::capacity_for(txs);
+        if want > self.txid_tbl.capacity() {
+            let gen = self.manifest.txid_table + 1;
+            self.txid_tbl = self.rebuild_table_to("txid", gen, Col::TxTxid, want)?;
+            self.manifest.txid_table = gen;
+        }
+        if want > self.addr_tbl.capacity() {
+            let gen = self.manifest.addr_table + 1;
+            self.addr_tbl = self.rebuild_table_to("addr", gen, Col::AddrKey, want)?;
+            self.manifest.addr_table = gen;
+        }
+        Ok(())
+    }
+
     /// A new table file `<name>.<gen>.tbl` with room for twice `entries`,
     /// filled from the key column `keys` (id = row).
     fn rebuild_table(&self, name: &str, gen: u32, keys: Col, entries: u64) -> Result<Table> {
+        self.rebuild_table_to(name, gen, keys, Table::capacity_for(entries * 2))
+    }
+
+    fn rebuild_table_to(&self, name: &str, gen: u32, keys: Col, capacity: u64) -> Result<Table> {
         let hasher = self.hasher();
         let p = self.dir.join(format!("{name}.{gen}.tbl"));
-        let mut t = Table::create(&p, Table::capacity_for(entries * 2)).map_err(io_at(&p))?;
+        let mut t = Table::create(&p, capacity).map_err(io_at(&p))?;
         for (id, key) in self
             .col(keys)
             .bytes()
@@ -926,6 +969,13 @@ impl Store {
         }
         // Room for every tx and (at most) one new address per output.
         self.grow_tables(b.txs.len() as u64, b.outs.len() as u64)?;
+        // Start fetching every table slot this block will probe.
+        for inp in b.ins.iter().filter(|i| !i.coinbase) {
+            self.txid_tbl.prefetch(inp.prev_hash);
+        }
+        for (_, h) in b.outs.iter().filter_map(|o| o.key.as_ref()) {
+            self.addr_tbl.prefetch(*h);
+        }
         let height = self.cur.blocks;
         let mut info = b.info;
         info.first_tx = self.cur.txs;
