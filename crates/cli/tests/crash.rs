@@ -125,6 +125,13 @@ fn fail_points_inside_commit_and_rollback() {
         assert!(!st.success(), "{point} should abort");
         assert!(ix.join("WRITING").exists());
         reader_sees_committed_histories(&ix);
+        // A second crash, while the next run repairs the first one.
+        let st = ingest(&node, &ix)
+            .env("CHAINHOUND_FAILPOINT", "repair-start:1")
+            .status()
+            .unwrap();
+        assert!(!st.success(), "repair-start should abort");
+        reader_sees_committed_histories(&ix);
         assert!(ingest(&node, &ix).status().unwrap().success());
         assert_same(&reference, &ix, point);
     }

@@ -458,16 +458,21 @@ impl<'s> Query<'s> {
     pub fn stats(&self) -> Stats {
         let s = self.store;
         let c = s.counts();
-        let mut types: BTreeMap<String, u64> = BTreeMap::new();
-        let mut unspent = 0u64;
-        for o in 0..c.outs {
-            *types
-                .entry(s.out_type(OutId(o)).name().to_string())
-                .or_default() += 1;
-            if s.out_spender(OutId(o)).is_none() {
-                unspent += 1;
-            }
-        }
+        let (by_byte, unspent) = s.output_census();
+        let types: BTreeMap<String, u64> = by_byte
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(b, n)| {
+                (
+                    ScriptType::from_u8(b as u8)
+                        .unwrap_or(ScriptType::Nonstandard)
+                        .name()
+                        .to_string(),
+                    *n,
+                )
+            })
+            .collect();
         let files: Vec<(String, u64)> = s
             .column_bytes()
             .into_iter()

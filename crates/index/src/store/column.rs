@@ -34,7 +34,7 @@ const MIN_CAP: u64 = 1 << 16;
 
 impl Column {
     /// Opens a column of `len` committed bytes. A writer creates the file if
-    /// needed and drops anything past `len` (left by an interrupted run).
+    /// needed; anything past `len` is ignored (never cut here: see below).
     pub fn open(path: &Path, len: u64, writable: bool) -> io::Result<Column> {
         let file = if writable {
             OpenOptions::new()
@@ -64,10 +64,9 @@ impl Column {
             cap: flen,
             writable,
         };
-        if writable && flen > len {
-            c.file.set_len(len)?;
-            c.cap = len;
-        }
+        // Bytes past `len` (left by an interrupted run) are kept: a repair may
+        // still need to read them, appends overwrite them, and `trim` cuts
+        // them at the end of a clean run.
         c.remap()?;
         Ok(c)
     }

@@ -422,7 +422,7 @@ pub const FAILPOINT_ENV: &str = "CHAINHOUND_FAILPOINT";
 
 /// Aborts the process at the K-th visit of `name` if `CHAINHOUND_FAILPOINT`
 /// asks for it. Fail points: `commit-after-appends`, `commit-after-heads`,
-/// `rollback-undo`.
+/// `rollback-undo`, `repair-start`.
 fn failpoint(name: &str) {
     use std::sync::atomic::{AtomicU32, Ordering};
     static VISITS: AtomicU32 = AtomicU32::new(0);
@@ -540,6 +540,7 @@ impl Store {
             .and_then(|f| f.sync_all())
             .map_err(io_at(&dirty))?;
         if interrupted {
+            failpoint("repair-start");
             store.repair(head_fixes)?;
         }
         store.remove_stale_tables()?;
@@ -793,6 +794,24 @@ impl Store {
         self.tx_inputs(t)
             .find(|&i| self.read_u40(Col::InOut, i) == o.0)
             .map(|i| (t, i))
+    }
+
+    /// Outputs per script type byte and the number of unspent outputs, by
+    /// one sequential pass over two columns (no per-output verification:
+    /// a committed index holds no stale spenders, see `repair`).
+    pub fn output_census(&self) -> ([u64; 256], u64) {
+        let mut types = [0u64; 256];
+        for &t in self.col(Col::OutType).bytes() {
+            types[t as usize] += 1;
+        }
+        let txs = self.cur.txs;
+        let unspent = self
+            .col(Col::OutSpent)
+            .bytes()
+            .chunks_exact(4)
+            .filter(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) >= txs)
+            .count() as u64;
+        (types, unspent)
     }
 
     /// The previous output of the same address.
