@@ -11,12 +11,19 @@
 //! number of transactions per block; [`toy::ToyChain`] yields blocks one at
 //! a time in O(1) work per payment, so chains of millions of transactions
 //! can be written as they are made. Its transactions carry dummy signatures
-//! (chainhound's ingest does not validate scripts); the full economy with
-//! real signatures and ground truth is the simulator issue.
+//! (chainhound's ingest does not validate scripts).
+//!
+//! [`signed`] writes chains whose transactions carry real ECDSA and Schnorr
+//! signatures over all four script types, which Bitcoin Core's own
+//! validation accepts block by block (`tests/pbk_accepts.rs`, through
+//! `tools/pbk_validate.py` and py-bitcoinkernel). The full economy with
+//! exchanges, pools, CoinJoins, a heist and ground truth is the simulator
+//! issue, to be built on it.
 //!
 //! Must not: read or write the index.
 #![deny(missing_docs)]
 
 pub mod rng;
+pub mod signed;
 pub mod toy;
 pub mod write;
