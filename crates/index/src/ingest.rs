@@ -261,14 +261,10 @@ pub fn ingest(
         } else {
             // The input lacks blocks the index has, or holds a weaker fork: keep ours.
             keep = chain.len(); // nothing to add
-            report.warnings.push(Warning {
-                file: source.files[0].path.clone(),
-                offset: 0,
-                message: format!(
-                    "the input's best chain ({} blocks) has no more work than the indexed one ({indexed} blocks); index left as it is",
-                    chain.len()
-                ),
-            });
+            report.chain_warnings.push(format!(
+                "the input's best chain ({} blocks) has no more work than the indexed one ({indexed} blocks); index left as it is",
+                chain.len()
+            ));
         }
     }
     // Size the tables once for the whole chain.

@@ -137,11 +137,9 @@ fn an_input_with_less_work_than_the_index_changes_nothing() {
     let r = run(&t.path().join("weak"), &ix);
     assert_eq!((r.blocks_added, r.blocks_rolled_back), (0, 0));
     assert!(
-        r.warnings
-            .iter()
-            .any(|w| w.message.contains("no more work")),
+        r.chain_warnings.iter().any(|w| w.contains("no more work")),
         "{:?}",
-        r.warnings
+        r.chain_warnings
     );
     assert_same_index(&ix, &t.path().join("ref"));
 }
