@@ -4,7 +4,8 @@
 //! hash, the low 32 bits are `id + 1` (0 marks an empty slot). The slot
 //! index comes from the hash's low bits, so a probe compares fingerprints
 //! first and reads the stored key (through the caller's `check`) only on a
-//! fingerprint match. Linear probing; capacity is a power of two and the
+//! fingerprint match. Linear probing; any capacity (the home slot is the
+//! hash's low half scaled to it), and the
 //! store rebuilds the table at twice the size before it is 70% full.
 //!
 //! The table never deletes during a run. Entries whose id is not committed
@@ -26,16 +27,19 @@ enum Slots {
 /// A table mapped from its file.
 pub struct Table {
     slots: Slots,
-    mask: u64,
+    cap: u64,
 }
 
 /// Largest load before the store rebuilds a table, as `num / den`.
 pub const MAX_LOAD: (u64, u64) = (7, 10);
 
+/// Load a table is sized for, as `num / den`.
+pub const SIZING_LOAD: (u64, u64) = (6, 10);
+
 impl Table {
     /// Creates a new table file of `capacity` slots (a power of two).
     pub fn create(path: &Path, capacity: u64) -> io::Result<Table> {
-        assert!(capacity.is_power_of_two());
+        assert!(capacity > 0 && capacity <= u32::MAX as u64);
         let f = OpenOptions::new()
             .read(true)
             .write(true)
@@ -55,7 +59,7 @@ impl Table {
     fn map(f: File, writable: bool) -> io::Result<Table> {
         let len = f.metadata()?.len();
         let cap = len / 8;
-        if cap == 0 || !cap.is_power_of_two() || len % 8 != 0 {
+        if cap == 0 || cap > u32::MAX as u64 || len % 8 != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "hash table file has a bad size",
@@ -69,15 +73,29 @@ impl Table {
         } else {
             Slots::Ro(unsafe { Mmap::map(&f)? })
         };
-        Ok(Table {
-            slots,
-            mask: cap - 1,
-        })
+        Ok(Table { slots, cap })
+    }
+
+    /// The slot a probe for `hash` starts at: the low 32 bits of the hash
+    /// scaled to the capacity (multiply-shift), so any capacity works and
+    /// the fingerprint (the high 32 bits) stays independent of the position.
+    #[inline]
+    fn home(&self, hash: u64) -> u64 {
+        ((hash & 0xffff_ffff) * self.cap) >> 32
+    }
+
+    #[inline]
+    fn next(&self, i: u64) -> u64 {
+        if i + 1 == self.cap {
+            0
+        } else {
+            i + 1
+        }
     }
 
     /// Number of slots.
     pub fn capacity(&self) -> u64 {
-        self.mask + 1
+        self.cap
     }
 
     fn raw(&self) -> &[u8] {
@@ -103,7 +121,7 @@ impl Table {
     /// many lookups' cache misses overlap (a hint; no effect on results).
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        let i = ((hash & self.mask) * 8) as usize;
+        let i = (self.home(hash) * 8) as usize;
         #[cfg(target_arch = "x86_64")]
         if let Some(p) = self.raw().get(i) {
             // SAFETY: a prefetch of a valid address has no observable effect.
@@ -122,7 +140,7 @@ impl Table {
     /// ids below `limit`, in probe order, until it returns `true`.
     pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) {
         let fp = hash >> 32;
-        let mut i = hash & self.mask;
+        let mut i = self.home(hash);
         loop {
             let s = self.slot(i);
             if s == 0 {
@@ -134,16 +152,16 @@ impl Table {
                     return;
                 }
             }
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
     }
 
     /// Inserts `id` for `hash` (no duplicate check: see [`Table::probe`]).
     pub fn insert(&mut self, hash: u64, id: u32) {
         let v = (hash >> 32) << 32 | (id as u64 + 1);
-        let mut i = hash & self.mask;
+        let mut i = self.home(hash);
         while self.slot(i) != 0 {
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
         self.set_slot(i, v);
     }
@@ -166,9 +184,10 @@ impl Table {
         Ok(())
     }
 
-    /// Capacity for `n` entries within the load limit.
+    /// Capacity for `n` entries: sized for a load of 0.6, rounded up to whole
+    /// 4 KiB pages of slots.
     pub fn capacity_for(n: u64) -> u64 {
-        let need = (n * MAX_LOAD.1).div_ceil(MAX_LOAD.0) + 1;
-        need.next_power_of_two().max(1 << 12)
+        let need = (n * SIZING_LOAD.1).div_ceil(SIZING_LOAD.0) + 1;
+        need.div_ceil(512).max(8) * 512
     }
 }
