@@ -918,14 +918,24 @@ impl Store {
 
     fn grow_tables(&mut self, new_txs: u64, new_addrs: u64) -> Result<()> {
         let (num, den) = table::MAX_LOAD;
+        let full = Table::MAX_CAPACITY / 100 * 95;
         let txs = self.cur.txs as u64 + new_txs;
-        if txs * den > self.txid_tbl.capacity() * num {
+        let addrs = self.cur.addrs as u64 + new_addrs;
+        if txs > full || addrs > full {
+            return Err(StoreError::Full(
+                "a hash table holds at most 95% of 2^32 entries",
+            ));
+        }
+        if txs * den > self.txid_tbl.capacity() * num
+            && self.txid_tbl.capacity() < Table::MAX_CAPACITY
+        {
             let gen = self.manifest.txid_table + 1;
             self.txid_tbl = self.rebuild_table("txid", gen, Col::TxTxid, txs)?;
             self.manifest.txid_table = gen;
         }
-        let addrs = self.cur.addrs as u64 + new_addrs;
-        if addrs * den > self.addr_tbl.capacity() * num {
+        if addrs * den > self.addr_tbl.capacity() * num
+            && self.addr_tbl.capacity() < Table::MAX_CAPACITY
+        {
             let gen = self.manifest.addr_table + 1;
             self.addr_tbl = self.rebuild_table("addr", gen, Col::AddrKey, addrs)?;
             self.manifest.addr_table = gen;
@@ -934,7 +944,7 @@ impl Store {
     }
 
     /// Sizes the txid table for a chain of `txs` transactions and the
-    /// address table for as many addresses (both only ever grow), so that a
+    /// address table for 1.25 times as many addresses (both only ever grow), so that a
     /// long ingest does not rebuild them again and again. The sizes depend
     /// only on the chain, so every run over it ends with the same files.
     pub fn reserve(&mut self, txs: u64) -> Result<()> {
@@ -944,6 +954,8 @@ impl Store {
             self.txid_tbl = self.rebuild_table_to("txid", gen, Col::TxTxid, want)?;
             self.manifest.txid_table = gen;
         }
+        // Mainnet has about 1.25 distinct addresses per transaction.
+        let want = Table::capacity_for(txs + txs / 4);
         if want > self.addr_tbl.capacity() {
             let gen = self.manifest.addr_table + 1;
             self.addr_tbl = self.rebuild_table_to("addr", gen, Col::AddrKey, want)?;
@@ -955,7 +967,12 @@ impl Store {
     /// A new table file `<name>.<gen>.tbl` with room for twice `entries`,
     /// filled from the key column `keys` (id = row).
     fn rebuild_table(&self, name: &str, gen: u32, keys: Col, entries: u64) -> Result<Table> {
-        self.rebuild_table_to(name, gen, keys, Table::capacity_for(entries * 2))
+        self.rebuild_table_to(
+            name,
+            gen,
+            keys,
+            Table::capacity_for(entries * 2).min(Table::MAX_CAPACITY),
+        )
     }
 
     fn rebuild_table_to(&self, name: &str, gen: u32, keys: Col, capacity: u64) -> Result<Table> {

@@ -39,7 +39,7 @@ pub const SIZING_LOAD: (u64, u64) = (6, 10);
 impl Table {
     /// Creates a new table file of `capacity` slots (a power of two).
     pub fn create(path: &Path, capacity: u64) -> io::Result<Table> {
-        assert!(capacity > 0 && capacity <= u32::MAX as u64);
+        assert!(capacity > 0 && capacity <= Self::MAX_CAPACITY);
         let f = OpenOptions::new()
             .read(true)
             .write(true)
@@ -184,10 +184,57 @@ impl Table {
         Ok(())
     }
 
+    /// The most slots a table can have (ids and home slots are 32-bit).
+    pub const MAX_CAPACITY: u64 = (u32::MAX as u64 / 512) * 512;
+
     /// Capacity for `n` entries: sized for a load of 0.6, rounded up to whole
-    /// 4 KiB pages of slots.
+    /// 4 KiB pages of slots, at most [`Table::MAX_CAPACITY`].
     pub fn capacity_for(n: u64) -> u64 {
         let need = (n * SIZING_LOAD.1).div_ceil(SIZING_LOAD.0) + 1;
-        need.div_ceil(512).max(8) * 512
+        (need.div_ceil(512).max(8) * 512).min(Self::MAX_CAPACITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    #[test]
+    fn capacities_are_pages_of_slots_within_the_32_bit_limit() {
+        assert_eq!(Table::capacity_for(0), 4096);
+        // 1.2 billion mainnet txs at 0.6 load: 2.0 billion slots, 16 GB.
+        let c = Table::capacity_for(1_200_000_000);
+        assert_eq!(c % 512, 0);
+        assert!(c >= 2_000_000_000 && c < 2_000_001_024, "{c}");
+        assert_eq!(Table::capacity_for(4_000_000_000), Table::MAX_CAPACITY);
+        assert!(Table::MAX_CAPACITY <= u32::MAX as u64);
+    }
+
+    #[test]
+    fn probes_find_every_entry_at_any_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        for cap in [512u64, 4096 + 512, 12_800] {
+            let mut t = Table::create(&dir.path().join(format!("{cap}.tbl")), cap).unwrap();
+            let n = (cap * 7 / 10) as u32;
+            let hash = |i: u32| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
+            for i in 0..n {
+                t.insert(hash(i), i);
+            }
+            for i in 0..n {
+                let mut found = false;
+                t.probe(hash(i), n, |id| {
+                    found |= id == i;
+                    found
+                });
+                assert!(found, "entry {i} at capacity {cap}");
+            }
+            t.forget_from(n / 2);
+            let mut seen = 0;
+            t.probe(hash(n - 1), n, |_| {
+                seen += 1;
+                false
+            });
+            assert_eq!(seen, 0, "forgotten entries are gone");
+        }
     }
 }
