@@ -1110,14 +1110,11 @@ fn print_index(name: &str, ix: &IndexInfo) {
     );
 }
 
-/// Slots of a store hash table holding `n` keys (the store's growth rule:
-/// rebuilt at twice the keys when 70% full, so a power of two >= n / 0.7).
-fn table_slots(n: f64) -> f64 {
-    let mut cap = 4096f64;
-    while n * 10.0 > cap * 7.0 {
-        cap *= 2.0;
-    }
-    cap
+/// Slots of the store's (txid, address) hash tables for `txs` transactions
+/// and `addrs` addresses, by the store's own sizing rule.
+fn table_slots(txs: f64, addrs: f64) -> (f64, f64) {
+    let (t, a) = chainhound_index::store::table_slots(txs as u64, addrs as u64);
+    (t as f64, a as f64)
 }
 
 struct ScalePoint {
@@ -1209,8 +1206,8 @@ fn print_projection(points: &[ScalePoint]) {
     for (n, b) in &ix.columns {
         let unit = column_unit(n);
         let bytes = match unit {
-            "tx (table)" => table_slots(MAIN_TXS) * 8.0,
-            "address (table)" => table_slots(MAIN_ADDRS) * 8.0,
+            "tx (table)" => table_slots(MAIN_TXS, MAIN_ADDRS).0 * 8.0,
+            "address (table)" => table_slots(MAIN_TXS, MAIN_ADDRS).1 * 8.0,
             u => *b as f64 / unit_count(ix, u).max(1) as f64 * main_units(u),
         };
         disk += bytes;
@@ -1242,7 +1239,7 @@ fn print_projection(points: &[ScalePoint]) {
             .join(", ")
     );
     println!(
-        "       (tables by the store's growth rule: 8 B x a power of two >= keys / 0.7; a table rebuild needs old + new at once)"
+        "       (tables by the store's sizing rule: 8 B x txs / 0.6 and x 1.25 txs / 0.6; a table rebuild needs old + new at once)"
     );
     // RAM.
     let xs: Vec<f64> = points.iter().map(|p| p.txs as f64).collect();

@@ -44,6 +44,19 @@ pub struct OutId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct AddrId(pub u32);
 
+/// Slots of the txid and address tables of an index of `txs` transactions
+/// and `addrs` addresses, as an ingest of the whole chain sizes them (for
+/// projections; see [`Store::reserve`]).
+pub fn table_slots(txs: u64, addrs: u64) -> (u64, u64) {
+    let txid = Table::capacity_for(txs);
+    let mut addr = Table::capacity_for(txs + txs / 4);
+    let (num, den) = table::MAX_LOAD;
+    if addrs * den > addr * num {
+        addr = Table::capacity_for(addrs * 2).min(Table::MAX_CAPACITY);
+    }
+    (txid, addr)
+}
+
 /// `u40` "none" value (no previous output, coinbase input).
 pub const NONE40: u64 = (1 << 40) - 1;
 /// `in_out` value of an input whose previous output was not found.
