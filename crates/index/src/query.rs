@@ -79,6 +79,24 @@ pub struct InputView {
     pub unresolved: bool,
 }
 
+impl InputView {
+    /// An input with no previous output to show: a coinbase input, or one
+    /// whose previous output was not found at ingest.
+    fn without_prevout(index: u32, coinbase: bool, unresolved: bool) -> InputView {
+        InputView {
+            index,
+            coinbase,
+            prevout: None,
+            value: None,
+            address: None,
+            script_type: None,
+            prev_height: None,
+            prev_coinbase: None,
+            unresolved,
+        }
+    }
+}
+
 /// An output of a transaction.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputView {
@@ -291,17 +309,7 @@ impl<'s> Query<'s> {
             .tx_inputs(t)
             .enumerate()
             .map(|(k, i)| match s.in_prevout(i) {
-                Ok(None) => InputView {
-                    index: k as u32,
-                    coinbase: true,
-                    prevout: None,
-                    value: None,
-                    address: None,
-                    script_type: None,
-                    prev_height: None,
-                    prev_coinbase: None,
-                    unresolved: false,
-                },
+                Ok(None) => InputView::without_prevout(k as u32, true, false),
                 Ok(Some(o)) => {
                     let pt = s.out_tx(o);
                     let ph = s.tx_height(pt);
@@ -321,17 +329,7 @@ impl<'s> Query<'s> {
                 }
                 Err(()) => {
                     all_resolved = false;
-                    InputView {
-                        index: k as u32,
-                        coinbase: false,
-                        prevout: None,
-                        value: None,
-                        address: None,
-                        script_type: None,
-                        prev_height: None,
-                        prev_coinbase: None,
-                        unresolved: true,
-                    }
+                    InputView::without_prevout(k as u32, false, true)
                 }
             })
             .collect();

@@ -205,7 +205,7 @@ mod tests {
         // 1.2 billion mainnet txs at 0.6 load: 2.0 billion slots, 16 GB.
         let c = Table::capacity_for(1_200_000_000);
         assert_eq!(c % 512, 0);
-        assert!(c >= 2_000_000_000 && c < 2_000_001_024, "{c}");
+        assert!((2_000_000_000..2_000_001_024).contains(&c), "{c}");
         assert_eq!(Table::capacity_for(4_000_000_000), Table::MAX_CAPACITY);
         assert!(Table::MAX_CAPACITY <= u32::MAX as u64);
     }
