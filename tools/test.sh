@@ -11,7 +11,7 @@ if [ ! -f ../shared/data/blocks/mainnet_h0-4312.dat ]; then
     echo "tools/test.sh: ../shared/data is missing: the tests read real data from the shared folder beside this repository" >&2
     exit 1
 fi
-command -v cargo >/dev/null || { echo "tools/test.sh: cargo not found (install Rust from https://rustup.rs)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "tools/test.sh: cargo not found (install a Rust toolchain with rustup)" >&2; exit 1; }
 
 echo "== setup: py-bitcoinkernel (Bitcoin Core's validation library) for the cross-checks"
 bash tools/core_prevouts.sh --setup
