@@ -133,10 +133,19 @@ impl BlkFile {
         }
         buf.clear();
         buf.extend_from_slice(src);
-        let mut k = (off % 8) as usize;
-        for b in buf.iter_mut() {
-            *b ^= self.xor[k];
-            k = (k + 1) & 7;
+        // The key, rotated to this offset, applied a word at a time.
+        let mut key = [0u8; 8];
+        for (j, k) in key.iter_mut().enumerate() {
+            *k = self.xor[((off as usize) + j) % 8];
+        }
+        let word = u64::from_ne_bytes(key);
+        let mut chunks = buf.chunks_exact_mut(8);
+        for c in &mut chunks {
+            let v = u64::from_ne_bytes(c.try_into().expect("8 bytes")) ^ word;
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        for (b, k) in chunks.into_remainder().iter_mut().zip(key) {
+            *b ^= k;
         }
         Some(&buf[..])
     }
