@@ -297,6 +297,30 @@ impl<'s> Query<'s> {
         Some(self.tx_num(self.store.find_tx(txid)?))
     }
 
+    /// Input `i` (the `index`-th of its transaction) with the output it spends.
+    pub fn input(&self, index: u32, i: u64) -> InputView {
+        let s = self.store;
+        match s.in_prevout(i) {
+            Ok(None) => InputView::without_prevout(index, true, false),
+            Err(()) => InputView::without_prevout(index, false, true),
+            Ok(Some(o)) => {
+                let pt = s.out_tx(o);
+                let ph = s.tx_height(pt);
+                InputView {
+                    index,
+                    coinbase: false,
+                    prevout: Some((s.txid(pt), (o.0 - s.tx_outputs(pt).start) as u32)),
+                    value: Some(s.out_value(o)),
+                    address: self.addr_string(s.out_addr(o)),
+                    script_type: Some(s.out_type(o)),
+                    prev_height: Some(ph),
+                    prev_coinbase: Some(s.block_info(ph).first_tx == pt.0),
+                    unresolved: false,
+                }
+            }
+        }
+    }
+
     /// A transaction by number.
     pub fn tx_num(&self, t: TxNum) -> TxView {
         let s = self.store;
@@ -308,31 +332,12 @@ impl<'s> Query<'s> {
         let inputs: Vec<InputView> = s
             .tx_inputs(t)
             .enumerate()
-            .map(|(k, i)| match s.in_prevout(i) {
-                Ok(None) => InputView::without_prevout(k as u32, true, false),
-                Ok(Some(o)) => {
-                    let pt = s.out_tx(o);
-                    let ph = s.tx_height(pt);
-                    let v = s.out_value(o);
-                    value_in = value_in.saturating_add(v);
-                    InputView {
-                        index: k as u32,
-                        coinbase: false,
-                        prevout: Some((s.txid(pt), (o.0 - s.tx_outputs(pt).start) as u32)),
-                        value: Some(v),
-                        address: self.addr_string(s.out_addr(o)),
-                        script_type: Some(s.out_type(o)),
-                        prev_height: Some(ph),
-                        prev_coinbase: Some(s.block_info(ph).first_tx == pt.0),
-                        unresolved: false,
-                    }
-                }
-                Err(()) => {
-                    all_resolved = false;
-                    InputView::without_prevout(k as u32, false, true)
-                }
-            })
+            .map(|(k, i)| self.input(k as u32, i))
             .collect();
+        for i in &inputs {
+            value_in = value_in.saturating_add(i.value.unwrap_or(0));
+            all_resolved &= !i.unresolved;
+        }
         let outs = s.tx_outputs(t);
         let outputs: Vec<OutputView> = outs
             .clone()
@@ -509,32 +514,19 @@ impl<'s> Query<'s> {
             let txs = s.block_txs(h);
             for t in txs.clone() {
                 for (k, i) in s.tx_inputs(TxNum(t)).enumerate() {
-                    let Ok(Some(o)) = s.in_prevout(i) else {
-                        if s.in_prevout(i).is_err() {
-                            rows.push(PrevoutRow {
-                                height: h,
-                                tx_index: t - txs.start,
-                                input: k as u32,
-                                value: None,
-                                script_type: None,
-                                address: None,
-                                prev_height: None,
-                                prev_coinbase: None,
-                            });
-                        }
+                    let v = self.input(k as u32, i);
+                    if v.coinbase {
                         continue;
-                    };
-                    let pt = s.out_tx(o);
-                    let ph = s.tx_height(pt);
+                    }
                     rows.push(PrevoutRow {
                         height: h,
                         tx_index: t - txs.start,
                         input: k as u32,
-                        value: Some(s.out_value(o)),
-                        script_type: Some(s.out_type(o)),
-                        address: self.addr_string(s.out_addr(o)),
-                        prev_height: Some(ph),
-                        prev_coinbase: Some(s.block_info(ph).first_tx == pt.0),
+                        value: v.value,
+                        script_type: v.script_type,
+                        address: v.address,
+                        prev_height: v.prev_height,
+                        prev_coinbase: v.prev_coinbase,
                     });
                 }
             }
