@@ -11,18 +11,18 @@ use chainhound_index::ingest::{ingest, prepare, IngestOptions, Progress};
 use chainhound_index::scan::scan;
 use chainhound_index::source::Source;
 use chainhound_index::store::Store;
-use chainhound_sim::toy::{ToyChain, ToyParams};
+use chainhound_sim::economy::{Economy, Params};
+use chainhound_sim::toy::{regtest_genesis, ToyChain, ToyParams};
+use chainhound_sim::write::{BlkWriter, BLK_FILE_SIZE};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// Bitcoin Core's largest block file (MAX_BLOCKFILE_SIZE).
-const BLK_FILE_SIZE: u64 = 128 << 20;
 /// The key of the obfuscated copy.
 const XOR_KEY: [u8; 8] = *b"\x5a\xc3\x17\x9e\x02\xb4\x6d\xf1";
 
@@ -46,11 +46,13 @@ struct Opts {
     scaling: bool,
     workdir: Option<PathBuf>,
     generate_only: bool,
+    /// Simulate with the economy (signed, realistic) or the toy chain.
+    economy: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ingest_bench [--txs N] [--real-only] [--tpb TXS_PER_BLOCK] [--seed S]\n\
+        "usage: ingest_bench [--txs N] [--real-only] [--chain economy|toy] [--tpb TXS_PER_BLOCK] [--seed S]\n\
          \x20                   [--reps R] [--sim-reps R] [--no-scaling] [--workdir DIR] [--generate-only]\n\
          env: CHAINHOUND_SHARED = the shared folder holding data/blocks/mainnet_h0-4312.dat\n\
          \x20    (default: ../shared relative to the chainhound workspace)"
@@ -69,6 +71,7 @@ fn parse_opts(args: &[String]) -> Opts {
         scaling: true,
         workdir: None,
         generate_only: false,
+        economy: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -83,6 +86,11 @@ fn parse_opts(args: &[String]) -> Opts {
             "--no-scaling" => o.scaling = false,
             "--workdir" => o.workdir = Some(PathBuf::from(val())),
             "--generate-only" => o.generate_only = true,
+            "--chain" => match val().as_str() {
+                "economy" => o.economy = true,
+                "toy" => o.economy = false,
+                _ => usage(),
+            },
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -542,69 +550,6 @@ fn cached_fraction(paths: &[PathBuf]) -> f64 {
     }
 }
 
-/// Writes blocks as Bitcoin Core does (`blk%05d.dat`, magic, size, block;
-/// files up to 128 MiB; XOR by file offset with `xor.dat`), as they come.
-struct BlkWriter {
-    dir: PathBuf,
-    xor: [u8; 8],
-    magic: [u8; 4],
-    n: u32,
-    len: u64,
-    file: Option<BufWriter<File>>,
-    scratch: Vec<u8>,
-}
-
-impl BlkWriter {
-    fn new(datadir: &Path, xor: [u8; 8]) -> Res<BlkWriter> {
-        let dir = datadir.join("blocks");
-        fs::create_dir_all(&dir)?;
-        fs::write(dir.join("xor.dat"), xor)?;
-        Ok(BlkWriter {
-            dir,
-            xor,
-            magic: Network::Regtest.magic(),
-            n: 0,
-            len: 0,
-            file: None,
-            scratch: Vec::new(),
-        })
-    }
-
-    fn finish_file(&mut self) -> Res<()> {
-        if let Some(f) = self.file.take() {
-            let f = f.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-        }
-        Ok(())
-    }
-
-    fn push(&mut self, block: &[u8]) -> Res<()> {
-        let rec = 8 + block.len() as u64;
-        if self.file.is_some() && self.len + rec > BLK_FILE_SIZE {
-            self.finish_file()?;
-            self.n += 1;
-            self.len = 0;
-        }
-        if self.file.is_none() {
-            let p = self.dir.join(format!("blk{:05}.dat", self.n));
-            self.file = Some(BufWriter::with_capacity(1 << 20, File::create(p)?));
-        }
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.magic);
-        self.scratch
-            .extend_from_slice(&(block.len() as u32).to_le_bytes());
-        self.scratch.extend_from_slice(block);
-        if self.xor != [0; 8] {
-            for (i, b) in self.scratch.iter_mut().enumerate() {
-                *b ^= self.xor[(self.len as usize + i) % 8];
-            }
-        }
-        self.file.as_mut().expect("open").write_all(&self.scratch)?;
-        self.len += rec;
-        Ok(())
-    }
-}
-
 /// A simulated chain: generated once into one or more datadirs.
 #[derive(Debug, Clone, Copy, Default)]
 struct SimInfo {
@@ -620,27 +565,33 @@ struct SimInfo {
 }
 
 fn generate(opts: &Opts, txs: u64, dirs: &[(&Path, [u8; 8])]) -> Res<SimInfo> {
-    let mut writers = dirs
+    let writers = dirs
         .iter()
-        .map(|(d, k)| BlkWriter::new(d, *k))
-        .collect::<Res<Vec<_>>>()?;
+        .map(|(d, k)| BlkWriter::new(d, Network::Regtest, *k, BLK_FILE_SIZE))
+        .collect::<Result<Vec<_>, _>>()?;
+    if opts.economy {
+        // The economy's blocks, after the regtest genesis block.
+        let params = Params::sized(opts.seed, None, None, Some(txs))?;
+        let mut eco = Economy::new(params);
+        let mut genesis = Some(regtest_genesis());
+        let (gen, write) = write_chain(writers, || {
+            genesis.take().or_else(|| eco.next_block().map(|b| b.bytes))
+        })?;
+        let s = &eco.stats;
+        return Ok(SimInfo {
+            blocks: s.blocks + 1,
+            txs: s.txs + 1,
+            ins: s.inputs_by_kind.iter().sum(),
+            outs: s.outputs_by_kind.iter().sum::<u64>() + 1,
+            bytes: s.bytes + regtest_genesis().len() as u64,
+            unspent: 0,
+            abandoned: 0,
+            gen_secs: gen,
+            write_secs: write,
+        });
+    }
     let mut chain = ToyChain::new(ToyParams::with_txs(opts.seed, txs, opts.tpb));
-    let (mut gen, mut write) = (0.0, 0.0);
-    loop {
-        let t = Instant::now();
-        let Some(b) = chain.next() else { break };
-        gen += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for w in &mut writers {
-            w.push(&b)?;
-        }
-        write += t.elapsed().as_secs_f64();
-    }
-    let t = Instant::now();
-    for w in &mut writers {
-        w.finish_file()?;
-    }
-    write += t.elapsed().as_secs_f64();
+    let (gen, write) = write_chain(writers, || chain.next())?;
     let s = chain.stats();
     Ok(SimInfo {
         blocks: s.blocks,
@@ -653,6 +604,31 @@ fn generate(opts: &Opts, txs: u64, dirs: &[(&Path, [u8; 8])]) -> Res<SimInfo> {
         gen_secs: gen,
         write_secs: write,
     })
+}
+
+/// Writes the blocks `next` makes to every writer; returns the seconds
+/// spent making them and writing them.
+fn write_chain(
+    mut writers: Vec<BlkWriter>,
+    mut next: impl FnMut() -> Option<Vec<u8>>,
+) -> Res<(f64, f64)> {
+    let (mut gen, mut write) = (0.0, 0.0);
+    loop {
+        let t = Instant::now();
+        let Some(b) = next() else { break };
+        gen += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for w in &mut writers {
+            w.push(&b)?;
+        }
+        write += t.elapsed().as_secs_f64();
+    }
+    let t = Instant::now();
+    for w in writers {
+        w.finish()?;
+    }
+    write += t.elapsed().as_secs_f64();
+    Ok((gen, write))
 }
 
 /// One input of the benchmark.
@@ -1379,8 +1355,9 @@ fn parent_main(opts: &Opts) -> Res<()> {
     let mut sim = None;
     if !opts.real_only {
         eprintln!(
-            "generating a {} tx chain ({} payments/block) twice: plain and XOR-obfuscated",
-            opts.txs, opts.tpb
+            "generating a {} tx {} chain twice: plain and XOR-obfuscated",
+            opts.txs,
+            if opts.economy { "economy" } else { "toy" }
         );
         let plain = work.join("sim-plain");
         let xored = work.join("sim-xor");
@@ -1515,16 +1492,20 @@ fn parent_main(opts: &Opts) -> Res<()> {
     println!("chainhound: {}", workspace_version());
     println!("real input: {}", real.display());
     if let Some(s) = sim {
+        let what = if opts.economy {
+            format!("economy (seed {}), signed", opts.seed)
+        } else {
+            format!(
+                "toy chain ({} payments/block, seed {}; {} outputs left unspent, {} given up as too small), dummy signatures",
+                opts.tpb, opts.seed, s.unspent, s.abandoned
+            )
+        };
         println!(
-            "simulated: {} txs ({} inputs, {} outputs, {} left unspent of which {} given up as too small)\n           in {} blocks ({} payments/block, seed {}), {:.1} MB;\n           generated in {:.1} s ({:.0} tx/s) + written twice (with fsync) in {:.1} s",
+            "simulated: {} txs ({} inputs, {} outputs) in {} blocks, {:.1} MB: {what};\n           generated in {:.1} s ({:.0} tx/s) + written twice (with fsync) in {:.1} s",
             s.txs,
             s.ins,
             s.outs,
-            s.unspent,
-            s.abandoned,
             s.blocks,
-            opts.tpb,
-            opts.seed,
             mb(s.bytes as f64),
             s.gen_secs,
             s.txs as f64 / s.gen_secs,

@@ -1,12 +1,20 @@
-//! `chainhound demo`: simulate a small chain, ingest it the way a real
-//! datadir is ingested, and show what an investigation starts from.
+//! `chainhound demo`: simulate a small economy with a heist, ingest it the
+//! way a real datadir is ingested, and show what an investigation starts
+//! from: the heist as the index shows it, the money followed hop by hop,
+//! and the simulator's ground truth to check it against. Later
+//! capabilities (entities, screening, tracing) add their parts here.
 
 use crate::output::btc;
+use crate::simulate::SimBar;
 use anyhow::{Context, Result};
-use chainhound_chain::Network;
-use chainhound_index::query::Query;
+use chainhound_chain::Txid;
+use chainhound_index::query::{Query, TxView};
 use chainhound_index::source::Source;
-use chainhound_index::store::{AddrId, Store};
+use chainhound_index::store::Store;
+use chainhound_sim::datadir::{write_economy, DEFAULT_XOR};
+use chainhound_sim::economy::Params;
+use chainhound_sim::truth::{EntityKind, Role, Truth, TxKind};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -24,30 +32,25 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
     };
     let t = Instant::now();
     println!("== chainhound demo (seed {seed}) ==");
-    let blocks = chainhound_sim::toy::generate(seed, 400, 40);
-    let datadir = root.join("node");
-    // Obfuscated like a Bitcoin Core 28+ datadir.
-    chainhound_sim::write::write_blocks(
-        &datadir,
-        Network::Regtest,
-        &blocks,
-        *b"chnhound",
-        1 << 20,
-    )?;
+    let node = root.join("node");
+    let params = Params::small(seed);
+    let mut bar = SimBar::new(false, params.blocks as u64);
+    let sim = write_economy(params, &node, DEFAULT_XOR, &mut bar)?;
+    bar.finish();
     println!(
-        "simulated   {} regtest blocks into {}",
-        blocks.len(),
-        datadir.display()
+        "simulated   {} regtest blocks, {} txs, {} users in {:.1} s into {} (truth in {}/truth)",
+        sim.blocks,
+        sim.txs,
+        sim.users,
+        sim.seconds,
+        node.display(),
+        node.display()
     );
     let index = root.join("index");
-    let source = Source::datadir(&datadir)?;
-    let report = crate::ingest_quiet(&source, &index)?;
+    let report = crate::ingest_quiet(&Source::datadir(&node)?, &index)?;
     println!(
-        "ingested    {} blocks, {} txs in {:.2} s (tip {})",
-        report.blocks_added,
-        report.txs_added,
-        report.seconds,
-        report.tip_hash.map(|h| h.to_string()).unwrap_or_default()
+        "ingested    {} blocks, {} txs in {:.2} s",
+        report.blocks_added, report.txs_added, report.seconds,
     );
     let store = Store::open(&index)?;
     let q = Query::new(&store);
@@ -56,39 +59,160 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
         "index       {} addresses, {} outputs ({} unspent), {:.0} bytes per tx",
         stats.addresses, stats.outputs, stats.unspent_outputs, stats.bytes_per_tx
     );
-    // The richest address, and where its money came from.
-    let richest = (0..store.counts().addrs)
-        .map(|a| q.address(AddrId(a), 0, 3))
-        .max_by_key(|v| (v.balance, std::cmp::Reverse(v.id)))
-        .context("no addresses")?;
+
+    let truth = Truth::load(&node.join("truth"))?;
+    let owner: HashMap<&str, (u32, Role, Option<u32>)> = truth
+        .addresses
+        .iter()
+        .map(|a| (a.address.as_str(), (a.entity, a.role, a.customer)))
+        .collect();
+    let name = |e: u32| truth.entity(e).map(|e| e.name.as_str()).unwrap_or("?");
+    let describe = |addr: &str| match owner.get(addr) {
+        Some((e, Role::Deposit, Some(c))) => {
+            format!("deposit address of {} at {}", name(*c), name(*e))
+        }
+        Some((e, role, _)) => format!("{} address of {}", role.name(), name(*e)),
+        None => "unknown".to_string(),
+    };
+
+    // The heist, as the index shows it.
+    let Some(heist) = truth.txs.iter().find(|t| t.kind == TxKind::Heist) else {
+        println!("no heist in this economy");
+        return Ok(());
+    };
+    let heist_id: Txid = heist.txid.to_string().parse()?;
+    let htx = q
+        .tx(&heist_id)
+        .context("the heist tx is not in the index")?;
+    let from = htx.inputs[0].address.clone().unwrap_or_default();
     println!(
-        "richest     {} holds {} BTC over {} txs",
-        richest.address,
-        btc(richest.balance),
-        richest.tx_count
+        "heist       block {} ({}): tx {} took {} BTC in {} inputs from {}",
+        htx.height,
+        crate::output::time(htx.time),
+        htx.txid,
+        btc(htx.value_in),
+        htx.inputs.len(),
+        from
     );
-    if let Some(h) = richest.history.first() {
-        let tx = q.tx(&h.txid).context("history tx")?;
+    println!("            truth: {}", describe(&from));
+
+    // Follow the money: from each output of the transaction that spends
+    // the heist, keep to the largest output while transactions have one
+    // input (a peel chain), and note where the small outputs go.
+    let split = htx.outputs[0]
+        .spent_by
+        .as_ref()
+        .and_then(|s| q.tx(&s.txid))
+        .context("the heist output is unspent")?;
+    println!(
+        "split       tx {} at block {}: {} outputs",
+        split.txid,
+        split.height,
+        split.outputs.len()
+    );
+    let mut best: Option<(Vec<TxView>, BTreeMap<String, u64>)> = None;
+    for o in &split.outputs {
+        let chain = follow_largest(&q, o.spent_by.as_ref().map(|s| s.txid), 60);
+        if chain.0.len() > best.as_ref().map_or(0, |b| b.0.len()) {
+            best = Some(chain);
+        }
+    }
+    if let Some((chain, peeled)) = best {
+        let (first, last) = (&chain[0], &chain[chain.len() - 1]);
         println!(
-            "latest tx   {} at height {} ({} inputs, {} outputs)",
-            tx.txid,
-            tx.height,
-            tx.inputs.len(),
-            tx.outputs.len()
+            "peel chain  {} hops from block {} to {} ({:.1} days), found by keeping to the largest output",
+            chain.len(),
+            first.height,
+            last.height,
+            (last.time - first.time) as f64 / 86_400.0
         );
-        for i in tx.inputs.iter().filter(|i| !i.coinbase).take(3) {
+        for (addr, v) in &peeled {
             println!(
-                "  from      {} BTC  {}",
-                btc(i.value.unwrap_or(0)),
-                i.address.as_deref().unwrap_or("-")
+                "  peeled    {} BTC to {addr}: truth: {}",
+                btc(*v),
+                describe(addr)
             );
         }
     }
+
+    // The ground truth of the laundering, to check tracing against.
+    let kinds = |k: TxKind| truth.txs.iter().filter(|t| t.kind == k).count();
+    let mut by_exchange: BTreeMap<u32, (u64, usize)> = BTreeMap::new();
+    for c in &truth.cashouts {
+        let e = by_exchange.entry(c.exchange).or_default();
+        e.0 += c.stolen;
+        e.1 += 1;
+    }
     println!(
-        "try         chainhound --index {} address {}",
+        "truth       {} peels, {} hops, {} Wasabi rounds (of {}) and the mixer: {} BTC cashed out in {} deposits",
+        kinds(TxKind::Peel),
+        kinds(TxKind::Hop),
+        truth
+            .txs
+            .iter()
+            .filter(|t| t.kind == TxKind::Wasabi && t.height > heist.height)
+            .count(),
+        kinds(TxKind::Wasabi),
+        btc(truth.cashouts.iter().map(|c| c.stolen).sum()),
+        truth.cashouts.len()
+    );
+    for (e, (v, n)) in &by_exchange {
+        println!("  at        {}: {} BTC in {n} deposits", name(*e), btc(*v));
+    }
+    let mut miners: BTreeMap<u32, usize> = BTreeMap::new();
+    for b in &truth.blocks {
+        *miners.entry(b.miner).or_default() += 1;
+    }
+    let newcomer = truth
+        .entities
+        .iter()
+        .find(|e| e.kind == EntityKind::Miner)
+        .map(|e| (e.name.clone(), miners.get(&e.id).copied().unwrap_or(0)));
+    if let Some((n, blocks)) = newcomer {
+        println!(
+            "miners      {} pools with real pools' coinbase tags, and a newcomer, {n}, who mined {blocks} blocks under a tag in no pool list",
+            miners.len() - 1
+        );
+    }
+    println!(
+        "try         chainhound --index {} tx {}",
         index.display(),
-        richest.address
+        htx.txid
     );
     println!("done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// From `start`, the chain of transactions reached by following the
+/// largest output while each has one input, up to `max` hops; and the
+/// value each other output address received along it.
+fn follow_largest(
+    q: &Query,
+    start: Option<Txid>,
+    max: usize,
+) -> (Vec<TxView>, BTreeMap<String, u64>) {
+    let mut chain = Vec::new();
+    let mut peeled = BTreeMap::new();
+    let mut next = start;
+    while let Some(id) = next.take() {
+        let Some(tx) = q.tx(&id) else { break };
+        if tx.inputs.len() != 1 || chain.len() >= max {
+            break;
+        }
+        let largest = tx
+            .outputs
+            .iter()
+            .max_by_key(|o| (o.value, std::cmp::Reverse(o.index)))
+            .map(|o| o.index);
+        for o in &tx.outputs {
+            if Some(o.index) != largest {
+                *peeled
+                    .entry(o.address.clone().unwrap_or_default())
+                    .or_default() += o.value;
+            }
+        }
+        next = largest.and_then(|i| tx.outputs[i as usize].spent_by.as_ref().map(|s| s.txid));
+        chain.push(tx);
+    }
+    (chain, peeled)
 }

@@ -4,6 +4,7 @@
 
 mod demo;
 mod output;
+mod simulate;
 
 use anyhow::{bail, Context, Result};
 use chainhound_chain::{BlockHash, Network, Txid};
@@ -105,7 +106,40 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Simulate a small chain, ingest it and investigate it (needs no node).
+    /// Simulate an economy with a heist: a regtest Bitcoin Core datadir plus its ground truth.
+    Simulate {
+        /// Output directory (gets blocks/ and truth/).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Seed: the same seed and sizes give byte-identical output.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Blocks after genesis [default: 2000, or one per 1,500 txs].
+        #[arg(long)]
+        blocks: Option<u32>,
+        /// Users [default: one per 40 txs, at least 100].
+        #[arg(long)]
+        users: Option<u32>,
+        /// Transactions to aim for, coinbases included [default: 10 per block].
+        #[arg(long)]
+        txs: Option<u64>,
+        /// No heist.
+        #[arg(long)]
+        no_heist: bool,
+        /// Leave the blk files unobfuscated (an all-zero xor.dat).
+        #[arg(long)]
+        no_xor: bool,
+        /// Signing threads [default: all cores]; the output does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar or summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Simulate a small economy with a heist, ingest it and investigate it (needs no node).
     Demo {
         /// Seed of the simulation.
         #[arg(long, default_value_t = 7)]
@@ -271,6 +305,25 @@ fn run(cli: Cli) -> Result<Found> {
             } else {
                 Found::Yes
             })
+        }
+        Cmd::Simulate {
+            out,
+            seed,
+            blocks,
+            users,
+            txs,
+            no_heist,
+            no_xor,
+            threads,
+            json,
+            quiet,
+        } => {
+            let mut params = chainhound_sim::economy::Params::sized(seed, blocks, users, txs)
+                .map_err(anyhow::Error::msg)?;
+            params.heist = !no_heist;
+            params.threads = threads.unwrap_or(0);
+            simulate::run(params, &out, !no_xor, json, quiet)?;
+            Ok(Found::Yes)
         }
         Cmd::Demo { seed, keep } => {
             demo::run(seed, keep)?;

@@ -21,7 +21,7 @@ pub fn btc(sat: u64) -> String {
     format!("{}.{:08}", sat / 100_000_000, sat % 100_000_000)
 }
 
-fn time(t: u32) -> String {
+pub fn time(t: u32) -> String {
     // UTC date-time from a Unix timestamp (civil-from-days).
     let days = t as i64 / 86_400;
     let secs = t as i64 % 86_400;

@@ -167,8 +167,83 @@ fn demo_runs_without_a_node() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("ingested    401 blocks"), "{text}");
+    assert!(
+        text.contains("ingested    2001 blocks, 20001 txs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("truth: hot address of Harbor Exchange"),
+        "{text}"
+    );
+    assert!(text.contains("peel chain"), "{text}");
+    assert!(
+        text.contains("truth: deposit address of Hacker at"),
+        "{text}"
+    );
     let s = json(&run(&t.path().join("index"), &["stats", "--json"]));
     assert_eq!(s["network"], "regtest");
-    assert_eq!(s["blocks"], 401);
+    assert_eq!(s["blocks"], 2001);
+}
+
+#[test]
+fn simulate_writes_a_datadir_that_ingests_and_its_truth() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("sim");
+    let sim = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_chainhound"))
+            .args(["simulate", "--out"])
+            .arg(&out)
+            .args([
+                "--seed", "5", "--blocks", "400", "--txs", "3000", "--users", "100",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = sim(&["--json"]);
+    let s = json(&o);
+    assert_eq!(s["blocks"], 400);
+    assert_eq!(s["heist_height"], 250);
+    assert_eq!(s["victim"], "Harbor Exchange");
+    assert!(s["txs"].as_u64().unwrap() > 2_700, "{s}");
+    for f in [
+        "entities",
+        "addresses",
+        "blocks",
+        "txs",
+        "change",
+        "stolen",
+        "cashouts",
+    ] {
+        assert!(out.join(format!("truth/{f}.csv")).is_file(), "{f}");
+    }
+    // A second run into the same place is refused, naming it.
+    let again = sim(&["--quiet"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a blocks/"));
+
+    let index = t.path().join("index");
+    let r = json(&run(
+        &index,
+        &["ingest", "--datadir", out.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(r["tip_height"], 400);
+    assert_eq!(r["txs_added"].as_u64(), s["txs"].as_u64().map(|n| n + 1));
+    // The heist transaction of the truth is in the index, with its inputs.
+    let txs = std::fs::read_to_string(out.join("truth/txs.csv")).unwrap();
+    let heist = txs.lines().find(|l| l.contains(",heist,")).unwrap();
+    let f: Vec<&str> = heist.split(',').collect();
+    let tx = json(&run(&index, &["tx", f[0], "--json"]));
+    assert_eq!(tx["height"], 250);
+    assert_eq!(tx["inputs"].as_array().unwrap().len().to_string(), f[4]);
+
+    // Bad sizes are refused with the reason.
+    let bad = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .args(["simulate", "--out"])
+        .arg(t.path().join("x"))
+        .args(["--blocks", "50"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("at least 120"));
 }

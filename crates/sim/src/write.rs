@@ -4,8 +4,9 @@
 use chainhound_chain::hash::sha256d;
 use chainhound_chain::parse::merkle_root;
 use chainhound_chain::Network;
-use std::io::{self, Write};
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Appends a Bitcoin varint.
 pub fn varint(out: &mut Vec<u8>, n: u64) {
@@ -95,7 +96,11 @@ impl TxSpec {
 
 /// Builds a block on `prev` from serialized transactions (coinbase first)
 /// and grinds the nonce to meet the regtest target. Returns (bytes, hash).
-pub fn block(prev: [u8; 32], time: u32, txs: &[(Vec<u8>, [u8; 32])]) -> (Vec<u8>, [u8; 32]) {
+pub fn block<T: AsRef<[u8]>>(
+    prev: [u8; 32],
+    time: u32,
+    txs: &[(T, [u8; 32])],
+) -> (Vec<u8>, [u8; 32]) {
     let root = merkle_root(txs.iter().map(|t| t.1).collect());
     let bits = Network::Regtest.pow_limit_bits();
     let mut hdr = Vec::with_capacity(80);
@@ -118,9 +123,92 @@ pub fn block(prev: [u8; 32], time: u32, txs: &[(Vec<u8>, [u8; 32])]) -> (Vec<u8>
     let mut out = hdr;
     varint(&mut out, txs.len() as u64);
     for (raw, _) in txs {
-        out.extend_from_slice(raw);
+        out.extend_from_slice(raw.as_ref());
     }
     (out, hash)
+}
+
+/// Bitcoin Core's largest block file, 128 MiB.
+pub const BLK_FILE_SIZE: u64 = 128 << 20;
+
+/// Writes blocks as Bitcoin Core does, as they come: `blocks/blk%05d.dat`
+/// files of records (magic, size, block) up to a size limit, XORed by file
+/// offset with the key it also writes to `blocks/xor.dat` (all zero: no
+/// obfuscation).
+pub struct BlkWriter {
+    dir: PathBuf,
+    xor: [u8; 8],
+    magic: [u8; 4],
+    file_size: u64,
+    n: u32,
+    len: u64,
+    file: Option<BufWriter<File>>,
+    scratch: Vec<u8>,
+}
+
+impl BlkWriter {
+    /// A writer into `datadir/blocks`, starting files after `file_size`
+    /// bytes ([`BLK_FILE_SIZE`] as Core does).
+    pub fn new(
+        datadir: &Path,
+        network: Network,
+        xor: [u8; 8],
+        file_size: u64,
+    ) -> io::Result<BlkWriter> {
+        let dir = datadir.join("blocks");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("xor.dat"), xor)?;
+        Ok(BlkWriter {
+            dir,
+            xor,
+            magic: network.magic(),
+            file_size,
+            n: 0,
+            len: 0,
+            file: None,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn finish_file(&mut self) -> io::Result<()> {
+        if let Some(f) = self.file.take() {
+            let f = f.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Appends one block.
+    pub fn push(&mut self, block: &[u8]) -> io::Result<()> {
+        let rec = 8 + block.len() as u64;
+        if self.file.is_some() && self.len + rec > self.file_size {
+            self.finish_file()?;
+            self.n += 1;
+            self.len = 0;
+        }
+        if self.file.is_none() {
+            let p = self.dir.join(format!("blk{:05}.dat", self.n));
+            self.file = Some(BufWriter::with_capacity(1 << 20, File::create(p)?));
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.magic);
+        self.scratch
+            .extend_from_slice(&(block.len() as u32).to_le_bytes());
+        self.scratch.extend_from_slice(block);
+        if self.xor != [0; 8] {
+            for (i, b) in self.scratch.iter_mut().enumerate() {
+                *b ^= self.xor[(self.len as usize + i) % 8];
+            }
+        }
+        self.file.as_mut().expect("open").write_all(&self.scratch)?;
+        self.len += rec;
+        Ok(())
+    }
+
+    /// Flushes and syncs the last file.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.finish_file()
+    }
 }
 
 /// Writes blocks as `dir/blocks/blk00000.dat` (split every `file_size`
@@ -132,28 +220,9 @@ pub fn write_blocks(
     xor: [u8; 8],
     file_size: u64,
 ) -> io::Result<()> {
-    let bdir = dir.join("blocks");
-    std::fs::create_dir_all(&bdir)?;
-    std::fs::write(bdir.join("xor.dat"), xor)?;
-    let mut n = 0;
-    let mut cur: Vec<u8> = Vec::new();
-    let flush = |n: u32, data: &mut Vec<u8>| -> io::Result<()> {
-        for (i, b) in data.iter_mut().enumerate() {
-            *b ^= xor[i % 8];
-        }
-        let mut f = std::fs::File::create(bdir.join(format!("blk{n:05}.dat")))?;
-        f.write_all(data)?;
-        data.clear();
-        Ok(())
-    };
+    let mut w = BlkWriter::new(dir, network, xor, file_size)?;
     for b in blocks {
-        if !cur.is_empty() && cur.len() as u64 + b.len() as u64 + 8 > file_size {
-            flush(n, &mut cur)?;
-            n += 1;
-        }
-        cur.extend_from_slice(&network.magic());
-        cur.extend_from_slice(&(b.len() as u32).to_le_bytes());
-        cur.extend_from_slice(b);
+        w.push(b)?;
     }
-    flush(n, &mut cur)
+    w.finish()
 }

@@ -1,17 +1,21 @@
 //! Bitcoin Core's own validation (libbitcoinkernel, through py-bitcoinkernel and
-//! `tools/pbk_validate.py`) accepts every block of a [`chainhound_sim::signed`]
-//! chain: real ECDSA and Schnorr signatures over P2PKH, P2SH-P2WPKH, P2WPKH and
-//! P2TR coins, witness commitments, BIP34 heights and fees. The datadir Core
-//! writes then ingests with chainhound to the same counts.
+//! `tools/pbk_validate.py`) accepts every block of a simulated economy
+//! ([`chainhound_sim::economy`]): real ECDSA and Schnorr signatures over
+//! P2PKH, P2SH-P2WPKH, P2WPKH and P2TR coins, CoinJoins, sweeps, batches, the
+//! heist and its laundering, witness commitments, BIP34 heights, pool tags and
+//! fees. The datadir Core writes then ingests with chainhound to the same
+//! counts as the simulator's own files.
 //!
-//! Size: `PBK_BLOCKS` (default 500) blocks, up to `PBK_TXS` (default 13) spends
-//! per block. Needs python3 and, on first run, PyPI access (like
+//! Size: `PBK_BLOCKS` (default 600) blocks, `PBK_TXS` (default 6,000)
+//! transactions. Needs python3 and, on first run, PyPI access (like
 //! `crates/index/tests/core_undo.rs`).
 
 use chainhound_chain::Network;
 use chainhound_index::ingest::{ingest, IngestOptions, NoProgress};
 use chainhound_index::source::Source;
-use chainhound_sim::signed::signed_chain_with_stats;
+use chainhound_sim::economy::{simulate, Economy, Params};
+use chainhound_sim::keys::Kind;
+use chainhound_sim::toy::regtest_genesis;
 use chainhound_sim::write::write_blocks;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,45 +52,65 @@ fn python() -> PathBuf {
 }
 
 #[test]
-fn core_accepts_signed_chain_and_chainhound_ingests_it() {
-    let n_blocks = env_u32("PBK_BLOCKS", 500);
-    let per_block = env_u32("PBK_TXS", 13);
+fn core_accepts_economy_and_chainhound_ingests_it() {
+    let n_blocks = env_u32("PBK_BLOCKS", 600);
+    let n_txs = env_u32("PBK_TXS", 6_000) as u64;
 
     let t0 = Instant::now();
-    let (blocks, stats) = signed_chain_with_stats(0x5eed, n_blocks, per_block);
+    let params = Params::sized(0x5eed, Some(n_blocks), None, Some(n_txs)).unwrap();
+    let (blocks, truth, stats) = simulate(params);
     let build = t0.elapsed().as_secs_f64();
     eprintln!(
-        "built {} blocks, {} txs ({} signed spends, {} inputs by kind {:?}, outputs by kind {:?}, \
-         {} mixed-kind spends, {} witness blocks, {} sat fees) in {:.2}s: {:.0} spends/s, {:.0} inputs/s",
+        "built {} blocks, {} txs in {:.2}s ({:.0} tx/s): inputs by kind {:?}, outputs by kind {:?}, {:?}",
         stats.blocks,
         stats.txs,
-        stats.spends,
-        stats.inputs_by_kind.iter().sum::<u64>(),
+        build,
+        stats.txs as f64 / build,
         stats.inputs_by_kind,
         stats.outputs_by_kind,
-        stats.mixed_spends,
-        stats.witness_blocks,
-        stats.fees,
-        build,
-        stats.spends as f64 / build,
-        stats.inputs_by_kind.iter().sum::<u64>() as f64 / build,
+        stats.by_kind,
     );
     assert_eq!(stats.blocks, n_blocks as u64);
-    if n_blocks > 110 {
+    assert!(stats.txs >= n_txs * 9 / 10, "{} txs", stats.txs);
+    if n_blocks >= 500 {
+        assert!(stats.txs >= 5_000);
         assert!(
-            stats.inputs_by_kind.iter().all(|&n| n > 0),
+            stats.inputs_by_kind.iter().all(|&n| n > 100),
             "every kind spent"
         );
-        assert!(stats.mixed_spends > 0);
+        for kind in [
+            "payment",
+            "deposit",
+            "sweep",
+            "withdrawal",
+            "pool-payout",
+            "coinjoin-generic",
+            "whirlpool-tx0",
+            "coinjoin-whirlpool",
+            "coinjoin-wasabi",
+            "mixer-deposit",
+            "mixer-payout",
+            "to-sanctioned",
+            "heist",
+            "split",
+            "peel",
+            "cashout",
+        ] {
+            assert!(stats.by_kind.get(kind).is_some_and(|&n| n > 0), "no {kind}");
+        }
+        assert!(!truth.stolen.is_empty());
     }
 
     let t = tempfile::tempdir().unwrap();
     let sim = t.path().join("sim");
-    // Obfuscated like a modern Core datadir, in several files.
+    // Laid out like a modern Core datadir: the genesis block first, XOR
+    // obfuscation, several files.
+    let mut with_genesis = vec![regtest_genesis()];
+    with_genesis.extend(blocks);
     write_blocks(
         &sim,
         Network::Regtest,
-        &blocks,
+        &with_genesis,
         *b"\x13\x57\x9b\xdf\x02\x46\x8a\xce",
         1 << 20,
     )
@@ -137,22 +161,36 @@ fn core_accepts_signed_chain_and_chainhound_ingests_it() {
     assert_eq!(r.txs_added, stats.txs + 1);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert!(r.chain_warnings.is_empty(), "{:?}", r.chain_warnings);
+
+    // And the same from the simulator's own files.
+    let own = ingest(
+        &Source::datadir(&sim).unwrap(),
+        &t.path().join("index-own"),
+        &IngestOptions::default(),
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert_eq!(own.tip_hash, r.tip_hash);
+    assert_eq!(
+        (own.blocks_added, own.txs_added, own.tip_height),
+        (r.blocks_added, r.txs_added, r.tip_height)
+    );
+    assert!(own.warnings.is_empty(), "{:?}", own.warnings);
 }
 
 /// The kernel does check the scripts: a single bad signature of any kind
 /// gets its block rejected, and the tool names that block.
 #[test]
 fn core_rejects_a_bad_signature_of_each_kind() {
-    use chainhound_sim::signed::{Kind, SignedChain};
     let py = python();
     for kind in Kind::ALL {
-        let mut chain = SignedChain::new(0xbad, 4);
-        chain.corrupt_signature(kind, 105);
-        let blocks: Vec<Vec<u8>> = (0..115).map(|_| chain.next_block()).collect();
-        let bad = chain
-            .stats
-            .corrupted_at
-            .expect("a spend of every kind by 115");
+        let params = Params::sized(0xbad, Some(130), Some(60), Some(1_300)).unwrap();
+        let mut eco = Economy::new(params);
+        eco.corrupt_signature(kind, 105);
+        let blocks: Vec<Vec<u8>> = std::iter::from_fn(|| eco.next_block())
+            .map(|b| b.bytes)
+            .collect();
+        let bad = eco.corrupted_at().expect("a spend of every kind by 130");
         let t = tempfile::tempdir().unwrap();
         write_blocks(
             &t.path().join("sim"),
