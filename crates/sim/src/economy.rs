@@ -1608,7 +1608,7 @@ impl Economy {
                             continue;
                         }
                     }
-                    let next = h + 1 + self.rng.below(gap as u64 + 1) as u32;
+                    let next = h + gap / 2 + self.rng.below(gap as u64 + 1) as u32;
                     let job = &mut self.jobs[j];
                     job.stage = next_stage;
                     job.next = next;
@@ -1630,7 +1630,7 @@ impl Economy {
                         let p = vec![coin];
                         self.plan(p, vec![out], FP_CORE, TxKind::Cashout, hacker, 1, false);
                     }
-                    let next = h + 1 + self.rng.below(gap as u64 / 2 + 1) as u32;
+                    let next = h + gap / 2 + self.rng.below(gap as u64 + 1) as u32;
                     let job = &mut self.jobs[j];
                     job.next = next;
                     if job.coins.is_empty() {
@@ -1667,13 +1667,15 @@ impl Economy {
                 _ => 1,
             };
             let window = end.saturating_sub(h + 2).max(10);
-            let gap = (window / (steps + 6)).max(1);
+            // Steps (and about five cash-outs after them) a gap apart on
+            // average, so the part is cashed out over the rest of the chain.
+            let gap = (window * 7 / 10 / (steps + 5)).max(2);
             let nj = self.jobs.len() as u32;
             self.jobs.push(Job {
                 route,
                 stage: Stage::Launder(steps),
                 coins: Vec::new(),
-                next: h + 1 + self.rng.below(gap as u64) as u32,
+                next: h + 1 + self.rng.below(gap as u64 + 1) as u32,
                 gap,
             });
             let key = self.key(Kind::P2wpkh, hacker, Role::Stash);
