@@ -13,6 +13,7 @@ use crate::headers::{BlockLoc, HeaderTree};
 use crate::source::{Source, Warning};
 use crate::store::{
     BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedOut, PreparedTx, Store, StoreError,
+    TxMeta,
 };
 use chainhound_chain::parse::work_from_bits;
 use chainhound_chain::{classify, Block, BlockHash, Network};
@@ -135,6 +136,12 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
             hash: hasher.txid(&tx.txid),
             n_in: ins.len() as u32,
             n_out: tx.outputs.len() as u32,
+            meta: TxMeta::of(
+                tx.version,
+                tx.lock_time,
+                ins.iter().map(|i| i.sequence),
+                tx.has_witness,
+            ),
         });
         for i in ins {
             p.ins.push(PreparedIn {

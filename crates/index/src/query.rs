@@ -6,7 +6,7 @@
 //!
 //! Must not: change the store or format text for a terminal (the CLI does).
 
-use crate::store::{AddrId, OutId, Store, TxNum};
+use crate::store::{AddrId, OutId, Store, TxMeta, TxNum};
 use chainhound_chain::{address, AddressKey, BlockHash, ScriptType, Txid};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -40,6 +40,34 @@ pub struct BlockView {
     pub coinbase_value: u64,
     /// Txids in block order.
     pub txids: Vec<Txid>,
+}
+
+/// A wallet fingerprint in words: `v1`/`v2`/`v?`, `locktime=height|time`
+/// when set, `rbf` or `final` sequences, `segwit`.
+pub fn fingerprint(m: TxMeta) -> String {
+    let mut parts = vec![if m.has(TxMeta::VERSION_1) {
+        "v1"
+    } else if m.has(TxMeta::VERSION_2) {
+        "v2"
+    } else {
+        "v?"
+    }];
+    if m.has(TxMeta::LOCKTIME_HEIGHT) {
+        parts.push("locktime=height");
+    }
+    if m.has(TxMeta::LOCKTIME_TIME) {
+        parts.push("locktime=time");
+    }
+    if m.has(TxMeta::RBF) {
+        parts.push("rbf");
+    }
+    if m.has(TxMeta::FINAL) {
+        parts.push("final");
+    }
+    if m.has(TxMeta::SEGWIT) {
+        parts.push("segwit");
+    }
+    parts.join(" ")
 }
 
 /// Printable ASCII runs of a script, as explorers show coinbase text.
@@ -150,6 +178,9 @@ pub struct TxView {
     pub value_out: u64,
     /// Fee, when every input was resolved (none for a coinbase).
     pub fee: Option<u64>,
+    /// Wallet fingerprint: nVersion, nLockTime kind, sequences, witness
+    /// (e.g. `v2 locktime=height rbf segwit`).
+    pub fingerprint: String,
 }
 
 /// One transaction in an address's history.
@@ -366,6 +397,7 @@ impl<'s> Query<'s> {
             index_in_block: t.0 - first,
             coinbase,
             fee: (!coinbase && all_resolved).then(|| value_in.saturating_sub(value_out)),
+            fingerprint: fingerprint(s.tx_meta(t)),
             inputs,
             outputs,
             value_in,

@@ -69,6 +69,8 @@ fn mainnet_0_to_4312_counts_hashes_and_queries() {
         .unwrap();
     let tx = q.tx(&t).unwrap();
     assert_eq!((tx.height, tx.index_in_block, tx.fee), (170, 1, Some(0)));
+    // Its wallet fingerprint: version 1, no locktime, final sequences.
+    assert_eq!(tx.fingerprint, "v1 final");
     let inp = &tx.inputs[0];
     assert_eq!(
         (inp.value, inp.prev_height, inp.prev_coinbase),

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -151,11 +151,13 @@ pub enum Col {
     AddrHead,
     /// Coinbase scripts, concatenated.
     Coinbase,
+    /// Wallet fingerprint of the transaction ([`TxMeta`]), 1 byte per tx.
+    TxMeta,
 }
 
 impl Col {
     /// Every column.
-    pub const ALL: [Col; 14] = [
+    pub const ALL: [Col; 15] = [
         Col::BlkHash,
         Col::BlkInfo,
         Col::TxTxid,
@@ -170,6 +172,7 @@ impl Col {
         Col::AddrKey,
         Col::AddrHead,
         Col::Coinbase,
+        Col::TxMeta,
     ];
 
     /// File name.
@@ -189,6 +192,7 @@ impl Col {
             Col::AddrKey => "addr_key.col",
             Col::AddrHead => "addr_head.col",
             Col::Coinbase => "coinbase.blob",
+            Col::TxMeta => "tx_meta.col",
         }
     }
 
@@ -200,7 +204,7 @@ impl Col {
             Col::TxOut | Col::TxIn | Col::OutPrev | Col::InOut | Col::AddrHead => 5,
             Col::OutValue => 8,
             Col::OutAddr | Col::OutSpent => 4,
-            Col::OutType | Col::Coinbase => 1,
+            Col::OutType | Col::Coinbase | Col::TxMeta => 1,
             Col::AddrKey => AddressKey::SIZE as u64,
         }
     }
@@ -209,7 +213,7 @@ impl Col {
     pub fn len_for(self, c: &Counts) -> u64 {
         let n = match self {
             Col::BlkHash | Col::BlkInfo => c.blocks as u64,
-            Col::TxTxid | Col::TxOut | Col::TxIn => c.txs as u64,
+            Col::TxTxid | Col::TxOut | Col::TxIn | Col::TxMeta => c.txs as u64,
             Col::OutValue | Col::OutAddr | Col::OutType | Col::OutSpent | Col::OutPrev => c.outs,
             Col::InOut => c.ins,
             Col::AddrKey | Col::AddrHead => c.addrs as u64,
@@ -306,6 +310,71 @@ pub struct PreparedTx {
     pub n_in: u32,
     /// Number of outputs.
     pub n_out: u32,
+    /// Wallet fingerprint.
+    pub meta: TxMeta,
+}
+
+/// The wallet fingerprint of a transaction, one byte: what its nVersion,
+/// nLockTime and nSequence fields say about the wallet that made it (the
+/// fields themselves are not kept).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct TxMeta(pub u8);
+
+impl TxMeta {
+    /// nVersion is 1.
+    pub const VERSION_1: u8 = 1;
+    /// nVersion is 2.
+    pub const VERSION_2: u8 = 1 << 1;
+    /// nLockTime is a block height (1 to 499,999,999).
+    pub const LOCKTIME_HEIGHT: u8 = 1 << 2;
+    /// nLockTime is a time (500,000,000 or more).
+    pub const LOCKTIME_TIME: u8 = 1 << 3;
+    /// Some input signals replace-by-fee (nSequence below 0xfffffffe).
+    pub const RBF: u8 = 1 << 4;
+    /// Every input's nSequence is 0xffffffff.
+    pub const FINAL: u8 = 1 << 5;
+    /// It carries a witness.
+    pub const SEGWIT: u8 = 1 << 6;
+
+    /// The fingerprint of a transaction's fields.
+    pub fn of(version: i32, lock_time: u32, sequences: impl Iterator<Item = u32>, segwit: bool) -> TxMeta {
+        let mut m = match version {
+            1 => Self::VERSION_1,
+            2 => Self::VERSION_2,
+            _ => 0,
+        };
+        m |= match lock_time {
+            0 => 0,
+            1..=499_999_999 => Self::LOCKTIME_HEIGHT,
+            _ => Self::LOCKTIME_TIME,
+        };
+        let (mut rbf, mut fin) = (false, true);
+        for s in sequences {
+            rbf |= s < 0xffff_fffe;
+            fin &= s == 0xffff_ffff;
+        }
+        if rbf {
+            m |= Self::RBF;
+        }
+        if fin {
+            m |= Self::FINAL;
+        }
+        if segwit {
+            m |= Self::SEGWIT;
+        }
+        TxMeta(m)
+    }
+
+    /// Whether a flag is set.
+    pub fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+
+    /// The fields a wallet chooses (version, locktime kind, sequences),
+    /// without the segwit bit, which follows the coins spent.
+    pub fn wallet(self) -> u8 {
+        self.0 & !Self::SEGWIT
+    }
 }
 
 /// An input of a [`PreparedBlock`].
@@ -833,6 +902,11 @@ impl Store {
         (p != NONE40 && p < o.0).then_some(OutId(p))
     }
 
+    /// The wallet fingerprint of a transaction.
+    pub fn tx_meta(&self, t: TxNum) -> TxMeta {
+        TxMeta(self.rec(Col::TxMeta, t.0 as u64)[0])
+    }
+
     /// The output an input spends: `Ok(None)` for a coinbase input,
     /// `Err(())` when the previous output was not found at ingest.
     #[allow(clippy::result_unit_err)]
@@ -1040,6 +1114,7 @@ impl Store {
             self.push(Col::TxTxid, &tx.txid.0)?;
             self.push(Col::TxOut, &u40_bytes(self.cur.outs))?;
             self.push(Col::TxIn, &u40_bytes(self.cur.ins))?;
+            self.push(Col::TxMeta, &[tx.meta.0])?;
             self.txid_tbl.insert(tx.hash, t);
             self.cur.txs += 1;
             for inp in &b.ins[ii..ii + tx.n_in as usize] {
