@@ -4,17 +4,11 @@
 
 use bitcoin::consensus::deserialize;
 use chainhound_chain::{address, classify, Block, Network, ScriptType};
-use std::path::PathBuf;
-
-fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/blocks")
-        .join(name)
-}
+use chainhound_testdata::shared;
 
 /// (network, block bytes) of every record of a plain (not obfuscated) blk file.
 fn records(name: &str) -> Vec<(Network, Vec<u8>)> {
-    let data = std::fs::read(shared(name))
+    let data = std::fs::read(shared(&format!("blocks/{name}")))
         .unwrap_or_else(|e| panic!("{name}: {e} (is ../shared beside the repo?)"));
     let mut out = Vec::new();
     let mut p = 0;

@@ -8,6 +8,8 @@ use crate::output::btc;
 use crate::simulate::SimBar;
 use anyhow::{Context, Result};
 use chainhound_chain::Txid;
+use chainhound_entities::cluster::{self, ClusterOptions, Clusters};
+use chainhound_entities::eval::evaluate;
 use chainhound_index::query::{Query, TxView};
 use chainhound_index::source::Source;
 use chainhound_index::store::Store;
@@ -111,6 +113,7 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
         split.outputs.len()
     );
     let mut best: Option<(Vec<TxView>, BTreeMap<String, u64>)> = None;
+    let mut peel_dest: Option<String> = None;
     for o in &split.outputs {
         let chain = follow_largest(&q, o.spent_by.as_ref().map(|s| s.txid), 60);
         if chain.0.len() > best.as_ref().map_or(0, |b| b.0.len()) {
@@ -131,6 +134,49 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
                 "  peeled    {} BTC to {addr}: truth: {}",
                 btc(*v),
                 describe(addr)
+            );
+        }
+        peel_dest = peeled.keys().next().cloned();
+    }
+
+    // Entities: common-input clustering with CoinJoins left out.
+    let (st, secs) = cluster::update(
+        &store,
+        &index,
+        &ClusterOptions::default(),
+        &mut crate::entity::coinjoin_detector(),
+    )?;
+    let clusters = Clusters::open(&cluster::clusters_dir(&index))?;
+    let owned: Vec<(u32, u32)> = truth
+        .addresses
+        .iter()
+        .filter_map(|a| {
+            q.find_address(&a.address)
+                .ok()
+                .flatten()
+                .map(|(id, _)| (clusters.root_of(id.0), a.entity))
+        })
+        .collect();
+    let ev = evaluate(owned);
+    println!(
+        "entities    {} clusters of {} addresses in {:.2} s ({} CoinJoins left out); against the truth: precision {:.4}, recall {:.4}",
+        st.clusters, st.addrs, secs, st.coinjoins, ev.precision, ev.recall
+    );
+    if let Some(dest) = peel_dest {
+        if let Ok(Some((a, _))) = q.find_address(&dest) {
+            let members = clusters.members(a.0, 0, usize::MAX);
+            let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
+            for m in &members {
+                let s = chainhound_chain::address::encode(&store.addr_key(*m), store.network());
+                let o = owner.get(s.as_str()).map(|o| name(o.0)).unwrap_or("?");
+                *owners.entry(o).or_default() += 1;
+            }
+            let owners: Vec<String> = owners.iter().map(|(n, k)| format!("{k} {n}")).collect();
+            println!(
+                "  peel to   {dest} is in entity {} of {} addresses; truth: {}",
+                clusters.root_of(a.0),
+                members.len(),
+                owners.join(", ")
             );
         }
     }

@@ -3,11 +3,14 @@
 //! prints text or `--json`. Exit codes: 0 success, 1 not found, 2 error.
 
 mod demo;
+mod entity;
 mod output;
 mod simulate;
 
 use anyhow::{bail, Context, Result};
+use chainhound_chain::hash::from_hex;
 use chainhound_chain::{BlockHash, Network, Txid};
+use chainhound_entities::miners::PoolList;
 use chainhound_index::ingest::{ingest, IngestOptions, IngestReport, Progress};
 use chainhound_index::query::Query;
 use chainhound_index::scan::scan;
@@ -65,6 +68,9 @@ enum Cmd {
     Block {
         /// Height or block hash.
         id: String,
+        /// Pool list, mempool's pools-v2.json, to name the miner [default: $CHAINHOUND_POOLS].
+        #[arg(long, value_name = "FILE")]
+        pools: Option<PathBuf>,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -81,12 +87,9 @@ enum Cmd {
     Address {
         /// Address (any script type; P2PK outputs are found by their key's P2PKH address).
         address: String,
-        /// History entries to show.
-        #[arg(long, default_value_t = 25)]
-        limit: usize,
-        /// History entries to skip (newest first).
-        #[arg(long, default_value_t = 0)]
-        offset: usize,
+        /// History entries (newest first).
+        #[command(flatten)]
+        page: Page,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -102,6 +105,9 @@ enum Cmd {
         /// blk files or folders.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Pool list, mempool's pools-v2.json, to name the miner [default: $CHAINHOUND_POOLS].
+        #[arg(long, value_name = "FILE")]
+        pools: Option<PathBuf>,
         /// JSON output (one array).
         #[arg(long)]
         json: bool,
@@ -148,9 +154,88 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
+    /// Cluster addresses into entities (common inputs, CoinJoins left out); stored beside the index.
+    Cluster {
+        /// Hold back merges of two clusters that both have at least this many addresses.
+        #[arg(long, default_value_t = 10_000)]
+        guard: u32,
+        /// Change heuristics to add, by name (comma-separated): address-reuse, one-time-change,
+        /// optimal-change, script-type, round-amount. Off by default.
+        #[arg(long, value_delimiter = ',')]
+        change: Vec<String>,
+        /// Merge CoinJoin inputs too (only to measure what leaving them out buys).
+        #[arg(long)]
+        keep_coinjoins: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the entity (cluster) of an address or entity id: size, totals, addresses, counterparties.
+    Entity {
+        /// Address, or entity id (the number `entity` prints).
+        who: String,
+        /// Addresses (in id order).
+        #[command(flatten)]
+        page: Page,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure analyses against a simulated chain's ground truth.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCmd,
+    },
+    /// Miners of the indexed blocks by share of blocks, from mempool's pools-v2.json;
+    /// unknown miners grouped by coinbase tag, else payout address.
+    Miners {
+        /// Pool list: mempool's pools-v2.json [default: $CHAINHOUND_POOLS].
+        #[arg(long, value_name = "FILE")]
+        pools: Option<PathBuf>,
+        /// First height [default: 0].
+        #[arg(long, value_name = "H")]
+        from: Option<u32>,
+        /// Last height [default: the tip].
+        #[arg(long, value_name = "H")]
+        to: Option<u32>,
+        /// JSON output (with every miner's payout addresses).
+        #[arg(long)]
+        json: bool,
+    },
     /// Every resolved input as TSV (for checking against Bitcoin Core's undo data).
     #[command(hide = true)]
     ExportPrevouts,
+}
+
+/// Paging of a long list.
+#[derive(clap::Args)]
+struct Page {
+    /// Entries to show.
+    #[arg(long, default_value_t = 25)]
+    limit: usize,
+    /// Entries to skip.
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// Pairwise precision, recall, F1, purity and the largest wrong merge, for multi-input
+    /// clustering alone and with each change heuristic.
+    Clustering {
+        /// The truth folder of `chainhound simulate` (DIR/truth) for the indexed chain.
+        #[arg(long, value_name = "DIR")]
+        truth: PathBuf,
+        /// Heuristics to measure (default: each of them).
+        #[arg(long, value_delimiter = ',')]
+        change: Vec<String>,
+        /// Collapse guard threshold.
+        #[arg(long, default_value_t = 10_000)]
+        guard: u32,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn default_index() -> PathBuf {
@@ -192,6 +277,20 @@ fn open_index(dir: &Path) -> Result<Store> {
     Store::open(dir).with_context(|| format!("opening index {}", dir.display()))
 }
 
+/// The pool list of `--pools FILE`, else of `$CHAINHOUND_POOLS`, if any;
+/// tags it cannot use are printed as warnings.
+fn load_pools(arg: Option<PathBuf>) -> Result<Option<PoolList>> {
+    let env = || std::env::var_os("CHAINHOUND_POOLS").filter(|p| !p.is_empty());
+    let Some(path) = arg.or_else(|| env().map(PathBuf::from)) else {
+        return Ok(None);
+    };
+    let list = PoolList::load(&path)?;
+    for w in list.warnings() {
+        eprintln!("chainhound: warning: {}: {w}", path.display());
+    }
+    Ok(Some(list))
+}
+
 fn run(cli: Cli) -> Result<Found> {
     let index = cli.index.unwrap_or_else(default_index);
     match cli.cmd {
@@ -228,9 +327,11 @@ fn run(cli: Cli) -> Result<Found> {
             let report = ingest(&source, &index, &opts, &mut bar)?;
             bar.finish();
             output::ingest_report(&report, &index, json)?;
+            entity::refresh_after_ingest(&index, quiet || json)?;
             Ok(Found::Yes)
         }
-        Cmd::Block { id, json } => {
+        Cmd::Block { id, json, pools } => {
+            let pools = load_pools(pools)?;
             let store = open_index(&index)?;
             let q = Query::new(&store);
             let view = if let Ok(h) = id.parse::<u32>() {
@@ -242,7 +343,10 @@ fn run(cli: Cli) -> Result<Found> {
                 q.block_by_hash(&hash)
             };
             match view {
-                Some(b) => output::block(&b, json)?,
+                Some(b) => {
+                    let miner = pools.as_ref().and_then(|l| l.block(&store, b.height));
+                    output::block(&b, miner.as_ref(), json)?
+                }
                 None => {
                     eprintln!(
                         "chainhound: block {id} is not in the index ({} blocks)",
@@ -259,7 +363,11 @@ fn run(cli: Cli) -> Result<Found> {
                 .parse()
                 .with_context(|| format!("{txid:?} is not a txid"))?;
             match Query::new(&store).tx(&id) {
-                Some(t) => output::tx(&t, json)?,
+                Some(t) => {
+                    let mut d = chainhound_entities::coinjoin::Detector::new(Default::default());
+                    let cj = d.classify_tx(&store, chainhound_index::store::TxNum(t.tx_num));
+                    output::tx(&t, cj.as_ref(), json)?
+                }
                 None => {
                     eprintln!("chainhound: transaction {id} is not in the index");
                     return Ok(Found::No);
@@ -269,8 +377,7 @@ fn run(cli: Cli) -> Result<Found> {
         }
         Cmd::Address {
             address,
-            limit,
-            offset,
+            page: Page { limit, offset },
             json,
         } => {
             let store = open_index(&index)?;
@@ -289,7 +396,8 @@ fn run(cli: Cli) -> Result<Found> {
             output::stats(&Query::new(&store).stats(), &index, json)?;
             Ok(Found::Yes)
         }
-        Cmd::Scan { files, json } => {
+        Cmd::Scan { files, json, pools } => {
+            let pools = load_pools(pools)?;
             let mut all = Vec::new();
             let mut warnings = Vec::new();
             for f in &files {
@@ -299,7 +407,15 @@ fn run(cli: Cli) -> Result<Found> {
             for w in &warnings {
                 eprintln!("chainhound: warning: {w}");
             }
-            output::scan(&all, json)?;
+            let miners: Option<Vec<_>> = pools.as_ref().map(|l| {
+                all.iter()
+                    .map(|b| {
+                        let script = from_hex(&b.coinbase_hex).unwrap_or_default();
+                        l.attribute(&script, &b.payout_addresses)
+                    })
+                    .collect()
+            });
+            output::scan(&all, miners.as_deref(), json)?;
             Ok(if all.is_empty() {
                 Found::No
             } else {
@@ -327,6 +443,76 @@ fn run(cli: Cli) -> Result<Found> {
         }
         Cmd::Demo { seed, keep } => {
             demo::run(seed, keep)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Cluster {
+            guard,
+            change,
+            keep_coinjoins,
+            json,
+        } => {
+            let store = open_index(&index)?;
+            let opts = chainhound_entities::cluster::ClusterOptions {
+                guard,
+                change,
+                skip_coinjoins: !keep_coinjoins,
+            };
+            entity::cluster_cmd(&index, &store, &opts, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Entity {
+            who,
+            page: Page { limit, offset },
+            json,
+        } => {
+            let store = open_index(&index)?;
+            Ok(
+                if entity::entity_cmd(&index, &store, &who, offset, limit, json)? {
+                    Found::Yes
+                } else {
+                    Found::No
+                },
+            )
+        }
+        Cmd::Eval {
+            what:
+                EvalCmd::Clustering {
+                    truth,
+                    change,
+                    guard,
+                    json,
+                },
+        } => {
+            let store = open_index(&index)?;
+            let base = chainhound_entities::cluster::ClusterOptions {
+                guard,
+                ..Default::default()
+            };
+            entity::eval_cmd(&store, &truth, &base, &change, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Miners {
+            pools,
+            from,
+            to,
+            json,
+        } => {
+            let Some(list) = load_pools(pools)? else {
+                bail!("give --pools FILE (mempool's pools-v2.json) or set CHAINHOUND_POOLS");
+            };
+            let store = open_index(&index)?;
+            let (from, to) = (from.unwrap_or(0), to.unwrap_or(u32::MAX));
+            if from > to {
+                bail!("--from {from} is above --to {to}");
+            }
+            let blocks = store.counts().blocks;
+            if from >= blocks {
+                eprintln!(
+                    "chainhound: no block at height {from} or above: the index holds {blocks}"
+                );
+                return Ok(Found::No);
+            }
+            output::miners(&list.shares(&store, from..=to), json)?;
             Ok(Found::Yes)
         }
         Cmd::ExportPrevouts => {

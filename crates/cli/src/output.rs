@@ -2,6 +2,8 @@
 //! record per line where that makes sense, so it pipes into `grep` and `awk`.
 
 use anyhow::Result;
+use chainhound_entities::coinjoin::CoinJoin;
+use chainhound_entities::miners::{Attribution, BlockMiner, Payout, Shares};
 use chainhound_index::ingest::IngestReport;
 use chainhound_index::query::{AddressView, BlockView, PrevoutRow, Stats, TxView};
 use chainhound_index::scan::BlockFigures;
@@ -9,7 +11,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 use std::path::Path;
 
-fn json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
+pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
@@ -97,9 +99,26 @@ pub fn ingest_report(r: &IngestReport, index: &Path, as_json: bool) -> Result<()
     Ok(())
 }
 
-pub fn block(b: &BlockView, as_json: bool) -> Result<()> {
+/// A block with its miner (`block --pools`).
+#[derive(Serialize)]
+struct BlockWithMiner<'a> {
+    #[serde(flatten)]
+    block: &'a BlockView,
+    miner: &'a Attribution<'a>,
+    /// The coinbase outputs: mining payouts.
+    payouts: &'a [Payout],
+}
+
+pub fn block(b: &BlockView, miner: Option<&BlockMiner<'_>>, as_json: bool) -> Result<()> {
     if as_json {
-        return json(b);
+        return match miner {
+            Some(m) => json(&BlockWithMiner {
+                block: b,
+                miner: &m.miner,
+                payouts: &m.payouts,
+            }),
+            None => json(b),
+        };
     }
     let mut o = io::stdout().lock();
     writeln!(o, "block       {} {}", b.height, b.hash)?;
@@ -115,6 +134,18 @@ pub fn block(b: &BlockView, as_json: bool) -> Result<()> {
     writeln!(o, "coinbase    {}", b.coinbase_text)?;
     writeln!(o, "coinbase    {} (hex)", b.coinbase_hex)?;
     writeln!(o, "reward      {} BTC", btc(b.coinbase_value))?;
+    if let Some(m) = miner {
+        writeln!(o, "miner       {}", m.miner)?;
+        for p in &m.payouts {
+            writeln!(
+                o,
+                "payout      #{} {} BTC  {}  (mining payout)",
+                p.vout,
+                btc(p.value),
+                p.address
+            )?;
+        }
+    }
     writeln!(o, "txs         {}", b.tx_count)?;
     for t in &b.txids {
         writeln!(o, "  {t}")?;
@@ -122,9 +153,20 @@ pub fn block(b: &BlockView, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn tx(t: &TxView, as_json: bool) -> Result<()> {
+/// A transaction with its CoinJoin classification (`null`: none).
+#[derive(Serialize)]
+struct TxJson<'a> {
+    #[serde(flatten)]
+    tx: &'a TxView,
+    coinjoin: Option<&'a CoinJoin>,
+}
+
+pub fn tx(t: &TxView, cj: Option<&CoinJoin>, as_json: bool) -> Result<()> {
     if as_json {
-        return json(t);
+        return json(&TxJson {
+            tx: t,
+            coinjoin: cj,
+        });
     }
     let mut o = io::stdout().lock();
     writeln!(o, "tx          {}", t.txid)?;
@@ -134,6 +176,19 @@ pub fn tx(t: &TxView, as_json: bool) -> Result<()> {
         t.height, t.block_hash, t.index_in_block
     )?;
     writeln!(o, "time        {}", time(t.time))?;
+    writeln!(o, "wallet      {}", t.fingerprint)?;
+    if let Some(c) = cj {
+        let denom = c
+            .denomination
+            .map(|d| format!(" of {} BTC", btc(d)))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "coinjoin    {} ({} parties{denom}): its inputs are not merged into one entity",
+            c.kind.name(),
+            c.participants
+        )?;
+    }
     match t.fee {
         Some(f) => writeln!(
             o,
@@ -279,14 +334,37 @@ pub fn stats(s: &Stats, index: &Path, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn scan(blocks: &[BlockFigures], as_json: bool) -> Result<()> {
+/// Figures of a scanned block with its miner (`scan --pools`).
+#[derive(Serialize)]
+struct FiguresWithMiner<'a> {
+    #[serde(flatten)]
+    figures: &'a BlockFigures,
+    miner: &'a Attribution<'a>,
+}
+
+/// `miners`, when given, holds the miner of each block.
+pub fn scan(
+    blocks: &[BlockFigures],
+    miners: Option<&[Attribution<'_>]>,
+    as_json: bool,
+) -> Result<()> {
     if as_json {
-        return json(blocks);
+        return match miners {
+            Some(m) => json(
+                &blocks
+                    .iter()
+                    .zip(m)
+                    .map(|(figures, miner)| FiguresWithMiner { figures, miner })
+                    .collect::<Vec<_>>(),
+            ),
+            None => json(blocks),
+        };
     }
     let mut o = io::stdout().lock();
-    writeln!(o, "#file\toffset\tnetwork\thash\theight\ttxs\tinputs\toutputs\tsegwit_txs\ttaproot_outputs\tcoinbase")?;
-    for b in blocks {
-        writeln!(
+    write!(o, "#file\toffset\tnetwork\thash\theight\ttxs\tinputs\toutputs\tsegwit_txs\ttaproot_outputs\tcoinbase")?;
+    writeln!(o, "{}", if miners.is_some() { "\tminer" } else { "" })?;
+    for (i, b) in blocks.iter().enumerate() {
+        write!(
             o,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             b.file.display(),
@@ -301,7 +379,50 @@ pub fn scan(blocks: &[BlockFigures], as_json: bool) -> Result<()> {
             b.taproot_outputs,
             b.coinbase_text.chars().take(60).collect::<String>()
         )?;
+        match miners.and_then(|m| m.get(i)) {
+            Some(m) => writeln!(o, "\t{m}")?,
+            None => writeln!(o)?,
+        }
     }
+    Ok(())
+}
+
+/// `chainhound miners`: the share table, most blocks first.
+pub fn miners(s: &Shares, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(s);
+    }
+    let mut o = io::stdout().lock();
+    writeln!(
+        o,
+        "heights     {} to {}: {} blocks, {} by listed pools ({:.2}%)",
+        s.from,
+        s.to,
+        s.blocks,
+        s.known_blocks,
+        100.0 * s.known_blocks as f64 / s.blocks.max(1) as f64
+    )?;
+    writeln!(
+        o,
+        "{:>9} {:>8} {:>9} {:>9} {:>8}  miner",
+        "blocks", "share", "first", "last", "payouts"
+    )?;
+    for m in &s.miners {
+        writeln!(
+            o,
+            "{:>9} {:>7.2}% {:>9} {:>9} {:>8}  {}",
+            m.blocks,
+            m.share,
+            m.first_height,
+            m.last_height,
+            m.payouts.len(),
+            m.name
+        )?;
+    }
+    writeln!(
+        o,
+        "(payouts: distinct addresses paid by the miner's coinbases; --json lists them, `chainhound address` follows them)"
+    )?;
     Ok(())
 }
 

@@ -1,14 +1,9 @@
 //! The `chainhound` binary end to end: every query with `--json`, exit
 //! codes, and errors that name what is wrong.
 
-use std::path::{Path, PathBuf};
+use chainhound_testdata::shared;
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel)
-}
 
 fn run(index: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chainhound"))
@@ -180,6 +175,11 @@ fn demo_runs_without_a_node() {
         text.contains("truth: deposit address of Hacker at"),
         "{text}"
     );
+    assert!(
+        text.contains("against the truth: precision 1.0000"),
+        "{text}"
+    );
+    assert!(text.contains("  peel to   "), "{text}");
     let s = json(&run(&t.path().join("index"), &["stats", "--json"]));
     assert_eq!(s["network"], "regtest");
     assert_eq!(s["blocks"], 2001);
@@ -246,4 +246,101 @@ fn simulate_writes_a_datadir_that_ingests_and_its_truth() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("at least 120"));
+}
+
+#[test]
+fn cluster_entity_and_eval_on_a_simulated_chain() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("sim");
+    let index = t.path().join("index");
+    let o = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .args([
+            "simulate", "--quiet", "--seed", "4", "--blocks", "400", "--txs", "4000", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dd = out.to_str().unwrap();
+    json(&run(&index, &["ingest", "--datadir", dd, "--json"]));
+    // `entity` before `cluster` says what to do.
+    let e = run(&index, &["entity", "0"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("chainhound cluster"));
+
+    let c = json(&run(&index, &["cluster", "--json"]));
+    assert!(c["clusters"].as_u64().unwrap() > 100, "{c}");
+    assert!(c["coinjoins"].as_u64().unwrap() > 10, "{c}");
+    assert!(c["merged_txs"].as_u64().unwrap() > 100, "{c}");
+
+    // The entity of one of Harbor Exchange's deposit addresses: all its
+    // addresses are Harbor's (entity 0 of the truth).
+    let truth = std::fs::read_to_string(out.join("truth/addresses.csv")).unwrap();
+    let owner: std::collections::HashMap<&str, &str> = truth
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0], f[1])
+        })
+        .collect();
+    let swept: Vec<&str> = truth
+        .lines()
+        .filter(|l| l.contains(",0,deposit,"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let mut biggest = serde_json::Value::Null;
+    for a in swept.iter().take(40) {
+        let o = run(&index, &["entity", a, "--json", "--limit", "1000"]);
+        if o.status.code() == Some(1) {
+            continue; // never paid
+        }
+        let v = json(&o);
+        if v["size"].as_u64() > biggest["size"].as_u64() {
+            biggest = v;
+        }
+    }
+    assert!(biggest["size"].as_u64().unwrap() >= 2, "{biggest}");
+    for a in biggest["addresses"].as_array().unwrap() {
+        assert_eq!(owner[a[0].as_str().unwrap()], "0", "{a}");
+    }
+    // Text output and paging.
+    let id = biggest["id"].as_u64().unwrap().to_string();
+    let text = run(&index, &["entity", &id, "--limit", "1"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("addresses   0..1 of"), "{text}");
+
+    // The evaluation against the truth meets the targets.
+    let truth_dir = out.join("truth");
+    let ev = json(&run(
+        &index,
+        &[
+            "eval",
+            "clustering",
+            "--truth",
+            truth_dir.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let rows = ev.as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(rows[0]["method"], "multi-input");
+    assert!(
+        rows[0]["eval"]["precision"].as_f64().unwrap() >= 0.995,
+        "{}",
+        rows[0]
+    );
+    let bad = run(&index, &["eval", "clustering", "--truth", "/nonexistent"]);
+    assert_eq!(bad.status.code(), Some(2));
+    // A CoinJoin shows its classification.
+    let txs = std::fs::read_to_string(out.join("truth/txs.csv")).unwrap();
+    let w = txs
+        .lines()
+        .find(|l| l.contains(",coinjoin-whirlpool,"))
+        .unwrap();
+    let tx = json(&run(
+        &index,
+        &["tx", w.split(',').next().unwrap(), "--json"],
+    ));
+    assert_eq!(tx["coinjoin"]["kind"], "whirlpool", "{tx}");
 }

@@ -5,7 +5,7 @@
 //! records become warnings; every intact block is reported.
 
 use crate::source::{Source, Warning};
-use chainhound_chain::{classify, Block, BlockHash, Network, ScriptType};
+use chainhound_chain::{address, classify, Block, BlockHash, Network, ScriptType};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -38,6 +38,25 @@ pub struct BlockFigures {
     pub taproot_outputs: usize,
     /// Printable text of the coinbase scriptSig.
     pub coinbase_text: String,
+    /// Coinbase scriptSig, hex.
+    pub coinbase_hex: String,
+    /// Address of each coinbase output that has one, in output order, for
+    /// the record's network: the miner's payout addresses.
+    pub payout_addresses: Vec<String>,
+}
+
+/// Addresses of the coinbase outputs of `block` (those that have one), in
+/// output order.
+pub fn payout_addresses(block: &Block<'_>, network: Network) -> Vec<String> {
+    let Some(cb) = block.txs.first() else {
+        return Vec::new();
+    };
+    block
+        .tx_outputs(cb)
+        .iter()
+        .filter_map(|o| classify(o.script_pubkey).1)
+        .map(|k| address::encode(&k, network))
+        .collect()
 }
 
 /// Figures of one parsed block.
@@ -95,6 +114,8 @@ pub fn scan(source: &Source, mut each: impl FnMut(BlockFigures)) -> Vec<Warning>
                         segwit_txs,
                         taproot_outputs,
                         coinbase_text: crate::query::printable(b.coinbase_script()),
+                        coinbase_hex: chainhound_chain::hash::to_hex(b.coinbase_script()),
+                        payout_addresses: payout_addresses(&b, r.network),
                     });
                 }
                 Err(e) => warnings.push(Warning {

@@ -13,13 +13,16 @@
 //!   storage and refills;
 //! - mining pools with real pools' coinbase tags, paying their miners from
 //!   matured coinbases, and one newcomer solo miner with an unlisted tag;
-//! - CoinJoins: generic equal-output, Whirlpool (tx0, then 5x5 mixes of one
-//!   denomination) and Wasabi-style (standard denominations, coordinator
-//!   fee); a custodial mixer that pays clients back with other coins;
+//! - CoinJoins: generic equal-output made as JoinMarket makes them (taker
+//!   and makers), Whirlpool (tx0, then 5x5 mixes of one denomination with
+//!   remixes), Wasabi 2.0 (standard denominations, sorted, coordinator fee)
+//!   and Wasabi 1.x (a base denomination of about 0.1 BTC, coordinator
+//!   fee); Stonewalls, which look like two-party CoinJoins but have one
+//!   signer; a custodial mixer that pays clients back with other coins;
 //! - a sanctioned entity that is paid and pays out;
 //! - a heist: at 40% of the chain the hacker takes every coin at the
 //!   victim exchange's hot address, splits them, and launders each part
-//!   through a peel chain, hops, a Wasabi round or the mixer, cashing out
+//!   through a peel chain, hops, a Wasabi 2.0 round or the mixer, cashing out
 //!   to deposit addresses at the other exchanges until the chain's end.
 //!
 //! Regtest halves the subsidy every 150 blocks, so the money supply is
@@ -73,21 +76,39 @@ const EXCHANGE_KINDS: [Kind; 4] = [Kind::P2wpkh, Kind::P2shP2wpkh, Kind::P2pkh, 
 
 /// Whirlpool pool denominations (satoshis).
 const WHIRLPOOL: [u64; 4] = [100_000, 1_000_000, 5_000_000, 50_000_000];
-/// Wasabi-style standard denominations: 1-2-5 from 5,000 satoshis up.
-const fn wasabi_denoms() -> [u64; 18] {
-    let mut d = [0u64; 18];
-    let mut i = 0;
-    let mut base = 1_000u64;
-    while i < 18 {
-        d[i] = base * 5;
-        d[i + 1] = base * 10;
-        d[i + 2] = base * 20;
-        base *= 10;
-        i += 3;
+/// Wasabi 2.0's standard denominations, smallest first: the powers of 2
+/// and of 3, twice the powers of 3, and the 1-2-5 series of powers of 10,
+/// from Wasabi's 5,000-satoshi minimum output to 134,375,000,000 satoshis
+/// (the bounds Dumplings, the CoinJoin scanner, uses). Wasabi's
+/// `StandardDenominations` builds the same families.
+pub fn wasabi2_denominations() -> Vec<u64> {
+    const MIN: u64 = 5_000;
+    const MAX: u64 = 134_375_000_000;
+    let mut d = Vec::new();
+    for (base, factors) in [(2u64, &[1u64][..]), (3, &[1, 2]), (10, &[1, 2, 5])] {
+        let mut p = 1u64;
+        while p <= MAX {
+            for &f in factors {
+                if (MIN..=MAX).contains(&(p * f)) {
+                    d.push(p * f);
+                }
+            }
+            p *= base;
+        }
     }
+    d.sort_unstable();
+    d.dedup();
     d
 }
-const WASABI: [u64; 18] = wasabi_denoms();
+
+/// Wasabi 2.0 rounds have at least this many inputs (Dumplings' threshold).
+const WASABI2_MIN_INPUTS: usize = 20;
+/// Wasabi 1.x base denominations are drawn from this range (about 0.1 BTC,
+/// as the coordinator set it round by round).
+const WASABI1_BASE: std::ops::RangeInclusive<u64> = 9_800_000..=10_200_000;
+/// Wasabi 1.x coordinator fee: 0.003% of the base denomination per
+/// participant in the round, paid by each participant.
+const WASABI1_FEE_PER_MILLION_PER_PEER: u64 = 30;
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +216,9 @@ enum Wallet {
     Job(u32),
     /// A Whirlpool premix coin of `user`, queued for denomination `d`.
     Premix(u8, u32),
+    /// A Whirlpool postmix coin of `user` that stays in pool `d` to be
+    /// remixed.
+    Postmix(u8, u32),
 }
 
 /// How an output counts in the truth.
@@ -338,6 +362,9 @@ pub struct Economy {
     coordinators: [(Eid, KeyId); 2],
     coord_coins: [Vec<Coin>; 2],
     premix: [Vec<(u32, Coin)>; 4],
+    postmix: [Vec<(u32, Coin)>; 4],
+    /// Wasabi 2.0 standard denominations, smallest first.
+    wasabi: Vec<u64>,
     sanctioned: (Eid, Vec<KeyId>, Vec<Coin>),
     hacker: Eid,
     jobs: Vec<Job>,
@@ -502,6 +529,8 @@ impl Economy {
             coordinators,
             coord_coins: [Vec::new(), Vec::new()],
             premix: Default::default(),
+            postmix: Default::default(),
+            wasabi: wasabi2_denominations(),
             sanctioned: (sanc, sanc_keys, Vec::new()),
             hacker,
             jobs: Vec::new(),
@@ -565,7 +594,9 @@ impl Economy {
             Wallet::Coordinator(c) => &mut self.coord_coins[c as usize],
             Wallet::Sanctioned => &mut self.sanctioned.2,
             Wallet::Job(j) => &mut self.jobs[j as usize].coins,
-            Wallet::Premix(_, _) => unreachable!("premix coins live in their queue"),
+            Wallet::Premix(_, _) | Wallet::Postmix(_, _) => {
+                unreachable!("Whirlpool coins live in their pools' queues")
+            }
         }
     }
 
@@ -808,6 +839,68 @@ impl Economy {
         self.user_pays(u, payees, TxKind::Payment).map(|_| ())
     }
 
+    /// Samourai's Stonewall, made by one user: two sets of its coins that
+    /// each cover the amount; outputs: the payment, a decoy of the same
+    /// value and script type back to the payer, and each set's change (of
+    /// the set's script type), the miners' fee split evenly between the
+    /// sets.
+    fn user_stonewall(&mut self) -> Option<()> {
+        let (u, bal) = self.user_with(200_000)?;
+        if self.users[u as usize].coins.len() < 2 {
+            return None;
+        }
+        let rate = self.feerate;
+        let amount = self.random_amount(bal * 4 / 10);
+        let k = self.users[u as usize].kind;
+        let need = |s: &Self, got: &[Coin]| amount + s.fee(got, &[k, k], rate) + DUST;
+        let a = self.select(Wallet::User(u), false, 4, need)?;
+        let Some(b) = self.select(Wallet::User(u), false, 4, need) else {
+            self.give_back(vec![(u, a)]);
+            return None;
+        };
+        let v = self.other_user(u);
+        let pay_key = self.user_receive(v);
+        let pk = self.keys.kind(pay_key);
+        let (ka, kb) = (self.keys.kind(a[0].key), self.keys.kind(b[0].key));
+        let mut ins = a.clone();
+        ins.extend(b.iter().copied());
+        let fee = self.fee(&ins, &[pk, pk, ka, kb], rate);
+        let (sa, sb): (u64, u64) = (
+            a.iter().map(|c| c.value).sum(),
+            b.iter().map(|c| c.value).sum(),
+        );
+        let ca = sa.checked_sub(amount + fee / 2).filter(|&c| c >= DUST);
+        let cb = sb
+            .checked_sub(amount + fee - fee / 2)
+            .filter(|&c| c >= DUST);
+        let (Some(ca), Some(cb)) = (ca, cb) else {
+            self.give_back(vec![(u, ins)]);
+            return None;
+        };
+        let (eid, fp) = (self.users[u as usize].eid, self.users[u as usize].fp);
+        let mut outs = vec![Out {
+            value: amount,
+            key: pay_key,
+            to: Wallet::User(v),
+            tag: Tag::Plain,
+        }];
+        for (value, kind) in [(amount, pk), (ca, ka), (cb, kb)] {
+            let key = self.key(kind, eid, Role::Change);
+            outs.push(Out {
+                value,
+                key,
+                to: Wallet::User(u),
+                tag: Tag::Change(eid),
+            });
+        }
+        for i in (1..ins.len()).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            ins.swap(i, j);
+        }
+        self.plan(ins, outs, fp, TxKind::Stonewall, eid, 1, true);
+        Some(())
+    }
+
     fn user_consolidation(&mut self) -> Option<()> {
         let u = self.random_user_with_coins()?;
         let n = self.users[u as usize].coins.len();
@@ -971,117 +1064,257 @@ impl Economy {
 
     // ----- periodic events ------------------------------------------------
 
+    /// Whirlpool mixes: five coins of five different users, one or two
+    /// premix coins (new entrants, oldest first) and remixes of earlier
+    /// mixes' outputs (exactly the denomination, free for their owners) for
+    /// the rest; premix coins fill in while a pool has too few remixes (a
+    /// new pool's first mixes have none). Each output is the denomination;
+    /// half of them stay in the pool to be remixed.
     fn whirlpool_mixes(&mut self) {
         for (d, &denom) in WHIRLPOOL.iter().enumerate() {
             loop {
-                // Five premix coins of five different users, oldest first.
-                let mut picked: Vec<usize> = Vec::new();
+                let want_premix = 1 + self.rng.below(2) as usize;
+                let mut users: Vec<u32> = Vec::new();
+                let mut pre: Vec<usize> = Vec::new();
+                let mut post: Vec<usize> = Vec::new();
                 for (i, (u, _)) in self.premix[d].iter().enumerate() {
-                    if picked.iter().all(|&j| self.premix[d][j].0 != *u) {
-                        picked.push(i);
-                        if picked.len() == 5 {
-                            break;
-                        }
+                    if pre.len() == want_premix {
+                        break;
+                    }
+                    if !users.contains(u) {
+                        users.push(*u);
+                        pre.push(i);
                     }
                 }
-                if picked.len() < 5 {
+                if pre.is_empty() {
                     break;
                 }
-                let mut parts: Vec<(u32, Coin)> = Vec::new();
-                for &i in picked.iter().rev() {
-                    parts.push(self.premix[d].remove(i));
+                for (i, (u, _)) in self.postmix[d].iter().enumerate() {
+                    if users.len() == 5 {
+                        break;
+                    }
+                    if !users.contains(u) {
+                        users.push(*u);
+                        post.push(i);
+                    }
                 }
-                parts.reverse();
+                for (i, (u, _)) in self.premix[d].iter().enumerate() {
+                    if users.len() == 5 {
+                        break;
+                    }
+                    if !pre.contains(&i) && !users.contains(u) {
+                        users.push(*u);
+                        pre.push(i);
+                    }
+                }
+                if users.len() < 5 {
+                    break;
+                }
+                pre.sort_unstable();
+                post.sort_unstable();
+                let mut ins: Vec<Coin> = Vec::new();
+                for &i in pre.iter().rev() {
+                    ins.push(self.premix[d].remove(i).1);
+                }
+                for &i in post.iter().rev() {
+                    ins.push(self.postmix[d].remove(i).1);
+                }
+                for i in (1..ins.len()).rev() {
+                    let j = self.rng.below(i as u64 + 1) as usize;
+                    ins.swap(i, j);
+                }
                 let mut outs = Vec::new();
-                for (u, _) in &parts {
-                    let eid = self.users[*u as usize].eid;
+                for &u in &users {
+                    let eid = self.users[u as usize].eid;
                     let key = self.key(Kind::P2wpkh, eid, Role::Mixed);
+                    let to = if self.rng.below(2) == 0 {
+                        Wallet::Postmix(d as u8, u)
+                    } else {
+                        Wallet::User(u)
+                    };
                     outs.push(Out {
                         value: denom,
                         key,
-                        to: Wallet::User(*u),
+                        to,
                         tag: Tag::Plain,
                     });
                 }
-                let ins = parts.into_iter().map(|(_, c)| c).collect();
                 let coord = self.coordinators[0].0;
                 self.plan(ins, outs, FP_LEGACY, TxKind::Whirlpool, coord, 5, true);
             }
         }
     }
 
-    /// A generic CoinJoin: 3 to 8 users each put in coins and get one
-    /// output of the common amount plus their change.
+    /// Gives coins taken for a round that did not happen back to users.
+    fn give_back(&mut self, parts: Vec<(u32, Vec<Coin>)>) {
+        for (u, coins) in parts {
+            self.users[u as usize].coins.extend(coins);
+        }
+    }
+
+    /// Takes up to `n` random coins of `kinds` from user `u`.
+    fn take_coins_of(&mut self, u: u32, kinds: &[Kind], n: usize) -> Vec<Coin> {
+        let mut got = Vec::new();
+        for _ in 0..n {
+            let coins = &self.users[u as usize].coins;
+            let ok: Vec<usize> = (0..coins.len())
+                .filter(|&i| kinds.contains(&self.keys.kind(coins[i].key)))
+                .collect();
+            if ok.is_empty() {
+                break;
+            }
+            let i = ok[self.rng.below(ok.len() as u64) as usize];
+            got.push(self.users[u as usize].coins.swap_remove(i));
+        }
+        got
+    }
+
+    /// A generic equal-output CoinJoin, made as JoinMarket makes them: a
+    /// taker and 2 to 7 makers each put in coins and get one output of the
+    /// common amount. Each maker's change carries its CoinJoin fee
+    /// (0.002-0.03% of the amount plus up to 1,000 satoshis); the taker
+    /// pays the makers and the miners from its change, or, one time in
+    /// five, sweeps its coins: the amount is what they hold less the fees,
+    /// and it gets no change.
     fn generic_coinjoin(&mut self) -> Option<()> {
         let n = 3 + self.rng.below(6) as usize;
-        let amount = self.random_amount(50_000_000).max(100_000);
-        let fee_each = 200 * self.feerate;
-        let need = amount + fee_each + DUST;
-        let mut parts: Vec<(u32, Vec<Coin>)> = Vec::new();
+        let sweep = self.rng.below(5) == 0;
+        let rate = self.feerate;
+        let taker = self.random_user_with_coins()?;
+        let mut taker_coins = Vec::new();
+        // For a sweep, an upper bound until the fees are known.
+        let mut amount = if sweep {
+            let k = 1 + self.rng.below(3) as usize;
+            let all = Kind::ALL;
+            taker_coins = self.take_coins_of(taker, &all, k);
+            taker_coins.iter().map(|c| c.value).sum::<u64>()
+        } else {
+            self.random_amount(50_000_000).max(100_000)
+        };
+        let mut makers: Vec<(u32, Vec<Coin>, u64)> = Vec::new();
         for _ in 0..n * 3 {
-            if parts.len() == n {
+            if makers.len() + 1 == n {
                 break;
             }
             let Some(u) = self.random_user_with_coins() else {
                 continue;
             };
-            if parts.iter().any(|p| p.0 == u) {
+            if u == taker || makers.iter().any(|m| m.0 == u) {
                 continue;
             }
-            if let Some(coins) = self.select(Wallet::User(u), false, 5, |_, _| need) {
-                parts.push((u, coins));
+            if let Some(coins) = self.select(Wallet::User(u), false, 5, |_, _| amount + DUST) {
+                let cjfee = amount * (2 + self.rng.below(29)) / 100_000 + self.rng.below(1_001);
+                makers.push((u, coins, cjfee));
             }
         }
-        if parts.len() < 3 {
-            for (u, coins) in parts {
-                self.users[u as usize].coins.extend(coins);
-            }
+        let abort = |s: &mut Self, taker_coins: Vec<Coin>, makers: Vec<(u32, Vec<Coin>, u64)>| {
+            let mut parts: Vec<(u32, Vec<Coin>)> = makers.into_iter().map(|m| (m.0, m.1)).collect();
+            parts.push((taker, taker_coins));
+            s.give_back(parts);
+        };
+        if makers.len() < 2 || (sweep && amount < 200_000) {
+            abort(self, taker_coins, makers);
             return None;
         }
-        let mut ins = Vec::new();
+        // Output script types: the equal outputs of each wallet's type,
+        // change as the wallet makes it; the taker first.
+        let mut users = vec![taker];
+        users.extend(makers.iter().map(|m| m.0));
+        let mut out_kinds = Vec::new();
+        let mut change_kinds = Vec::new();
+        for (i, &u) in users.iter().enumerate() {
+            out_kinds.push(self.users[u as usize].kind);
+            if i > 0 || !sweep {
+                let ck = self.user_change_kind(u);
+                change_kinds.push(ck);
+                out_kinds.push(ck);
+            } else {
+                change_kinds.push(Kind::P2wpkh); // unused: no change
+            }
+        }
+        let cjfees: u64 = makers.iter().map(|m| m.2).sum();
+        let maker_ins: Vec<Coin> = makers.iter().flat_map(|m| m.1.iter().copied()).collect();
+        if !sweep {
+            let got = self.select(Wallet::User(taker), false, 5, |s, got| {
+                let all: Vec<Coin> = maker_ins.iter().chain(got).copied().collect();
+                amount + cjfees + s.fee(&all, &out_kinds, rate) + DUST
+            });
+            match got {
+                Some(c) => taker_coins = c,
+                None => {
+                    abort(self, taker_coins, makers);
+                    return None;
+                }
+            }
+        }
+        let mut ins = taker_coins.clone();
+        ins.extend(maker_ins.iter().copied());
+        let txfee = self.fee(&ins, &out_kinds, rate);
+        let taker_sum: u64 = taker_coins.iter().map(|c| c.value).sum();
+        if sweep {
+            match taker_sum.checked_sub(txfee + cjfees) {
+                Some(a) if a >= 100_000 => amount = a,
+                _ => {
+                    abort(self, taker_coins, makers);
+                    return None;
+                }
+            }
+        }
         let mut outs = Vec::new();
-        for (u, coins) in &parts {
-            let sum: u64 = coins.iter().map(|c| c.value).sum();
-            let (eid, kind) = (self.users[*u as usize].eid, self.users[*u as usize].kind);
+        for (i, &u) in users.iter().enumerate() {
+            let (eid, kind) = (self.users[u as usize].eid, self.users[u as usize].kind);
             let key = self.key(kind, eid, Role::Mixed);
             outs.push(Out {
                 value: amount,
                 key,
-                to: Wallet::User(*u),
+                to: Wallet::User(u),
                 tag: Tag::Plain,
             });
-            let ck = self.user_change_kind(*u);
-            let ckey = self.key(ck, eid, Role::Change);
-            outs.push(Out {
-                value: sum - amount - fee_each,
-                key: ckey,
-                to: Wallet::User(*u),
-                tag: Tag::Change(eid),
-            });
-            ins.extend(coins.iter().copied());
+            let change = if i == 0 {
+                // Sweeps: nothing left; otherwise at least DUST by selection.
+                taker_sum - amount - cjfees - txfee
+            } else {
+                let m = &makers[i - 1];
+                m.1.iter().map(|c| c.value).sum::<u64>() - amount + m.2
+            };
+            if i > 0 || !sweep {
+                let ckey = self.key(change_kinds[i], eid, Role::Change);
+                outs.push(Out {
+                    value: change,
+                    key: ckey,
+                    to: Wallet::User(u),
+                    tag: Tag::Change(eid),
+                });
+            }
         }
         for i in (1..ins.len()).rev() {
             let j = self.rng.below(i as u64 + 1) as usize;
             ins.swap(i, j);
         }
-        let first = self.users[parts[0].0 as usize].eid;
+        let eid = self.users[taker as usize].eid;
+        let parts = users.len() as u32;
         self.plan(
             ins,
             outs,
             FP_CORE,
             TxKind::CoinjoinGeneric,
-            first,
-            parts.len() as u32,
+            eid,
+            parts,
             true,
         );
         Some(())
     }
 
-    /// A Wasabi-style round: users (and queued hacker parts) register
-    /// coins and get standard denominations back, plus change; the
-    /// coordinator takes 0.3%.
+    /// A Wasabi 2.0 (WabiSabi) round: 12 to 30 users of P2WPKH or P2TR
+    /// wallets (and queued hacker parts) register 1 to 4 coins of those
+    /// types each, at least [`WASABI2_MIN_INPUTS`] in all, and get standard
+    /// denominations back, largest first, up to eight outputs each (four
+    /// for the hacker), plus change when what is left is worth it; the
+    /// coordinator takes 0.3%. Inputs and outputs are sorted by value,
+    /// largest first.
     fn wasabi_round(&mut self) -> Option<()> {
-        let target = 8 + self.rng.below(23) as usize;
+        const SEGWIT: [Kind; 2] = [Kind::P2wpkh, Kind::P2tr];
+        let target = 12 + self.rng.below(19) as usize;
         // (owner wallet, entity, coins)
         let mut parts: Vec<(Wallet, Eid, Kind, Vec<Coin>)> = Vec::new();
         for j in std::mem::take(&mut self.wasabi_queue) {
@@ -1090,44 +1323,30 @@ impl Economy {
                 parts.push((Wallet::Job(j), self.hacker, Kind::P2wpkh, coins));
             }
         }
-        for _ in 0..target * 3 {
-            if parts.len() >= target {
+        let mut n_coins: usize = parts.iter().map(|p| p.3.len()).sum();
+        for _ in 0..target * 4 {
+            if parts.len() >= target && n_coins >= WASABI2_MIN_INPUTS {
                 break;
             }
             let Some(u) = self.random_user_with_coins() else {
                 continue;
             };
-            if parts.iter().any(|p| p.0 == Wallet::User(u)) {
+            let kind = self.users[u as usize].kind;
+            if !SEGWIT.contains(&kind) || parts.iter().any(|p| p.0 == Wallet::User(u)) {
                 continue;
             }
-            let bal = self.balance(Wallet::User(u));
-            if bal < 50_000 {
-                continue;
-            }
-            let n = 1 + self.rng.below(3) as usize;
-            let mut coins = Vec::new();
-            for _ in 0..n {
-                let len = self.users[u as usize].coins.len() as u64;
-                if len == 0 {
-                    break;
-                }
-                let i = self.rng.below(len) as usize;
-                coins.push(self.users[u as usize].coins.swap_remove(i));
-            }
+            let n = 1 + self.rng.below(4) as usize;
+            let coins = self.take_coins_of(u, &SEGWIT, n);
             if coins.iter().map(|c| c.value).sum::<u64>() < 100_000 {
                 self.users[u as usize].coins.extend(coins);
                 continue;
             }
+            n_coins += coins.len();
             let eid = self.users[u as usize].eid;
-            let kind = if self.users[u as usize].kind == Kind::P2tr {
-                Kind::P2tr
-            } else {
-                Kind::P2wpkh
-            };
             parts.push((Wallet::User(u), eid, kind, coins));
         }
         let hacker_in = parts.iter().any(|p| p.1 == self.hacker);
-        if parts.len() < 5 && !hacker_in {
+        if (parts.len() < 5 || n_coins < WASABI2_MIN_INPUTS) && !hacker_in {
             for (w, _, _, coins) in parts {
                 self.coins(w).extend(coins);
             }
@@ -1146,14 +1365,15 @@ impl Economy {
                 * self.feerate;
             let cfee = sum * 3 / 1000;
             let mut left = sum.saturating_sub(in_fee + cfee);
+            let max_outs = if *eid == self.hacker { 4 } else { 8 };
+            let out_cost = kind.output_vsize() * self.feerate;
             let mut mine = Vec::new();
-            for &d in WASABI.iter().rev() {
-                while left >= d + kind.output_vsize() * self.feerate && mine.len() < 4 {
+            for &d in self.wasabi.iter().rev() {
+                while left >= d + out_cost && mine.len() < max_outs {
                     mine.push(d);
-                    left -= d + kind.output_vsize() * self.feerate;
+                    left -= d + out_cost;
                 }
             }
-            let change_cost = kind.output_vsize() * self.feerate;
             let role = if *eid == self.hacker {
                 Role::Stash
             } else {
@@ -1168,7 +1388,7 @@ impl Economy {
                     tag: Tag::Plain,
                 });
             }
-            if left > change_cost + 5_000 {
+            if left > out_cost + 5_000 {
                 let role = if *eid == self.hacker {
                     Role::Stash
                 } else {
@@ -1176,7 +1396,7 @@ impl Economy {
                 };
                 let key = self.key(*kind, *eid, role);
                 outs.push(Out {
-                    value: left - change_cost,
+                    value: left - out_cost,
                     key,
                     to: *w,
                     tag: Tag::Change(*eid),
@@ -1197,19 +1417,109 @@ impl Economy {
         ins.sort_by_key(|c: &Coin| std::cmp::Reverse((c.value, c.txid, c.vout)));
         outs.sort_by_key(|o| std::cmp::Reverse(o.value));
         let n = parts.len() as u32;
-        self.plan(
-            ins,
-            outs,
-            Fp {
-                version: 1,
-                anti_snipe: false,
-                sequence: 0xffff_ffff,
-            },
-            TxKind::Wasabi,
-            coord,
-            n,
-            false,
-        );
+        self.plan(ins, outs, FP_LEGACY, TxKind::Wasabi, coord, n, false);
+        Some(())
+    }
+
+    /// A Wasabi 1.x (ZeroLink) round: 10 to 20 users of P2WPKH wallets
+    /// register P2WPKH coins worth the round's base denomination (about
+    /// 0.1 BTC, never a Wasabi 2.0 standard denomination) plus fees. Each
+    /// gets one output of the base denomination, a third of those who can
+    /// afford it one more of twice it (the next mixing level), and its
+    /// change; the coordinator takes 0.003% of the base denomination per
+    /// participant from each, in one output to a fresh address.
+    fn wasabi1_round(&mut self) -> Option<()> {
+        let span = WASABI1_BASE.end() - WASABI1_BASE.start() + 1;
+        let mut base = WASABI1_BASE.start() + self.rng.below(span);
+        while self.wasabi.binary_search(&base).is_ok() {
+            base += 1;
+        }
+        let target = 10 + self.rng.below(11) as usize;
+        let rate = self.feerate;
+        let in_cost = Kind::P2wpkh.input_vsize() * rate;
+        let out_cost = Kind::P2wpkh.output_vsize() * rate;
+        let max_fee = base * WASABI1_FEE_PER_MILLION_PER_PEER * target as u64 / 1_000_000;
+        let mut parts: Vec<(u32, Vec<Coin>)> = Vec::new();
+        for _ in 0..target * 6 {
+            if parts.len() == target {
+                break;
+            }
+            let Some(u) = self.random_user_with_coins() else {
+                continue;
+            };
+            if self.users[u as usize].kind != Kind::P2wpkh || parts.iter().any(|p| p.0 == u) {
+                continue;
+            }
+            let mut coins = Vec::new();
+            let mut sum = 0;
+            while coins.len() < 4 {
+                let need = base + max_fee + in_cost * coins.len() as u64 + 2 * out_cost + DUST;
+                if sum >= need {
+                    break;
+                }
+                let Some(c) = self.take_coins_of(u, &[Kind::P2wpkh], 1).pop() else {
+                    break;
+                };
+                sum += c.value;
+                coins.push(c);
+            }
+            let need = base + max_fee + in_cost * coins.len() as u64 + 2 * out_cost + DUST;
+            if sum < need {
+                self.users[u as usize].coins.extend(coins);
+                continue;
+            }
+            parts.push((u, coins));
+        }
+        if parts.len() < 10 {
+            self.give_back(parts);
+            return None;
+        }
+        let fee_each = base * WASABI1_FEE_PER_MILLION_PER_PEER * parts.len() as u64 / 1_000_000;
+        let mut ins = Vec::new();
+        let mut outs = Vec::new();
+        for (u, coins) in &parts {
+            let eid = self.users[*u as usize].eid;
+            let sum: u64 = coins.iter().map(|c| c.value).sum();
+            let mut left = sum - in_cost * coins.len() as u64 - fee_each - base - out_cost;
+            let mut mixed = vec![base];
+            if left >= 2 * base + out_cost + DUST && self.rng.below(3) == 0 {
+                mixed.push(2 * base);
+                left -= 2 * base + out_cost;
+            }
+            for v in mixed {
+                let key = self.key(Kind::P2wpkh, eid, Role::Mixed);
+                outs.push(Out {
+                    value: v,
+                    key,
+                    to: Wallet::User(*u),
+                    tag: Tag::Plain,
+                });
+            }
+            if left >= out_cost + DUST {
+                let key = self.key(Kind::P2wpkh, eid, Role::Change);
+                outs.push(Out {
+                    value: left - out_cost,
+                    key,
+                    to: Wallet::User(*u),
+                    tag: Tag::Change(eid),
+                });
+            }
+            ins.extend(coins.iter().copied());
+        }
+        let coord = self.coordinators[1].0;
+        let key = self.key(Kind::P2wpkh, coord, Role::Fee);
+        outs.push(Out {
+            value: fee_each * parts.len() as u64,
+            key,
+            to: Wallet::Coordinator(1),
+            tag: Tag::Plain,
+        });
+        for i in (1..ins.len()).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            ins.swap(i, j);
+        }
+        let n = parts.len() as u32;
+        self.plan(ins, outs, FP_LEGACY, TxKind::Wasabi1, coord, n, true);
         Some(())
     }
 
@@ -1757,6 +2067,9 @@ impl Economy {
         if h % 10 == 7 || !self.wasabi_queue.is_empty() && h % 10 == 2 {
             self.wasabi_round();
         }
+        if h % 20 == 15 {
+            self.wasabi1_round();
+        }
         if h % 7 == 3 {
             self.generic_coinjoin();
         }
@@ -1772,7 +2085,8 @@ impl Economy {
             attempts += 1;
             let r = self.rng.below(1000);
             let _ = match r {
-                0..=549 => self.user_payment(),
+                0..=539 => self.user_payment(),
+                540..=549 => self.user_stonewall(),
                 550..=699 => self.user_deposit(),
                 700..=819 => self.user_withdraw_request().and(None),
                 820..=879 => self.user_consolidation(),
@@ -1931,6 +2245,7 @@ impl Economy {
                 }
                 match o.to {
                     Wallet::Premix(d, u) => self.premix[d as usize].push((u, coin)),
+                    Wallet::Postmix(d, u) => self.postmix[d as usize].push((u, coin)),
                     w => self.coins(w).push(coin),
                 }
             }
@@ -1993,11 +2308,28 @@ mod tests {
     }
 
     #[test]
-    fn wasabi_denominations_are_1_2_5() {
+    fn wasabi2_denominations_are_wasabis_standard_ones() {
+        let d = wasabi2_denominations();
         assert_eq!(
-            &WASABI[..6],
-            &[5_000, 10_000, 20_000, 50_000, 100_000, 200_000]
+            &d[..8],
+            &[5_000, 6_561, 8_192, 10_000, 13_122, 16_384, 19_683, 20_000]
         );
-        assert!(WASABI.windows(2).all(|w| w[0] < w[1]));
+        assert!(d.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(d.len(), 78);
+        assert_eq!(*d.last().unwrap(), 100_000_000_000);
+        for v in [
+            100_000,
+            200_000,
+            500_000,
+            1 << 20,
+            3u64.pow(12),
+            2 * 3u64.pow(15),
+        ] {
+            assert!(d.binary_search(&v).is_ok(), "{v}");
+        }
+        assert!(d.binary_search(&300_000).is_err());
+        assert!(WASABI1_BASE
+            .clone()
+            .all(|b| d.binary_search(&b).is_err() || b == 10_000_000));
     }
 }

@@ -133,14 +133,25 @@ pub enum TxKind {
     PoolPayout,
     /// A solo miner sells its coins.
     MinerSale,
-    /// Generic equal-output CoinJoin.
+    /// Generic equal-output CoinJoin, made as JoinMarket makes them: a
+    /// taker and makers, one equal output each, the makers' change
+    /// carrying their fee, the taker's change (none when it sweeps).
     CoinjoinGeneric,
     /// Whirlpool tx0: premix outputs, coordinator fee, change.
     WhirlpoolTx0,
     /// Whirlpool 5x5 mix.
     Whirlpool,
-    /// Wasabi-style CoinJoin with standard denominations.
+    /// Wasabi 2.0 (WabiSabi) CoinJoin: standard denominations, inputs and
+    /// outputs sorted by value, largest first.
     Wasabi,
+    /// Wasabi 1.x (ZeroLink) CoinJoin: one output of a base denomination of
+    /// about 0.1 BTC per participant (some also at twice it), change, and
+    /// the coordinator's fee.
+    Wasabi1,
+    /// Samourai's Stonewall, made by one user: the payment, a decoy of the
+    /// same value back to the payer, and two change outputs. Shaped like a
+    /// two-party CoinJoin, but not one.
+    Stonewall,
     /// A payment into the mixing service.
     MixerDeposit,
     /// The mixing service pays a client back.
@@ -178,6 +189,8 @@ impl TxKind {
             TxKind::WhirlpoolTx0 => "whirlpool-tx0",
             TxKind::Whirlpool => "coinjoin-whirlpool",
             TxKind::Wasabi => "coinjoin-wasabi",
+            TxKind::Wasabi1 => "coinjoin-wasabi1",
+            TxKind::Stonewall => "stonewall",
             TxKind::MixerDeposit => "mixer-deposit",
             TxKind::MixerPayout => "mixer-payout",
             TxKind::ToSanctioned => "to-sanctioned",
@@ -190,11 +203,12 @@ impl TxKind {
         }
     }
 
-    /// Whether it is a CoinJoin (Whirlpool tx0 is not).
+    /// Whether it is a CoinJoin (Whirlpool tx0 and Stonewall are not: one
+    /// entity signs all their inputs).
     pub fn is_coinjoin(self) -> bool {
         matches!(
             self,
-            TxKind::CoinjoinGeneric | TxKind::Whirlpool | TxKind::Wasabi
+            TxKind::CoinjoinGeneric | TxKind::Whirlpool | TxKind::Wasabi | TxKind::Wasabi1
         )
     }
 }
@@ -243,7 +257,7 @@ pub struct TxTruth {
     /// What it does.
     pub kind: TxKind,
     /// The entity that signed it (for CoinJoins: the coordinator, or the
-    /// first participant of a generic one).
+    /// taker of a generic one).
     pub entity: Eid,
     /// Inputs and outputs.
     pub inputs: u32,
@@ -552,7 +566,7 @@ const ALL_ROLES: [Role; 11] = [
 ];
 
 /// Every transaction kind.
-pub const ALL_TX_KINDS: [TxKind; 22] = [
+pub const ALL_TX_KINDS: [TxKind; 24] = [
     TxKind::Payment,
     TxKind::Consolidation,
     TxKind::Deposit,
@@ -566,6 +580,8 @@ pub const ALL_TX_KINDS: [TxKind; 22] = [
     TxKind::WhirlpoolTx0,
     TxKind::Whirlpool,
     TxKind::Wasabi,
+    TxKind::Wasabi1,
+    TxKind::Stonewall,
     TxKind::MixerDeposit,
     TxKind::MixerPayout,
     TxKind::ToSanctioned,

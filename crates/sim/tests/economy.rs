@@ -3,7 +3,7 @@
 //! the ground truth must hold on the chain, and the same seed must give the
 //! same bytes whatever the thread count.
 
-use chainhound_chain::{Network, Txid};
+use chainhound_chain::{Network, ScriptType, Txid};
 use chainhound_index::ingest::{ingest, IngestOptions, NoProgress};
 use chainhound_index::query::Query;
 use chainhound_index::source::Source;
@@ -11,23 +11,23 @@ use chainhound_index::store::Store;
 use chainhound_sim::datadir::{write_economy, Quiet, DEFAULT_XOR};
 use chainhound_sim::economy::{simulate, Params, NEWCOMER, POOLS};
 use chainhound_sim::truth::{EntityKind, Role, Truth, TxKind, ALL_TX_KINDS};
+use chainhound_testdata::shared;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-
-fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    assert!(
-        p.exists(),
-        "{} missing: ../shared must sit beside the repository",
-        p.display()
-    );
-    p
-}
 
 fn params() -> Params {
     Params::sized(21, Some(600), Some(150), Some(6_000)).unwrap()
+}
+
+/// The most frequent value and how often it occurs (the largest on ties).
+fn most_common(values: &[u64]) -> (u64, u32) {
+    let mut best = (0, 0);
+    for &v in values {
+        let n = values.iter().filter(|&&w| w == v).count() as u32;
+        if (n, v) > (best.1, best.0) {
+            best = (v, n);
+        }
+    }
+    best
 }
 
 fn txid(t: &chainhound_sim::truth::DisplayTxid) -> Txid {
@@ -152,6 +152,75 @@ fn truth_holds_on_the_indexed_chain() {
             assert!(t.participants >= 2 || t.kind == TxKind::Wasabi);
         }
     }
+    // Each kind's own shape, as its detector expects it.
+    let ww2 = chainhound_sim::economy::wasabi2_denominations();
+    for (t, tx) in by_txid.values() {
+        let ins: Vec<u64> = tx.inputs.iter().map(|i| i.value.unwrap()).collect();
+        let outs: Vec<u64> = tx.outputs.iter().map(|o| o.value).collect();
+        let count = |v: u64| outs.iter().filter(|&&o| o == v).count() as u32;
+        let signer_owns = |a: &Option<String>| owner[a.as_deref().unwrap()].0 == t.entity;
+        let p2wpkh = |s: Option<ScriptType>| s == Some(ScriptType::P2wpkh);
+        match t.kind {
+            TxKind::Whirlpool => {
+                // Remixes (exactly the denomination) and premixes (it plus
+                // 2,000 for the mix's fee), all P2WPKH.
+                let d = outs[0];
+                assert!(ins.iter().all(|&v| v == d || v == d + 2_000), "{}", t.txid);
+                assert!(tx.inputs.iter().all(|i| p2wpkh(i.script_type)));
+                assert!(tx.outputs.iter().all(|o| p2wpkh(Some(o.script_type))));
+            }
+            TxKind::CoinjoinGeneric => {
+                // One equal output per party; change for every maker, and
+                // for the taker unless it swept.
+                let (v, n) = most_common(&outs);
+                assert_eq!(n, t.participants, "{}", t.txid);
+                assert!(v >= 100_000);
+                let others = t.outputs - n;
+                assert!(others == n || others + 1 == n, "{}", t.txid);
+            }
+            TxKind::Wasabi => {
+                // At least 20 inputs, but for a round the hacker had to join.
+                let hacker_in = tx
+                    .outputs
+                    .iter()
+                    .any(|o| owner[o.address.as_deref().unwrap()].1 == Role::Stash);
+                assert!(t.inputs >= 20 || hacker_in, "{}", t.txid);
+                assert!(ins.windows(2).all(|w| w[0] >= w[1]), "{}", t.txid);
+                assert!(outs.windows(2).all(|w| w[0] >= w[1]), "{}", t.txid);
+                let standard = outs.iter().filter(|v| ww2.binary_search(v).is_ok()).count();
+                assert!(standard * 10 > outs.len() * 8, "{}", t.txid);
+                assert!(tx
+                    .inputs
+                    .iter()
+                    .all(|i| matches!(i.script_type, Some(ScriptType::P2wpkh | ScriptType::P2tr))));
+            }
+            TxKind::Wasabi1 => {
+                let (v, n) = most_common(&outs);
+                assert!((9_800_000..=10_200_001).contains(&v), "{}", t.txid);
+                assert_eq!(n, t.participants);
+                assert!(n >= 10 && t.inputs >= n);
+                assert!(tx.inputs.iter().all(|i| p2wpkh(i.script_type)));
+                assert!(tx.outputs.iter().all(|o| p2wpkh(Some(o.script_type))));
+                assert!(outs.iter().filter(|&&o| count(o) == 1).count() >= 2);
+            }
+            TxKind::Stonewall => {
+                // One signer; the payment and a decoy of its value, and
+                // two change outputs: three of four outputs are the signer's.
+                assert_eq!((t.outputs, t.participants), (4, 1));
+                assert!(t.inputs >= 2);
+                assert_eq!(most_common(&outs).1, 2, "{}", t.txid);
+                assert!(tx.inputs.iter().all(|i| signer_owns(&i.address)));
+                let own = tx
+                    .outputs
+                    .iter()
+                    .filter(|o| signer_owns(&o.address))
+                    .count();
+                assert_eq!(own, 3, "{}", t.txid);
+            }
+            _ => {}
+        }
+    }
+
     // Every kind happens, but for refills, hops and consolidations, which
     // this small economy need not make.
     for k in ALL_TX_KINDS {

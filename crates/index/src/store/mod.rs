@@ -337,7 +337,12 @@ impl TxMeta {
     pub const SEGWIT: u8 = 1 << 6;
 
     /// The fingerprint of a transaction's fields.
-    pub fn of(version: i32, lock_time: u32, sequences: impl Iterator<Item = u32>, segwit: bool) -> TxMeta {
+    pub fn of(
+        version: i32,
+        lock_time: u32,
+        sequences: impl Iterator<Item = u32>,
+        segwit: bool,
+    ) -> TxMeta {
         let mut m = match version {
             1 => Self::VERSION_1,
             2 => Self::VERSION_2,

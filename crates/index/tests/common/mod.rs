@@ -6,19 +6,10 @@
 use chainhound_index::ingest::{ingest, IngestOptions, IngestReport, NoProgress};
 use chainhound_index::source::Source;
 use chainhound_index::store::SEED_ENV;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    assert!(
-        p.exists(),
-        "{} missing: ../shared must sit beside the repository",
-        p.display()
-    );
-    p
-}
+#[allow(unused_imports)]
+pub use chainhound_testdata::shared;
 
 /// Fixes the table seed so two indexes of one chain are byte-identical.
 pub fn fixed_seed() {
