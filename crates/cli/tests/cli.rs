@@ -262,13 +262,26 @@ fn cluster_entity_and_eval_on_a_simulated_chain() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dd = out.to_str().unwrap();
-    json(&run(&index, &["ingest", "--datadir", dd, "--json"]));
+    json(&run(
+        &index,
+        &["ingest", "--datadir", dd, "--max-height", "200", "--json"],
+    ));
     // `entity` before `cluster` says what to do.
     let e = run(&index, &["entity", "0"]);
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("chainhound cluster"));
+    let early = json(&run(&index, &["cluster", "--json"]));
+    // The rest of the chain: ingest brings the clusters up to date.
+    json(&run(&index, &["ingest", "--datadir", dd, "--json"]));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(index.join("clusters/state.json")).unwrap())
+            .unwrap();
+    let stats = json(&run(&index, &["stats", "--json"]));
+    assert_eq!(state["txs"], stats["txs"]);
+    assert!(state["txs"].as_u64() > early["txs"].as_u64());
 
     let c = json(&run(&index, &["cluster", "--json"]));
+    assert_eq!(c["txs"], state["txs"]);
     assert!(c["clusters"].as_u64().unwrap() > 100, "{c}");
     assert!(c["coinjoins"].as_u64().unwrap() > 10, "{c}");
     assert!(c["merged_txs"].as_u64().unwrap() > 100, "{c}");
