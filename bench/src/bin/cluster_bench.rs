@@ -61,7 +61,10 @@ fn gs_python() -> Res<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("setting up {} with graphsense-clustering (PyPI)", env.display());
+        eprintln!(
+            "setting up {} with graphsense-clustering (PyPI)",
+            env.display()
+        );
         let s = Command::new("python3")
             .args(["-m", "venv"])
             .arg(&env)
@@ -121,13 +124,16 @@ fn ours_on_lists(offsets: &[u64], values: &[u32], max_id: u32) -> (f64, u64) {
     let mut uf = UnionFind::new(max_id as usize + 1);
     for w in offsets.windows(2) {
         let list = &values[w[0] as usize..w[1] as usize];
+        if list.len() < 2 {
+            continue; // one address: nothing to merge
+        }
         let mut r = uf.find(list[0]);
         for &a in &list[1..] {
             let x = uf.find(a);
             r = uf.union_roots(r, x);
         }
     }
-    let mapping: Vec<u32> = (0..=max_id).map(|a| uf.find(a)).collect();
+    let mapping = uf.flatten();
     let secs = t.elapsed().as_secs_f64();
     let clusters = (1..=max_id).filter(|&a| mapping[a as usize] == a).count() as u64;
     (secs, clusters)
@@ -164,13 +170,23 @@ fn main() -> Res<()> {
     if !node.join("blocks").exists() {
         eprintln!("simulating an economy of {txs} txs into {}", node.display());
         let t = Instant::now();
-        let s = write_economy(Params::sized(seed, None, None, Some(txs))?, &node, [0; 8], &mut Quiet)?;
+        let s = write_economy(
+            Params::sized(seed, None, None, Some(txs))?,
+            &node,
+            [0; 8],
+            &mut Quiet,
+        )?;
         eprintln!("  {} txs in {:.1} s", s.txs, t.elapsed().as_secs_f64());
     }
     if !index.join("manifest.json").exists() {
         let _ = std::fs::remove_dir_all(&index);
         let t = Instant::now();
-        ingest(&Source::datadir(&node)?, &index, &IngestOptions::default(), &mut NoProgress)?;
+        ingest(
+            &Source::datadir(&node)?,
+            &index,
+            &IngestOptions::default(),
+            &mut NoProgress,
+        )?;
         eprintln!("  ingested in {:.1} s", t.elapsed().as_secs_f64());
     }
     let store = Store::open(&index)?;
@@ -178,8 +194,12 @@ fn main() -> Res<()> {
     let max_id = store.counts().addrs;
     let n_lists = offsets.len() - 1;
     let multi = offsets.windows(2).filter(|w| w[1] - w[0] > 1).count();
-    write_raw(&work.join("offsets.u64"), &offsets, |x: u64| x.to_le_bytes().to_vec())?;
-    write_raw(&work.join("values.u32"), &values, |x: u32| x.to_le_bytes().to_vec())?;
+    write_raw(&work.join("offsets.u64"), &offsets, |x: u64| {
+        x.to_le_bytes().to_vec()
+    })?;
+    write_raw(&work.join("values.u32"), &values, |x: u32| {
+        x.to_le_bytes().to_vec()
+    })?;
     eprintln!(
         "input: {} txs with inputs ({} multi-input), {} input address ids, {} addresses",
         n_lists,
@@ -221,7 +241,7 @@ fn main() -> Res<()> {
 
         let t = Instant::now();
         let (mut uf, _) = build(&store, &ClusterOptions::default(), &mut |_, _| false);
-        let mapping: Vec<u32> = (0..max_id).map(|a| uf.find(a)).collect();
+        let mapping = uf.flatten();
         full.push(t.elapsed().as_secs_f64());
         clusters.2 = (0..max_id).filter(|&a| mapping[a as usize] == a).count() as u64;
         eprintln!(
@@ -255,7 +275,13 @@ fn main() -> Res<()> {
     }
     let tps = |s: f64| n_lists as f64 / s;
     println!("{:<34} {:>9} {:>12} {:>8}", "", "seconds", "txs/s", "vs gs");
-    println!("{:<34} {:>9.3} {:>12.0} {:>8}", "graphsense-clustering 0.2.0", g, tps(g), "1.00");
+    println!(
+        "{:<34} {:>9.3} {:>12.0} {:>8}",
+        "graphsense-clustering 0.2.0",
+        g,
+        tps(g),
+        "1.00"
+    );
     println!(
         "{:<34} {:>9.3} {:>12.0} {:>8.2}",
         "chainhound union-find, same lists",
@@ -270,6 +296,8 @@ fn main() -> Res<()> {
         tps(f),
         g / f
     );
-    println!("(vs gs: graphsense's time / chainhound's: above 1, chainhound is faster; target 1.5)");
+    println!(
+        "(vs gs: graphsense's time / chainhound's: above 1, chainhound is faster; target 1.5)"
+    );
     Ok(())
 }

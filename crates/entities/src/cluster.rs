@@ -141,19 +141,29 @@ impl UnionFind {
         self.size[root as usize]
     }
 
-    /// Joins the sets of two roots; returns the new root.
+    /// Joins the sets of two roots under the smaller id (as GraphSense
+    /// does): every parent then has a smaller id than its child, which
+    /// [`UnionFind::flatten`] relies on. Returns the new root.
     pub fn union_roots(&mut self, a: u32, b: u32) -> u32 {
         if a == b {
             return a;
         }
-        let (big, small) = if self.size[a as usize] >= self.size[b as usize] {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
-        big
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        self.parent[hi as usize] = lo;
+        self.size[lo as usize] += self.size[hi as usize];
+        lo
+    }
+
+    /// Points every element straight at its root (the smallest id of its
+    /// set) in one sequential pass, and returns the roots: a parent's id is
+    /// smaller than its child's, so the parent is final when the child is
+    /// reached.
+    pub fn flatten(&mut self) -> &[u32] {
+        for a in 0..self.parent.len() {
+            let p = self.parent[a] as usize;
+            self.parent[a] = self.parent[p];
+        }
+        &self.parent
     }
 }
 
@@ -166,7 +176,7 @@ pub fn build(
 ) -> (UnionFind, ClusterState) {
     let mut uf = UnionFind::default();
     let mut st = ClusterState {
-        version: 1,
+        version: VERSION,
         options: opts.clone(),
         ..Default::default()
     };
@@ -212,13 +222,17 @@ fn extend(
                 Err(()) => {}
             }
         }
-        let outs = store.tx_outputs(t);
-        let tx_max = outs
-            .clone()
-            .filter_map(|o| store.out_addr(OutId(o)))
-            .map(|a| a.0 as i64)
-            .max()
-            .unwrap_or(-1);
+        // Only the change heuristics need to know which addresses are new.
+        let tx_max = if heuristics.is_empty() {
+            -1
+        } else {
+            store
+                .tx_outputs(t)
+                .filter_map(|o| store.out_addr(OutId(o)))
+                .map(|a| a.0 as i64)
+                .max()
+                .unwrap_or(-1)
+        };
         if coinbase || addrs.is_empty() {
             max_seen = max_seen.max(tx_max);
             continue;
@@ -325,6 +339,9 @@ fn merge(
     true
 }
 
+/// Format of `INDEX/clusters` (2: roots are their clusters' smallest ids).
+const VERSION: u32 = 2;
+
 const FILES: [&str; 4] = ["root.u32", "size.u32", "order.u32", "start.u32"];
 
 fn write_u32s(path: &Path, v: impl Iterator<Item = u32>) -> io::Result<()> {
@@ -338,7 +355,7 @@ fn write_u32s(path: &Path, v: impl Iterator<Item = u32>) -> io::Result<()> {
 /// Writes finished clusters to `dir` (replacing what is there).
 fn save(dir: &Path, uf: &mut UnionFind, st: &mut ClusterState) -> io::Result<()> {
     let n = uf.len();
-    let roots: Vec<u32> = (0..n as u32).map(|a| uf.find(a)).collect();
+    let roots: Vec<u32> = uf.flatten().to_vec();
     // Members grouped by cluster: a counting sort by root.
     let mut start = vec![0u32; n + 1];
     for &r in &roots {
@@ -395,7 +412,8 @@ pub fn update(
     let dir = clusters_dir(index);
     let resume = Clusters::open(&dir).ok().filter(|c| {
         let st = &c.state;
-        st.options == *opts
+        st.version == VERSION
+            && st.options == *opts
             && st.txs <= store.counts().txs as u64
             && (st.txs == 0 || store.txid(TxNum(st.txs as u32 - 1)).to_string() == st.last_txid)
     });
@@ -414,7 +432,7 @@ pub fn update(
         None => (
             UnionFind::default(),
             ClusterState {
-                version: 1,
+                version: VERSION,
                 options: opts.clone(),
                 ..Default::default()
             },
@@ -513,14 +531,18 @@ mod tests {
     #[test]
     fn union_find_joins_by_size() {
         let mut uf = UnionFind::new(6);
-        let r = uf.union_roots(0, 1);
-        assert_eq!(uf.size_of_root(r), 2);
+        let r = uf.union_roots(1, 0);
+        assert_eq!((r, uf.size_of_root(r)), (0, 2));
         let r2 = uf.union_roots(2, r);
-        assert_eq!(r2, r, "the larger set's root wins");
+        assert_eq!(r2, 0, "the smaller id is the root");
         assert_eq!(uf.find(2), r);
         assert_eq!(uf.size_of_root(r), 3);
         assert_ne!(uf.find(3), r);
         uf.grow(8);
         assert_eq!(uf.find(7), 7);
+        let r5 = uf.union_roots(5, 4);
+        let r = uf.union_roots(r5, 3);
+        assert_eq!(uf.flatten(), &[0, 0, 0, 3, 3, 3, 6, 7]);
+        assert_eq!(uf.size_of_root(r), 3);
     }
 }
