@@ -1568,7 +1568,9 @@ impl Economy {
                         (None, Kind::P2wpkh),
                         FP_CORE,
                         TxKind::MixerPayout,
-                        true,
+                        // Random coins of its pool (largest-first would scan
+                        // a pool that grows with the chain on every payout).
+                        false,
                     )
                     .is_none()
             {
@@ -1672,26 +1674,27 @@ impl Economy {
         for e in 0..self.exchanges.len() {
             let eid = self.exchanges[e].eid;
             let w = e as u8;
-            // Sweeps every 6 blocks: all deposits (up to 200) to the hot address.
+            // Sweeps every 6 blocks: all deposits to the hot address, in
+            // transactions of up to 200 inputs.
             if (h + e as u32).is_multiple_of(6) && !self.exchanges[e].deposits.is_empty() {
-                let mut ins = std::mem::take(&mut self.exchanges[e].deposits);
-                if ins.len() > 200 {
-                    let rest = ins.split_off(200);
-                    self.exchanges[e].deposits = rest;
-                }
+                let mut all = std::mem::take(&mut self.exchanges[e].deposits);
                 let hot = self.exchanges[e].hot_key;
-                let fee = self.fee(&ins, &[self.keys.kind(hot)], self.feerate);
-                let sum: u64 = ins.iter().map(|c| c.value).sum();
-                if sum > fee + DUST {
-                    let out = Out {
-                        value: sum - fee,
-                        key: hot,
-                        to: Wallet::Hot(w),
-                        tag: Tag::Plain,
-                    };
-                    self.plan(ins, vec![out], FP_LEGACY, TxKind::Sweep, eid, 1, false);
-                } else {
-                    self.exchanges[e].deposits.extend(ins);
+                while !all.is_empty() {
+                    let ins = all.split_off(all.len().saturating_sub(200));
+                    let fee = self.fee(&ins, &[self.keys.kind(hot)], self.feerate);
+                    let sum: u64 = ins.iter().map(|c| c.value).sum();
+                    if sum > fee + DUST {
+                        let out = Out {
+                            value: sum - fee,
+                            key: hot,
+                            to: Wallet::Hot(w),
+                            tag: Tag::Plain,
+                        };
+                        self.plan(ins, vec![out], FP_LEGACY, TxKind::Sweep, eid, 1, false);
+                    } else {
+                        // Dust: left for a later sweep.
+                        self.exchanges[e].deposits.extend(ins);
+                    }
                 }
             }
             // Batched withdrawals every 3 blocks.
