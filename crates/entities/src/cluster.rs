@@ -353,38 +353,56 @@ fn write_u32s(path: &Path, v: impl Iterator<Item = u32>) -> io::Result<()> {
 }
 
 /// Writes finished clusters to `dir` (replacing what is there).
-fn save(dir: &Path, uf: &mut UnionFind, st: &mut ClusterState) -> io::Result<()> {
+fn save(dir: &Path, mut uf: UnionFind, st: &mut ClusterState) -> io::Result<()> {
     let n = uf.len();
-    let roots: Vec<u32> = uf.flatten().to_vec();
-    // Members grouped by cluster: a counting sort by root.
-    let mut start = vec![0u32; n + 1];
-    for &r in &roots {
-        start[r as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut order = vec![0u32; n];
-    for (a, &r) in roots.iter().enumerate() {
-        order[fill[r as usize] as usize] = a as u32;
-        fill[r as usize] += 1;
-    }
-    st.clusters = roots
-        .iter()
-        .enumerate()
-        .filter(|(a, &r)| *a as u32 == r)
-        .count() as u64;
-    st.largest = (0..n).map(|a| start[a + 1] - start[a]).max().unwrap_or(0);
     let tmp = dir.with_extension("tmp");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp)?;
+    // Memory: the roots (4 bytes per address) and the member starts (4
+    // more); the sizes are dropped first (they follow from the starts) and
+    // the member order is filled straight into its memory-mapped file.
+    uf.size = Vec::new();
+    let roots = uf.flatten();
     write_u32s(&tmp.join(FILES[0]), roots.iter().copied())?;
+    // Members grouped by cluster: a counting sort by root.
+    let mut start = vec![0u32; n + 1];
+    for &r in roots {
+        start[r as usize + 1] += 1;
+    }
+    st.clusters = start.iter().filter(|&&c| c > 0).count() as u64;
+    st.largest = start.iter().copied().max().unwrap_or(0);
     write_u32s(
         &tmp.join(FILES[1]),
-        (0..n).map(|a| uf.size_of_root(roots[a])),
+        roots.iter().map(|&r| start[r as usize + 1]),
     )?;
-    write_u32s(&tmp.join(FILES[2]), order.into_iter())?;
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    {
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp.join(FILES[2]))?;
+        f.set_len(n as u64 * 4)?;
+        if n > 0 {
+            // SAFETY: a file of our own, just created, mapped once.
+            let mut order = unsafe { memmap2::MmapMut::map_mut(&f)? };
+            // `start[r]` is the cursor of cluster r; afterwards it holds
+            // where cluster r + 1 starts.
+            for (a, &r) in roots.iter().enumerate() {
+                let at = start[r as usize] as usize * 4;
+                order[at..at + 4].copy_from_slice(&(a as u32).to_le_bytes());
+                start[r as usize] += 1;
+            }
+            order.flush()?;
+        }
+        f.sync_all()?;
+    }
+    // Shift the cursors back: the start of cluster r is the end of r - 1.
+    start.copy_within(0..n, 1);
+    start[0] = 0;
     write_u32s(&tmp.join(FILES[3]), start[..n].iter().copied())?;
     let json = serde_json::to_string_pretty(st).map_err(io::Error::other)?;
     fs::write(tmp.join("state.json"), json + "\n")?;
@@ -439,7 +457,7 @@ pub fn update(
         ),
     };
     extend(store, &mut uf, &mut st, is_coinjoin);
-    save(&dir, &mut uf, &mut st)?;
+    save(&dir, uf, &mut st)?;
     Ok((st, t.elapsed().as_secs_f64()))
 }
 
