@@ -190,15 +190,9 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
         e.1 += 1;
     }
     println!(
-        "truth       {} peels, {} hops, {} Wasabi rounds (of {}) and the mixer: {} BTC cashed out in {} deposits",
+        "truth       the loot went through {} peels, {} hops, a Wasabi round and the mixer: {} BTC cashed out in {} deposits",
         kinds(TxKind::Peel),
         kinds(TxKind::Hop),
-        truth
-            .txs
-            .iter()
-            .filter(|t| t.kind == TxKind::Wasabi && t.height > heist.height)
-            .count(),
-        kinds(TxKind::Wasabi),
         btc(truth.cashouts.iter().map(|c| c.stolen).sum()),
         truth.cashouts.len()
     );
