@@ -156,7 +156,7 @@ enum Cmd {
     },
     /// Cluster addresses into entities (common inputs, CoinJoins left out); stored beside the index.
     Cluster {
-        /// Hold back merges of two clusters that both have at least this many addresses.
+        /// Hold back merges of two clusters that both have at least this many addresses (0: off).
         #[arg(long, default_value_t = 10_000)]
         guard: u32,
         /// Change heuristics to add, by name (comma-separated): address-reuse, one-time-change,

@@ -1,8 +1,9 @@
 //! Address clustering: common-input ownership over the whole index, with
 //! CoinJoins left out, a collapse guard, and optional change heuristics.
 //!
-//! A union-find over address ids (`u32`: parent and size per address,
-//! path halving, union by size) is fed every transaction in order: the
+//! A union-find over address ids (`u32` parent per address, and size when
+//! the guard is on; path halving; sets linked under their smallest id) is
+//! fed every transaction in order: the
 //! addresses of its inputs are one owner's, unless the transaction is a
 //! CoinJoin (decided by the caller's detector) — CoinJoins never merge.
 //! A merge that would join two clusters of at least
@@ -33,7 +34,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterOptions {
     /// Hold back merges of two clusters that both have at least this many
-    /// addresses.
+    /// addresses (0: no guard, and no sizes kept while clustering).
     pub guard: u32,
     /// Change heuristics to apply (none by default).
     pub change: Vec<String>,
@@ -92,16 +93,33 @@ pub struct ClusterState {
 }
 
 /// Union-find over address ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct UnionFind {
     parent: Vec<u32>,
     size: Vec<u32>,
+    sized: bool,
+}
+
+impl Default for UnionFind {
+    fn default() -> Self {
+        UnionFind::new(0)
+    }
 }
 
 impl UnionFind {
-    /// `n` singletons.
+    /// `n` singletons, keeping set sizes.
     pub fn new(n: usize) -> UnionFind {
-        let mut uf = UnionFind::default();
+        Self::with_sizes(n, true)
+    }
+
+    /// `n` singletons; sizes kept only if `sizes` (the collapse guard needs
+    /// them; without, unions touch half the memory).
+    pub fn with_sizes(n: usize, sizes: bool) -> UnionFind {
+        let mut uf = UnionFind {
+            parent: Vec::new(),
+            size: Vec::new(),
+            sized: sizes,
+        };
         uf.grow(n);
         uf
     }
@@ -111,7 +129,9 @@ impl UnionFind {
         let old = self.parent.len();
         if n > old {
             self.parent.extend(old as u32..n as u32);
-            self.size.resize(n, 1);
+            if self.sized {
+                self.size.resize(n, 1);
+            }
         }
     }
 
@@ -136,9 +156,9 @@ impl UnionFind {
         a
     }
 
-    /// Size of the set rooted at `root`.
+    /// Size of the set rooted at `root` (0 when sizes are not kept).
     pub fn size_of_root(&self, root: u32) -> u32 {
-        self.size[root as usize]
+        self.size.get(root as usize).copied().unwrap_or(0)
     }
 
     /// Joins the sets of two roots under the smaller id (as GraphSense
@@ -150,7 +170,9 @@ impl UnionFind {
         }
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         self.parent[hi as usize] = lo;
-        self.size[lo as usize] += self.size[hi as usize];
+        if self.sized {
+            self.size[lo as usize] += self.size[hi as usize];
+        }
         lo
     }
 
@@ -174,7 +196,7 @@ pub fn build(
     opts: &ClusterOptions,
     is_coinjoin: &mut dyn FnMut(&Store, TxNum) -> bool,
 ) -> (UnionFind, ClusterState) {
-    let mut uf = UnionFind::default();
+    let mut uf = UnionFind::with_sizes(0, opts.guard > 0);
     let mut st = ClusterState {
         version: VERSION,
         options: opts.clone(),
@@ -316,10 +338,14 @@ fn merge(
     if roots.len() < 2 {
         return false;
     }
-    let big = roots
-        .iter()
-        .filter(|&&r| uf.size_of_root(r) >= st.options.guard)
-        .count();
+    let big = if st.options.guard == 0 {
+        0
+    } else {
+        roots
+            .iter()
+            .filter(|&&r| uf.size_of_root(r) >= st.options.guard)
+            .count()
+    };
     if big >= 2 {
         st.held_count += 1;
         if st.held.len() < 1_000 {
@@ -438,9 +464,15 @@ pub fn update(
     let (mut uf, mut st) = match resume {
         Some(c) => {
             let n = c.len();
+            let sized = opts.guard > 0;
             let uf = UnionFind {
                 parent: (0..n).map(|a| c.root_of(a as u32)).collect(),
-                size: (0..n).map(|a| c.read(1, a)).collect(),
+                size: if sized {
+                    (0..n).map(|a| c.read(1, a)).collect()
+                } else {
+                    Vec::new()
+                },
+                sized,
             };
             let mut st = c.state.clone();
             st.held.clear();
@@ -448,7 +480,7 @@ pub fn update(
             (uf, st)
         }
         None => (
-            UnionFind::default(),
+            UnionFind::with_sizes(0, opts.guard > 0),
             ClusterState {
                 version: VERSION,
                 options: opts.clone(),
