@@ -512,7 +512,19 @@ fn run(cli: Cli) -> Result<Found> {
                 );
                 return Ok(Found::No);
             }
-            output::miners(&list.shares(&store, from..=to), json)?;
+            // With clusters, untagged unknown miners group by payout entity.
+            let clusters = chainhound_entities::cluster::Clusters::open(
+                &chainhound_entities::cluster::clusters_dir(&index),
+            )
+            .ok();
+            let entity_of = |addr: &str| -> Option<u32> {
+                let c = clusters.as_ref()?;
+                let key = chainhound_chain::address::decode(addr, store.network()).ok()?;
+                let a = store.find_addr(&key)?;
+                ((a.0 as u64) < c.state.addrs).then(|| c.root_of(a.0))
+            };
+            let f: &dyn Fn(&str) -> Option<u32> = &entity_of;
+            output::miners(&list.shares_with(&store, from..=to, Some(f)), json)?;
             Ok(Found::Yes)
         }
         Cmd::ExportPrevouts => {

@@ -167,9 +167,13 @@ pub struct UnknownMiner {
     pub payout: Option<String>,
 }
 
+/// Gives the entity (cluster id) of an address string, if known.
+pub type EntityOf<'a> = &'a dyn Fn(&str) -> Option<u32>;
+
 /// How unknown miners are grouped: by coinbase tag when there is one (a
 /// miner that pays a fresh address every block is still one miner), else by
-/// payout address.
+/// the entity (address cluster) of its payout address when clusters exist
+/// ([`PoolList::shares_with`]), else by the payout address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownGroup {
@@ -177,6 +181,9 @@ pub enum UnknownGroup {
     Tag(String),
     /// Untagged blocks paying this address first.
     Payout(String),
+    /// Untagged blocks whose first payout address belongs to this entity
+    /// (its cluster's id).
+    Entity(u32),
     /// Untagged blocks paying no address.
     Anonymous,
 }
@@ -752,6 +759,17 @@ impl PoolList {
 
     /// Every miner's share of the indexed blocks in `range` (cut at the tip).
     pub fn shares(&self, store: &Store, range: RangeInclusive<u32>) -> Shares {
+        self.shares_with(store, range, None)
+    }
+
+    /// [`PoolList::shares`], grouping untagged unknown miners by the entity
+    /// `entity_of` gives their payout address (when it gives one).
+    pub fn shares_with(
+        &self,
+        store: &Store,
+        range: RangeInclusive<u32>,
+        entity_of: Option<EntityOf<'_>>,
+    ) -> Shares {
         let tip = store.counts().blocks.checked_sub(1);
         let from = *range.start();
         let to = tip.map_or(from, |t| (*range.end()).min(t));
@@ -772,7 +790,12 @@ impl PoolList {
                         known_blocks += 1;
                         Key::Pool(*index)
                     }
-                    Attribution::Unknown(u) => Key::Unknown(u.group()),
+                    Attribution::Unknown(u) => Key::Unknown(match (u.group(), entity_of) {
+                        (UnknownGroup::Payout(a), Some(f)) => {
+                            f(&a).map_or(UnknownGroup::Payout(a), UnknownGroup::Entity)
+                        }
+                        (g, _) => g,
+                    }),
                 };
                 let t = tallies.entry(key).or_insert_with(|| Tally {
                     first: h,
@@ -821,6 +844,11 @@ impl PoolList {
                                 payouts.len().saturating_sub(1),
                             ),
                             UnknownGroup::Payout(a) => unknown_name("", Some(a), 0),
+                            UnknownGroup::Entity(e) => unknown_name(
+                                &format!("entity {e}"),
+                                payouts.first().map(|p| p.address.as_str()),
+                                payouts.len().saturating_sub(1),
+                            ),
                             UnknownGroup::Anonymous => unknown_name("", None, 0),
                         };
                         (name, None, Some(g))

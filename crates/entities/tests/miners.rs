@@ -271,6 +271,31 @@ fn the_first_blocks_are_unknown_and_grouped_by_payout() {
     assert_eq!((some.from, some.to, some.blocks), (10, 20, 11));
     let past = list.shares(&store, 5000..=6000);
     assert_eq!((past.blocks, past.miners.len()), (0, 0));
+
+    // With clusters, untagged miners group by the entity of their payout
+    // address: every group's payouts are in its entity, and no entity is
+    // split over two groups.
+    let (mut uf, _) =
+        chainhound_entities::cluster::build(&store, &Default::default(), &mut |_, _| false);
+    let roots = uf.flatten().to_vec();
+    let entity_of = |a: &str| -> Option<u32> {
+        let key = chainhound_chain::address::decode(a, store.network()).ok()?;
+        store.find_addr(&key).map(|id| roots[id.0 as usize])
+    };
+    let by_entity = list.shares_with(&store, 0..=u32::MAX, Some(&entity_of));
+    assert_eq!(by_entity.miners.iter().map(|m| m.blocks).sum::<u32>(), 4313);
+    let mut seen = HashSet::new();
+    for m in &by_entity.miners {
+        if let Some(UnknownGroup::Entity(e)) = &m.unknown {
+            assert!(seen.insert(*e), "entity {e} in two groups");
+            for p in &m.payouts {
+                assert_eq!(entity_of(&p.address), Some(*e), "{}", p.address);
+            }
+            assert!(m.name.contains(&format!("entity {e}")), "{}", m.name);
+        }
+    }
+    assert!(!seen.is_empty());
+    assert!(by_entity.miners.len() <= all.miners.len());
 }
 
 #[test]
