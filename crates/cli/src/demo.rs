@@ -82,7 +82,7 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
         println!("no heist in this economy");
         return Ok(());
     };
-    let heist_id: Txid = heist.txid.to_string().parse()?;
+    let heist_id = heist.txid;
     let htx = q
         .tx(&heist_id)
         .context("the heist tx is not in the index")?;

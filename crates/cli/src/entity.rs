@@ -171,31 +171,38 @@ pub fn entity_cmd(
     let mut budget = COUNTERPARTY_BUDGET;
     let mut seen_in: BTreeSet<u32> = BTreeSet::new();
     let mut seen_out: BTreeSet<u32> = BTreeSet::new();
+    // One walk over each member's outputs gives the totals and, within the
+    // budget, the counterparties.
     for (i, &m) in all.iter().enumerate() {
-        let av = q.address(m, 0, 0);
-        v.received += av.received;
-        v.sent += av.sent;
-        v.balance += av.balance;
-        v.outputs += av.output_count as u64;
-        v.first_seen = min_opt(v.first_seen, av.first_seen.as_ref().map(|s| s.height));
-        v.last_seen = v.last_seen.max(av.last_seen.as_ref().map(|s| s.height));
-        if i >= offset && v.addresses.len() < limit {
-            v.addresses.push((av.address.clone(), av.balance));
-        }
+        let mut balance = 0u64;
         for o in q.address_outputs(m) {
+            let value = store.out_value(o);
+            let t = store.out_tx(o);
+            let height = store.tx_height(t);
+            v.received += value;
+            v.outputs += 1;
+            v.first_seen = min_opt(v.first_seen, Some(height));
+            v.last_seen = v.last_seen.max(Some(height));
+            let spender = store.out_spender(o);
+            match spender {
+                Some((st, _)) => {
+                    v.sent += value;
+                    v.last_seen = v.last_seen.max(Some(store.tx_height(st)));
+                }
+                None => balance += value,
+            }
             if budget == 0 {
                 v.partial = true;
-                break;
+                continue;
             }
             budget -= 1;
             // Who paid this output: the other entities among the inputs of
             // the transaction that made it.
-            let t = store.out_tx(o);
             if seen_in.insert(t.0) {
                 tally_inputs(store, &c, t, root, &mut from);
             }
             // Whom the spending transaction paid.
-            if let Some((st, _)) = store.out_spender(o) {
+            if let Some((st, _)) = spender {
                 if seen_out.insert(st.0) {
                     for p in store.tx_outputs(st) {
                         let p = OutId(p);
@@ -210,6 +217,10 @@ pub fn entity_cmd(
                     }
                 }
             }
+        }
+        v.balance += balance;
+        if i >= offset && v.addresses.len() < limit {
+            v.addresses.push((address_string(store, m), balance));
         }
     }
     let top = |m: HashMap<u32, (u64, u32)>| {

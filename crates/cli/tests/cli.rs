@@ -314,9 +314,20 @@ fn cluster_entity_and_eval_on_a_simulated_chain() {
         }
     }
     assert!(biggest["size"].as_u64().unwrap() >= 2, "{biggest}");
-    for a in biggest["addresses"].as_array().unwrap() {
-        assert_eq!(owner[a[0].as_str().unwrap()], "0", "{a}");
+    // All its addresses are listed (limit 1000); the totals are theirs.
+    let (mut received, mut balance) = (0, 0);
+    let members = biggest["addresses"].as_array().unwrap();
+    assert_eq!(members.len() as u64, biggest["size"].as_u64().unwrap());
+    for a in members {
+        let addr = a[0].as_str().unwrap();
+        assert_eq!(owner[addr], "0", "{a}");
+        let av = json(&run(&index, &["address", addr, "--json"]));
+        assert_eq!(av["balance"], a[1], "{addr}");
+        received += av["received"].as_u64().unwrap();
+        balance += av["balance"].as_u64().unwrap();
     }
+    assert_eq!(biggest["received"].as_u64(), Some(received));
+    assert_eq!(biggest["balance"].as_u64(), Some(balance));
     // Text output and paging.
     let id = biggest["id"].as_u64().unwrap().to_string();
     let text = run(&index, &["entity", &id, "--limit", "1"]);

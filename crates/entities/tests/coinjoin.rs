@@ -499,12 +499,7 @@ fn detectors_against_the_simulator_s_truth() {
     let kind_of: HashMap<Txid, (TxKind, u32)> = truth
         .txs
         .iter()
-        .map(|t| {
-            (
-                t.txid.to_string().parse().unwrap(),
-                (t.kind, t.participants),
-            )
-        })
+        .map(|t| (t.txid, (t.kind, t.participants)))
         .collect();
 
     // The scan as a caller would run it: one detector, the fast path.

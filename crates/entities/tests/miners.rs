@@ -406,7 +406,7 @@ fn simulated_pools_are_attributed_exactly() {
     let mut per_miner: HashMap<String, u32> = HashMap::new();
     assert_eq!(truth.blocks.len(), 400);
     for b in &truth.blocks {
-        assert_eq!(store.block_hash(b.height).to_string(), b.hash.to_string());
+        assert_eq!(store.block_hash(b.height), b.hash);
         let m = list.block(&store, b.height).unwrap();
         let miner = &truth.entity(b.miner).unwrap().name;
         *per_miner.entry(miner.clone()).or_default() += 1;

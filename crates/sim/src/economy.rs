@@ -2179,7 +2179,7 @@ impl Economy {
         // Truth, and the new coins to their wallets.
         let mut truth = BlockTruth {
             height: h,
-            hash: Some(DisplayTxid(hash)),
+            hash: Some(chainhound_chain::BlockHash(hash)),
             miner: pool_eid,
             tag: tag.to_string(),
             ..Default::default()
@@ -2195,12 +2195,12 @@ impl Economy {
         }
         self.stats.outputs_by_kind[self.keys.kind(payout).index()] += 1;
         for ((s, (plan, info)), outs) in signed.iter().zip(plans.iter().zip(&infos)).zip(outs) {
-            let txid = DisplayTxid(s.txid);
+            let txid = chainhound_chain::Txid(s.txid);
             for c in &plan.ins {
                 self.stats.inputs_by_kind[self.keys.kind(c.key).index()] += 1;
                 if info.stolen {
                     truth.stolen.push(StolenTruth {
-                        txid: DisplayTxid(c.txid),
+                        txid: chainhound_chain::Txid(c.txid),
                         vout: c.vout,
                         value: c.value,
                         heist_txid: txid,

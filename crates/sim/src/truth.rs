@@ -10,7 +10,7 @@
 //! Must not: decide anything; it only records what [`crate::economy`] did.
 
 use crate::keys::Kind;
-use std::fmt;
+use chainhound_chain::{BlockHash, Txid};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -213,25 +213,6 @@ impl TxKind {
     }
 }
 
-/// A txid in display order (reversed internal bytes), for the CSV files.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DisplayTxid(pub [u8; 32]);
-
-impl fmt::Display for DisplayTxid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0.iter().rev() {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for DisplayTxid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// An address and who holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressTruth {
@@ -251,7 +232,7 @@ pub struct AddressTruth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxTruth {
     /// Txid.
-    pub txid: DisplayTxid,
+    pub txid: Txid,
     /// Height of its block.
     pub height: u32,
     /// What it does.
@@ -273,7 +254,7 @@ pub struct TxTruth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeTruth {
     /// Txid.
-    pub txid: DisplayTxid,
+    pub txid: Txid,
     /// Output index.
     pub vout: u32,
     /// The spender it returns to.
@@ -284,20 +265,20 @@ pub struct ChangeTruth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StolenTruth {
     /// The stolen output's txid.
-    pub txid: DisplayTxid,
+    pub txid: Txid,
     /// Its index.
     pub vout: u32,
     /// Its value.
     pub value: u64,
     /// The heist transaction that spent it.
-    pub heist_txid: DisplayTxid,
+    pub heist_txid: Txid,
 }
 
 /// A deposit of heist proceeds at an exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CashoutTruth {
     /// Txid of the deposit.
-    pub txid: DisplayTxid,
+    pub txid: Txid,
     /// Output paying the deposit address.
     pub vout: u32,
     /// The deposit address.
@@ -318,8 +299,8 @@ pub struct CashoutTruth {
 pub struct BlockTruth {
     /// Height.
     pub height: u32,
-    /// Block hash, display order.
-    pub hash: Option<DisplayTxid>,
+    /// Block hash.
+    pub hash: Option<BlockHash>,
     /// The miner or pool.
     pub miner: Eid,
     /// Its coinbase tag.
@@ -341,8 +322,8 @@ pub struct BlockTruth {
 pub struct MinedTruth {
     /// Height.
     pub height: u32,
-    /// Block hash, display order.
-    pub hash: DisplayTxid,
+    /// Block hash.
+    pub hash: BlockHash,
     /// The pool or miner.
     pub miner: Eid,
     /// Its coinbase tag.
@@ -396,17 +377,6 @@ fn split_csv(line: &str) -> Vec<String> {
     }
     out.push(cur);
     out
-}
-
-fn parse_txid(s: &str) -> Option<DisplayTxid> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut b = [0u8; 32];
-    for i in 0..32 {
-        b[31 - i] = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(DisplayTxid(b))
 }
 
 fn kind_named(s: &str) -> Option<Kind> {
@@ -464,8 +434,8 @@ impl Truth {
                         .map_err(|_| bad(name, ln, &format!("{:?} is not a number", f[j])))
                 };
                 let txid = |j: usize| {
-                    parse_txid(&f[j])
-                        .ok_or_else(|| bad(name, ln, &format!("{:?} is not a txid", f[j])))
+                    f[j].parse::<Txid>()
+                        .map_err(|_| bad(name, ln, &format!("{:?} is not a txid", f[j])))
                 };
                 match name {
                     "entities.csv" => {
@@ -496,7 +466,9 @@ impl Truth {
                     }),
                     "blocks.csv" => t.blocks.push(MinedTruth {
                         height: num(0)? as u32,
-                        hash: txid(1)?,
+                        hash: f[1].parse::<BlockHash>().map_err(|_| {
+                            bad(name, ln, &format!("{:?} is not a block hash", f[1]))
+                        })?,
                         miner: num(2)? as Eid,
                         tag: f[3].clone(),
                     }),
@@ -693,5 +665,37 @@ impl TruthWriter {
             f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_names_file_and_line_of_bad_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let entities = [Entity {
+            id: 0,
+            name: "a, \"quoted\" name".into(),
+            kind: EntityKind::Exchange,
+        }];
+        TruthWriter::create(dir.path(), &entities)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let t = Truth::load(dir.path()).unwrap();
+        assert_eq!(t.entities, entities.to_vec(), "quoted fields round-trip");
+        let p = dir.path().join("txs.csv");
+        let good = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, format!("{good}00ff,1,payment,0,1,1,0,1\n")).unwrap();
+        let e = Truth::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("txs.csv line 2") && e.contains("not a txid"),
+            "{e}"
+        );
+        std::fs::write(&p, "txid,height\n").unwrap();
+        let e = Truth::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("txs.csv line 1") && e.contains("header"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 //! the ground truth must hold on the chain, and the same seed must give the
 //! same bytes whatever the thread count.
 
-use chainhound_chain::{Network, ScriptType, Txid};
+use chainhound_chain::{Network, ScriptType};
 use chainhound_index::ingest::{ingest, IngestOptions, NoProgress};
 use chainhound_index::query::Query;
 use chainhound_index::source::Source;
@@ -28,10 +28,6 @@ fn most_common(values: &[u64]) -> (u64, u32) {
         }
     }
     best
-}
-
-fn txid(t: &chainhound_sim::truth::DisplayTxid) -> Txid {
-    t.to_string().parse().unwrap()
 }
 
 #[test]
@@ -92,7 +88,7 @@ fn truth_holds_on_the_indexed_chain() {
     let mut by_txid = HashMap::new();
     for t in &truth.txs {
         let tx = q
-            .tx(&txid(&t.txid))
+            .tx(&t.txid)
             .unwrap_or_else(|| panic!("{} not indexed", t.txid));
         assert_eq!(tx.height, t.height);
         assert_eq!(tx.inputs.len() as u32, t.inputs, "{}", t.txid);
@@ -107,7 +103,7 @@ fn truth_holds_on_the_indexed_chain() {
     // Coinbases pay the miner's coinbase address and carry its tag.
     for b in &truth.blocks {
         let blk = q.block(b.height).unwrap();
-        assert_eq!(blk.hash.to_string(), b.hash.to_string());
+        assert_eq!(blk.hash, b.hash);
         assert!(
             blk.coinbase_text.contains(&b.tag),
             "{}: {}",
@@ -237,10 +233,10 @@ fn truth_holds_on_the_indexed_chain() {
     );
     for s in &truth.stolen {
         assert_eq!(s.heist_txid, heist.txid);
-        let prev = q.tx(&txid(&s.txid)).unwrap();
+        let prev = q.tx(&s.txid).unwrap();
         let o = &prev.outputs[s.vout as usize];
         assert_eq!(o.value, s.value);
-        assert_eq!(o.spent_by.as_ref().unwrap().txid, txid(&heist.txid));
+        assert_eq!(o.spent_by.as_ref().unwrap().txid, heist.txid);
         let (e, role, _) = owner[o.address.as_deref().unwrap()];
         assert_eq!((kind_of(e), role), (EntityKind::Exchange, Role::Hot));
     }
@@ -252,7 +248,7 @@ fn truth_holds_on_the_indexed_chain() {
         .find(|e| e.kind == EntityKind::Hacker)
         .unwrap()
         .id;
-    let victim = owner[q.tx(&txid(&heist.txid)).unwrap().inputs[0]
+    let victim = owner[q.tx(&heist.txid).unwrap().inputs[0]
         .address
         .as_deref()
         .unwrap()]
