@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chainhound's whole test suite, runnable on a fresh machine: it installs what
 # it needs (py-bitcoinkernel, in its own virtualenv, for the Bitcoin Core
-# cross-checks), checks formatting and lints, then runs every test.
+# cross-checks; graphsense-lib, in another, to validate exported TagPacks), checks formatting and lints, then runs every test.
 # Needs: a Rust toolchain (cargo), python3 with venv, and ../shared beside the
 # repository (real blocks, sanctions lists... see ../shared/data/README.md).
 set -euo pipefail
@@ -15,6 +15,8 @@ command -v cargo >/dev/null || { echo "tools/test.sh: cargo not found (install a
 
 echo "== setup: py-bitcoinkernel (Bitcoin Core's validation library) for the cross-checks"
 bash tools/core_prevouts.sh --setup
+echo "== setup: graphsense-lib (GraphSense's TagPack validator) for the TagPack export check"
+bash tools/tagpack_validate.sh --setup
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

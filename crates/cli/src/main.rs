@@ -4,6 +4,7 @@
 
 mod demo;
 mod entity;
+mod intel;
 mod output;
 mod simulate;
 
@@ -202,9 +203,106 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Labels: import sanctions lists, TagPacks, incident files and your own CSV; list, export.
+    Labels {
+        #[command(subcommand)]
+        what: LabelsCmd,
+    },
+    /// Screen addresses or deposits (txids): labels on them, and exposure to each risk category
+    /// within N hops back, with the evidence path. A file argument is a batch (one per line).
+    Screen {
+        /// Addresses, txids, or files of them.
+        #[arg(required = true, value_name = "ADDRESS|TXID|FILE")]
+        targets: Vec<String>,
+        /// Hops back to search.
+        #[arg(long, default_value_t = 4)]
+        hops: u32,
+        /// Shares of the screened value below this are not followed.
+        #[arg(long, default_value_t = 0.0001)]
+        min_share: f64,
+        /// Transactions followed at most per target.
+        #[arg(long, default_value_t = 50_000)]
+        max_txs: usize,
+        /// For an address: newest receipts screened.
+        #[arg(long, default_value_t = 1_000)]
+        max_receipts: usize,
+        /// Ignore labels of an address's entity (cluster); only its own count.
+        #[arg(long)]
+        no_lift: bool,
+        /// Ignore labels below this confidence (0-100; GraphSense levels: web_crawl 20,
+        /// forensic 50, authority_data 60, ownership 100).
+        #[arg(long, default_value_t = 0)]
+        min_confidence: u8,
+        /// Severity rules file (format in docs/intel.md) [default: built-in rules].
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Output: text, csv or json [default: text for one target, csv for a batch].
+        #[arg(long)]
+        format: Option<String>,
+        /// JSON output (same as --format json).
+        #[arg(long)]
+        json: bool,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Every resolved input as TSV (for checking against Bitcoin Core's undo data).
     #[command(hide = true)]
     ExportPrevouts,
+}
+
+#[derive(Subcommand)]
+enum LabelsCmd {
+    /// Import label files, each recognised by its content: OFAC SDN.CSV with SDN_COMMENTS.CSV,
+    /// OFAC advanced XML, per-asset address lists, GraphSense TagPacks, incident CSVs, your own
+    /// CSV (address,label,category[,chain,source,date,confidence]). All or nothing; a file
+    /// imported again replaces its earlier labels.
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Import the valid records of files with invalid ones (and report what was skipped).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summary by file and category; with a filter or --address, the labels.
+    List {
+        #[command(flatten)]
+        filter: intel::Filter,
+        /// Labels of this address or txid.
+        #[arg(long)]
+        address: Option<String>,
+        #[command(flatten)]
+        page: Page,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export labels as a GraphSense TagPack (YAML) or CSV.
+    Export {
+        #[command(flatten)]
+        filter: intel::Filter,
+        /// tagpack or csv.
+        #[arg(long, default_value = "tagpack")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Remove the labels imported from a file (its name as `labels list` shows it).
+    Remove {
+        /// File name.
+        file: String,
+    },
+    /// Entities (clusters) labelled as two different services: likely false merges.
+    Conflicts {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Paging of a long list.
@@ -289,6 +387,14 @@ fn load_pools(arg: Option<PathBuf>) -> Result<Option<PoolList>> {
         eprintln!("chainhound: warning: {}: {w}", path.display());
     }
     Ok(Some(list))
+}
+
+fn found(yes: bool) -> Found {
+    if yes {
+        Found::Yes
+    } else {
+        Found::No
+    }
 }
 
 fn run(cli: Cli) -> Result<Found> {
@@ -390,6 +496,79 @@ fn run(cli: Cli) -> Result<Found> {
                 }
             }
             Ok(Found::Yes)
+        }
+        Cmd::Labels { what } => match what {
+            LabelsCmd::Import {
+                files,
+                skip_invalid,
+                json,
+            } => {
+                intel::import(&index, &files, skip_invalid, json)?;
+                Ok(Found::Yes)
+            }
+            LabelsCmd::List {
+                filter,
+                address,
+                page,
+                json,
+            } => Ok(found(intel::list(
+                &index,
+                &filter,
+                address.as_deref(),
+                page.limit,
+                page.offset,
+                json,
+            )?)),
+            LabelsCmd::Export {
+                filter,
+                format,
+                out,
+            } => {
+                intel::export(&index, &filter, &format, out.as_deref())?;
+                Ok(Found::Yes)
+            }
+            LabelsCmd::Remove { file } => Ok(found(intel::remove(&index, &file)?)),
+            LabelsCmd::Conflicts { json } => {
+                let store = open_index(&index)?;
+                intel::conflicts(&index, &store, json)?;
+                Ok(Found::Yes)
+            }
+        },
+        Cmd::Screen {
+            targets,
+            hops,
+            min_share,
+            max_txs,
+            max_receipts,
+            no_lift,
+            min_confidence,
+            rules,
+            format,
+            json,
+            out,
+        } => {
+            if !(0.0..=1.0).contains(&min_share) {
+                bail!("--min-share {min_share} is not between 0 and 1");
+            }
+            let opts = chainhound_intel::screen::Options {
+                hops,
+                min_share,
+                max_txs,
+                max_receipts,
+                lift: !no_lift,
+                min_confidence,
+            };
+            Ok(found(intel::screen(
+                &index,
+                intel::ScreenArgs {
+                    targets,
+                    opts,
+                    rules,
+                    format,
+                    json,
+                    out,
+                },
+            )?))
         }
         Cmd::Stats { json } => {
             let store = open_index(&index)?;

@@ -2,17 +2,10 @@
 //! codes, and errors that name what is wrong.
 
 use chainhound_testdata::shared;
-use std::path::Path;
 use std::process::{Command, Output};
 
-fn run(index: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chainhound"))
-        .arg("--index")
-        .arg(index)
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::run;
 
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

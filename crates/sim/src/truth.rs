@@ -384,6 +384,26 @@ fn kind_named(s: &str) -> Option<Kind> {
 }
 
 impl Truth {
+    /// The truth's addresses as a users' label CSV (`address,label,category,
+    /// source`): those for which `category_of` names a category, labelled
+    /// with their entity's name, as an investigator's own file would hold
+    /// them (the sanctioned entity's addresses, the exchanges'...).
+    pub fn labels_csv(
+        &self,
+        category_of: impl Fn(&Entity, &AddressTruth) -> Option<&'static str>,
+    ) -> String {
+        let mut csv = String::from("address,label,category,source\n");
+        for a in &self.addresses {
+            let Some(e) = self.entities.get(a.entity as usize) else {
+                continue;
+            };
+            if let Some(c) = category_of(e, a) {
+                csv.push_str(&format!("{},{},{c},simulated truth\n", a.address, e.name));
+            }
+        }
+        csv
+    }
+
     /// Adds one block's truth.
     pub fn add(&mut self, b: BlockTruth) {
         if let Some(hash) = b.hash {
