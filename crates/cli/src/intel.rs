@@ -11,7 +11,7 @@ use chainhound_intel::label::{Category, Label};
 use chainhound_intel::resolve::Resolved;
 use chainhound_intel::screen::{Options, Screener, Screening};
 use chainhound_intel::severity::Rules;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 fn open_book(index: &Path) -> Result<LabelBook> {
@@ -372,35 +372,76 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
         );
     }
     let screener = Screener::new(store.as_ref(), &book, &resolved, &rules, a.opts);
-    // Targets: each argument is a file of targets (one per line, `#`
-    // comments, first CSV field) if such a file exists, else a target.
-    let mut targets: Vec<(String, String)> = Vec::new();
-    let mut batch = false;
-    for t in &a.targets {
-        let p = Path::new(t);
-        if p.is_file() {
-            batch = true;
-            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
-            for (n, line) in io::BufReader::new(f).lines().enumerate() {
-                let line = line.with_context(|| format!("{}:{}", p.display(), n + 1))?;
-                let v = line.split(['#', ',', '\t']).next().unwrap_or("").trim();
-                if !v.is_empty()
-                    && !v.eq_ignore_ascii_case("address")
-                    && !v.eq_ignore_ascii_case("txid")
-                {
-                    targets.push((v.to_string(), format!("{}:{}", p.display(), n + 1)));
-                }
-            }
-        } else {
-            targets.push((t.clone(), String::new()));
-        }
-    }
     let format = match (&a.format, a.json) {
         (Some(f), _) => f.clone(),
         (None, true) => "json".into(),
-        (None, false) if batch || targets.len() > 1 => "csv".into(),
+        (None, false)
+            if a.targets.len() > 1 || a.targets.iter().any(|t| Path::new(t).is_file()) =>
+        {
+            "csv".into()
+        }
         _ => "text".into(),
     };
+    if !["text", "csv", "json"].contains(&format.as_str()) {
+        bail!("unknown format {format:?} (text, csv, json)");
+    }
+    // Targets: each argument is a file of targets (one per line, `#`
+    // comments, first CSV field, quotes and a BOM dropped, a header
+    // `address` or `txid` skipped) if such a file exists, else a target.
+    let mut targets: Vec<(String, String)> = Vec::new();
+    let mut batch = false;
+    let mut bad_lines = 0usize;
+    for t in &a.targets {
+        let p = Path::new(t);
+        if p.is_dir() {
+            bail!("{t} is a directory, not a file of targets");
+        }
+        if !p.is_file() {
+            let looks_like_path = t.contains('/')
+                || [".txt", ".csv", ".tsv", ".lst"]
+                    .iter()
+                    .any(|e| t.ends_with(e));
+            if looks_like_path {
+                bail!("{t}: no such file");
+            }
+            targets.push((t.clone(), String::new()));
+            continue;
+        }
+        batch = true;
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let before = targets.len();
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let Ok(line) = std::str::from_utf8(line) else {
+                eprintln!(
+                    "chainhound: {}:{}: not UTF-8 text, skipped",
+                    p.display(),
+                    n + 1
+                );
+                bad_lines += 1;
+                continue;
+            };
+            let v = line
+                .split(['#', ',', '\t', ';'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"')
+                .trim();
+            if !v.is_empty()
+                && !v.eq_ignore_ascii_case("address")
+                && !v.eq_ignore_ascii_case("txid")
+            {
+                targets.push((v.to_string(), format!("{}:{}", p.display(), n + 1)));
+            }
+        }
+        if targets.len() == before {
+            eprintln!("chainhound: warning: {} holds no target", p.display());
+        }
+    }
+    if targets.is_empty() {
+        bail!("no address or txid to screen");
+    }
     let mut sink: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -409,6 +450,7 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
     };
     let mut results = Vec::new();
     let mut errors = 0usize;
+    let mut shown = 0usize;
     if format == "csv" {
         writeln!(sink, "target,kind,in_index,severity,value_btc,top_category,top_share,top_reach,top_hops,top_source,categories,hits,unattributed,pruned,truncated,evidence")?;
     }
@@ -429,9 +471,14 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
         match format.as_str() {
             "csv" => csv_row(&mut sink, &s)?,
             "json" => results.push(s),
-            "text" => text(&mut sink, &s)?,
-            f => bail!("unknown format {f:?} (text, csv, json)"),
+            _ => {
+                if shown > 0 {
+                    writeln!(sink)?;
+                }
+                text(&mut sink, &s)?
+            }
         }
+        shown += 1;
     }
     if format == "json" {
         if results.len() == 1 && !batch {
@@ -444,6 +491,14 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
     sink.flush()?;
     if errors > 0 && targets.len() == errors {
         bail!("nothing could be screened");
+    }
+    if errors + bad_lines > 0 {
+        eprintln!(
+            "chainhound: {} of {} targets could not be screened (see above)",
+            errors + bad_lines,
+            targets.len() + bad_lines
+        );
+        return Ok(false);
     }
     Ok(true)
 }

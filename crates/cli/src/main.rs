@@ -214,8 +214,8 @@ enum Cmd {
         /// Addresses, txids, or files of them.
         #[arg(required = true, value_name = "ADDRESS|TXID|FILE")]
         targets: Vec<String>,
-        /// Hops back to search.
-        #[arg(long, default_value_t = 4)]
+        /// Hops back to search (at least 1).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
         hops: u32,
         /// Shares of the screened value below this are not followed.
         #[arg(long, default_value_t = 0.0001)]
@@ -223,9 +223,9 @@ enum Cmd {
         /// Transactions followed at most per target.
         #[arg(long, default_value_t = 50_000)]
         max_txs: usize,
-        /// For an address: newest receipts screened.
-        #[arg(long, default_value_t = 1_000)]
-        max_receipts: usize,
+        /// For an address: newest receipts screened (at least 1).
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_receipts: u64,
         /// Ignore labels of an address's entity (cluster); only its own count.
         #[arg(long)]
         no_lift: bool,
@@ -240,7 +240,7 @@ enum Cmd {
         #[arg(long)]
         format: Option<String>,
         /// JSON output (same as --format json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
         /// Write to this file instead of stdout.
         #[arg(long, short, value_name = "FILE")]
@@ -554,7 +554,7 @@ fn run(cli: Cli) -> Result<Found> {
                 hops,
                 min_share,
                 max_txs,
-                max_receipts,
+                max_receipts: max_receipts as usize,
                 lift: !no_lift,
                 min_confidence,
             };

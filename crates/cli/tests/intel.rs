@@ -252,9 +252,26 @@ fn simulated_cashout_screens_as_stolen_with_its_path() {
         &ix,
         &["screen", batch.to_str().unwrap(), "--format", "json"],
     );
-    let v: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(o.status.code(), Some(1), "a partly failed batch");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("batch.txt:2"));
+    // Upper-case bech32 (as QR codes write it) is the same address.
+    let deposit = cash.lines().nth(1).unwrap().split(',').nth(2).unwrap();
+    if deposit.starts_with("bcrt1") {
+        let a = json(&run(&ix, &["screen", deposit, "--json"]));
+        let b = json(&run(&ix, &["screen", &deposit.to_uppercase(), "--json"]));
+        assert_eq!(a["value_sat"], b["value_sat"]);
+        assert_eq!(b["in_index"], true);
+    }
+    // No hops, a folder, a missing file: clear errors.
+    for args in [
+        vec!["screen", cashout.as_str(), "--hops", "0"],
+        vec!["screen", t.path().to_str().unwrap()],
+        vec!["screen", "nowhere/targets.txt"],
+    ] {
+        assert_eq!(run(&ix, &args).status.code(), Some(2), "{args:?}");
+    }
     // Export and re-import: the same labels.
     let out = t.path().join("export.csv");
     ok(&run(
@@ -325,14 +342,17 @@ fn tagpack_and_incident_labels_hit_with_a_confidence_floor() {
         .collect();
     assert_eq!(
         files,
-        BTreeSet::from(["hacks.yaml".to_string(), "hacks_full.csv".to_string()])
+        BTreeSet::from([
+            "packs/hacks.yaml".to_string(),
+            "incidents/hacks_full.csv".to_string()
+        ])
     );
     let some = hits(&["--min-confidence", "30"]);
     assert_eq!(some["hits"].as_array().unwrap().len(), 1);
     assert!(some["hits"][0]["label"]["origin"]
         .as_str()
         .unwrap()
-        .starts_with("hacks_full.csv:"));
+        .starts_with("incidents/hacks_full.csv:"));
     let none = hits(&["--min-confidence", "90"]);
     assert_eq!(none["severity"], Value::Null);
 }

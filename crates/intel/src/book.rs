@@ -136,10 +136,20 @@ pub fn labels_dir(index: &Path) -> PathBuf {
     index.join("labels")
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
+/// How the book names an imported file: its folder's name and its own
+/// (`0xB10C_lists/sanctioned_addresses_XBT.txt`), so that two lists of one
+/// name in two folders stay apart, and importing a file again from
+/// anywhere replaces its labels.
+pub fn file_name(p: &Path) -> String {
+    let p = fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let name = p
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
+        .unwrap_or_else(|| p.display().to_string());
+    match p.parent().and_then(|d| d.file_name()) {
+        Some(d) => format!("{}/{name}", d.to_string_lossy()),
+        None => name,
+    }
 }
 
 impl LabelBook {
@@ -390,10 +400,33 @@ impl LabelBook {
     }
 
     /// Removes every label imported from file `name` (as `labels list`
-    /// shows it); returns how many.
+    /// shows it, a path to the file, or its bare name when no other
+    /// imported file has it); returns how many.
     pub fn remove_file(&mut self, name: &str) -> usize {
         let before = self.len();
-        self.retain(|r| r.file != name);
+        // The name as the book shows it, or a path to the file.
+        let by_path = file_name(Path::new(name));
+        let mut target: Vec<String> = self
+            .records
+            .iter()
+            .filter(|r| r.file == name || r.file == by_path)
+            .map(|r| r.file.clone())
+            .collect();
+        if target.is_empty() && !name.contains('/') {
+            // A bare file name, if it names one imported file.
+            target = self
+                .records
+                .iter()
+                .filter(|r| r.file.rsplit('/').next() == Some(name))
+                .map(|r| r.file.clone())
+                .collect();
+            target.sort();
+            target.dedup();
+            if target.len() > 1 {
+                return 0;
+            }
+        }
+        self.retain(|r| !target.contains(&r.file));
         before - self.len()
     }
 

@@ -246,24 +246,39 @@ impl<'a> Screener<'a> {
     /// Screens a txid or an address string; `Err` when it is neither.
     pub fn screen(&self, target: &str) -> Result<Screening, String> {
         let t = target.trim();
+        // Bech32 may be written in upper case (QR codes); keys are lower.
+        let lower = t.to_ascii_lowercase();
+        let bech32 = ["bc1", "tb1", "bcrt1"].iter().any(|p| lower.starts_with(p));
+        let addr = if bech32 && !t.bytes().any(|b| b.is_ascii_lowercase()) {
+            lower.as_str()
+        } else {
+            t
+        };
         let Some(store) = self.store else {
-            return Ok(if Subject::tx(t).is_some() {
-                self.screen_tx(t, None)
-            } else {
-                self.screen_address(t, None)
-            });
+            if Subject::tx(t).is_some() {
+                return Ok(self.screen_tx(t, None));
+            }
+            let valid = chainhound_chain::Network::ALL
+                .iter()
+                .any(|&n| address::decode(addr, n).is_ok());
+            if !valid && self.book.lookup(addr).is_empty() {
+                return Err(format!(
+                    "{t:?} is neither a txid nor a Bitcoin address, and no label names it"
+                ));
+            }
+            return Ok(self.screen_address(addr, None));
         };
         if let Ok(txid) = t.parse::<chainhound_chain::Txid>() {
             return Ok(self.screen_tx(t, store.find_tx(&txid)));
         }
-        match address::decode(t, store.network()) {
-            Ok(k) => Ok(self.screen_address(t, store.find_addr(&k))),
+        match address::decode(addr, store.network()) {
+            Ok(k) => Ok(self.screen_address(addr, store.find_addr(&k))),
             // Not an address of this chain: its labels (other chains,
             // other networks) still count.
-            Err(e) if self.book.lookup(t).is_empty() => Err(format!(
+            Err(e) if self.book.lookup(addr).is_empty() => Err(format!(
                 "{t:?} is neither a txid nor an address of this index's network ({e})"
             )),
-            Err(_) => Ok(self.screen_address(t, None)),
+            Err(_) => Ok(self.screen_address(addr, None)),
         }
     }
 
@@ -310,12 +325,19 @@ impl<'a> Screener<'a> {
     pub fn screen_tx(&self, target: &str, t: Option<TxNum>) -> Screening {
         let mut s = self.empty(target, "tx", t.is_some());
         let indexed = self.store.zip(t);
+        // A coinbase has no prevouts: its outputs are the value screened.
         let value: u64 = indexed
             .map(|(st, t)| {
-                st.tx_inputs(t)
+                let ins: u64 = st
+                    .tx_inputs(t)
                     .filter_map(|i| st.in_prevout(i).ok().flatten())
                     .map(|o| st.out_value(o))
-                    .sum()
+                    .sum();
+                if ins > 0 {
+                    ins
+                } else {
+                    st.tx_outputs(t).map(|o| st.out_value(OutId(o))).sum()
+                }
             })
             .unwrap_or(0);
         s.value_sat = value;
@@ -454,8 +476,43 @@ impl<'a> Screener<'a> {
                     && Some(r.entity_of(a)) == own_entity)
         };
         let mut arena = roots;
-        let mut frontier: Vec<u32> = (0..arena.len() as u32).collect();
         let mut accs: HashMap<(u32, bool), Acc> = HashMap::new();
+        // An address's receipts: a labelled paying transaction (a heist's
+        // own outputs) is the source itself, one hop away.
+        let mut frontier: Vec<u32> = Vec::new();
+        for (i, n) in arena.iter().enumerate() {
+            let tx_label = match (own, n.link) {
+                (Some(_), Some(o)) => self
+                    .trusted(r.of_tx(n.tx))
+                    .copied()
+                    .min_by_key(|&l| self.book.record_of(l).category)
+                    .map(|l| (l, o)),
+                _ => None,
+            };
+            match tx_label {
+                Some((l, o)) => {
+                    let rec = self.book.entries()[l as usize].record;
+                    let acc = accs.entry((rec, true)).or_insert(Acc {
+                        entry: l,
+                        via: "tx",
+                        share: 0.0,
+                        hops: 1,
+                        paths: 0,
+                        best: -1.0,
+                        source: o,
+                        node: NO_NODE,
+                    });
+                    acc.share += n.share;
+                    acc.paths += 1;
+                    if n.share > acc.best {
+                        acc.best = n.share;
+                        acc.source = o;
+                    }
+                }
+                None if self.opts.hops == 0 => s.unattributed += n.share,
+                None => frontier.push(i as u32),
+            }
+        }
         let mut budget = self.opts.max_txs;
         let mut prevs: Vec<(OutId, u64)> = Vec::new();
         for hop in 1..=self.opts.hops {

@@ -176,7 +176,9 @@ impl Rules {
                 "*" => None,
                 c => Some(c.parse::<Category>().map_err(bad)?),
             };
-            let reach = match f[1] {
+            let (reach_word, severity_word) =
+                (f[1].to_ascii_lowercase(), f[4].to_ascii_lowercase());
+            let reach = match reach_word.as_str() {
                 "any" => None,
                 "hit" => Some(Reach::Hit),
                 "direct" => Some(Reach::Direct),
@@ -199,7 +201,7 @@ impl Rules {
                 .ok()
                 .filter(|b: &f64| *b >= 0.0 && *b <= 21e6)
                 .ok_or_else(|| bad(format!("min-btc {:?} is not an amount of BTC", f[3])))?;
-            let severity = match f[4] {
+            let severity = match severity_word.as_str() {
                 "none" => None,
                 "low" => Some(Severity::Low),
                 "medium" => Some(Severity::Medium),
@@ -218,6 +220,13 @@ impl Rules {
                 min_sat: (btc * 1e8).round() as u64,
                 severity,
                 line,
+            });
+        }
+        if rules.is_empty() {
+            return Err(Problem {
+                file: origin.to_string(),
+                line: 0,
+                message: "no rules (every finding would have no severity)".into(),
             });
         }
         Ok(Rules {

@@ -381,6 +381,21 @@ fn heist_cashouts_trace_to_the_heist_by_their_route() {
         by_route.get("pure").copied().unwrap_or(0) > 0,
         "{by_route:?}"
     );
+    // The address the heist paid: its receipt comes straight from the
+    // labelled transaction.
+    let ht = st.find_tx(&heist.parse().unwrap()).unwrap();
+    let o = chainhound_index::store::OutId(st.tx_outputs(ht).start);
+    let a = st.out_addr(o).unwrap();
+    let addr = chainhound_chain::address::encode(&st.addr_key(a), st.network());
+    let r = sc.screen(&addr).unwrap();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.category == Category::StolenFunds)
+        .unwrap_or_else(|| panic!("{addr}: {r:?}"));
+    assert_eq!((f.reach, f.via), (Reach::Direct, "tx"));
+    assert_eq!(f.path[0].txid, heist);
+    assert_eq!(r.severity, Some(Severity::Severe));
     // The deposits' values are the proceeds plus the deposit fees.
     assert!(pure_stolen >= pure_truth, "{pure_stolen} < {pure_truth}");
     eprintln!("cash-outs by route: {by_route:?}");
@@ -496,7 +511,7 @@ fn labels_alone_screen_without_an_index() {
     assert!(!got.in_index);
     assert_eq!(got.severity, Some(Severity::Severe));
     assert_eq!(got.hits[0].label.category, Category::Sanctions);
-    assert!(got.hits[0].label.origin.starts_with("owners.csv:"));
+    assert!(got.hits[0].label.origin.contains("/owners.csv:"));
     let clean = sc
         .screen("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080")
         .unwrap();
