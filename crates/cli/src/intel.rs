@@ -169,6 +169,11 @@ pub fn list(
         None => filtered(&book, filter)?,
     };
     let total = ids.len();
+    if total == 0 {
+        eprintln!("chainhound: no label matches");
+    } else if offset >= total {
+        eprintln!("chainhound: {total} labels match; --offset {offset} is past the last");
+    }
     let page: Vec<Label> = ids
         .into_iter()
         .skip(offset)
@@ -690,9 +695,12 @@ fn text(w: &mut dyn Write, s: &Screening) -> Result<()> {
             };
             writeln!(
                 w,
-                "    {} {what} at height {}",
+                "    {} {what} at height {}{}",
                 if i == 0 { "from" } else { "  ->" },
-                p.height
+                p.height,
+                p.coinjoin
+                    .map(|k| format!(" ({k} CoinJoin: a proportional share)"))
+                    .unwrap_or_default()
             )?;
         }
     }

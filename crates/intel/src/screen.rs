@@ -11,7 +11,8 @@
 //! category, as funds from a service are that service's), a coinbase
 //! (newly mined), [`Options::hops`], or a share below
 //! [`Options::min_share`]. Every finding keeps the path of its largest
-//! share, output by output, from the source to the screened subject.
+//! share, output by output, from the source to the screened subject, each
+//! step marked when its transaction is a CoinJoin.
 //!
 //! Bounds: at most [`Options::max_txs`] transactions are expanded per
 //! screening; what is left is reported as `pruned`, never hidden.
@@ -23,6 +24,7 @@ use crate::label::{Category, Label, Subject};
 use crate::resolve::Resolved;
 use crate::severity::{Reach, Rules, Severity};
 use chainhound_chain::address;
+use chainhound_entities::coinjoin::Detector;
 use chainhound_index::store::{AddrId, OutId, Store, TxNum};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -188,6 +190,10 @@ pub struct Step {
     pub value_sat: u64,
     /// Block height.
     pub height: u32,
+    /// The CoinJoin this transaction is, if it is one (`wasabi2`,
+    /// `whirlpool`...): a share through it is proportional, not a proof
+    /// that these coins went this way.
+    pub coinjoin: Option<&'static str>,
 }
 
 const NO_NODE: u32 = u32::MAX;
@@ -680,7 +686,11 @@ impl<'a> Screener<'a> {
 
 fn step(st: &Store, o: OutId) -> Step {
     let t = st.out_tx(o);
+    let coinjoin = Detector::new(Default::default())
+        .classify_tx(st, t)
+        .map(|c| c.kind.name());
     Step {
+        coinjoin,
         txid: st.txid(t).to_string(),
         vout: Some((o.0 - st.tx_outputs(t).start) as u32),
         address: st
@@ -700,6 +710,9 @@ fn path(st: &Store, arena: &[Node], source: OutId, mut node: u32, value: u64) ->
         path.push(match n.link {
             Some(o) => step(st, o),
             None => Step {
+                coinjoin: Detector::new(Default::default())
+                    .classify_tx(st, TxNum(n.tx))
+                    .map(|c| c.kind.name()),
                 txid: st.txid(TxNum(n.tx)).to_string(),
                 vout: None,
                 address: None,

@@ -346,6 +346,7 @@ fn heist_cashouts_trace_to_the_heist_by_their_route() {
                 );
                 let f = stolen.unwrap();
                 assert_eq!(f.path[0].txid, heist, "the path starts at the heist");
+                assert!(f.path.iter().all(|p| p.coinjoin.is_none()));
                 assert_eq!(f.path.last().unwrap().txid, c.txid.to_string());
                 assert_eq!(
                     f.severity,
@@ -372,6 +373,11 @@ fn heist_cashouts_trace_to_the_heist_by_their_route() {
                         .and_then(|t| kinds.get(&t.0))
                         .is_some_and(|k| k.is_coinjoin())),
                     "{}: the path shows the CoinJoin",
+                    c.txid
+                );
+                assert!(
+                    f.path.iter().any(|p| p.coinjoin.is_some()),
+                    "{}: the path marks the CoinJoin",
                     c.txid
                 );
             }
