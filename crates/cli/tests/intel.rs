@@ -264,6 +264,10 @@ fn simulated_cashout_screens_as_stolen_with_its_path() {
         assert_eq!(a["value_sat"], b["value_sat"]);
         assert_eq!(b["in_index"], true);
     }
+    // A `0x` txid, as some explorers print them, is the same transaction.
+    let ox = json(&run(&ix, &["screen", &format!("0x{cashout}"), "--json"]));
+    assert_eq!(ox["target"], cashout.as_str());
+    assert_eq!(ox["in_index"], true);
     // No hops, a folder, a missing file: clear errors.
     for args in [
         vec!["screen", cashout.as_str(), "--hops", "0"],

@@ -274,8 +274,11 @@ impl<'a> Screener<'a> {
             }
             return Ok(self.screen_address(addr, None));
         };
-        if let Ok(txid) = t.parse::<chainhound_chain::Txid>() {
-            return Ok(self.screen_tx(t, store.find_tx(&txid)));
+        // A txid, `0x` or not (as labels take it).
+        if let Some(Subject::Tx(id)) = Subject::tx(t) {
+            if let Ok(txid) = id.parse::<chainhound_chain::Txid>() {
+                return Ok(self.screen_tx(&id, store.find_tx(&txid)));
+            }
         }
         match address::decode(addr, store.network()) {
             Ok(k) => Ok(self.screen_address(addr, store.find_addr(&k))),

@@ -179,7 +179,10 @@ fn user_row(cols: &Columns, record: &csv::StringRecord) -> Result<(Label, Option
     if entity.is_empty() {
         return Err("no label".into());
     }
-    let category: Category = get("category").parse()?;
+    let category: Category = match get("category") {
+        "" => return Err("no category".into()),
+        c => c.parse()?,
+    };
     let confidence = match get("confidence") {
         "" => DEFAULT_CONFIDENCE,
         c => Confidence::parse(c).ok_or_else(|| {
@@ -222,7 +225,8 @@ mod tests {
                    tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx;Test;mixing_service;;;\r\n\
                    ;Nothing;scam;;;\r\n\
                    1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa;Bad;scam;101;;\r\n\
-                   1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa;Bad;scam;;3 Jan 2009;\r\n";
+                   1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa;Bad;scam;;3 Jan 2009;\r\n\
+                   1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa;Bad;;;;\r\n";
         let p = read_user_csv("mine.csv", csv.as_bytes()).unwrap();
         assert_eq!(p.labels.len(), 2);
         assert_eq!(p.labels[0].confidence, Confidence(100));
@@ -230,7 +234,8 @@ mod tests {
         assert_eq!(p.labels[0].origin, "mine.csv:2");
         assert_eq!(p.labels[1].category, Category::Mixer);
         let lines: Vec<u64> = p.invalid.iter().map(|q| q.line).collect();
-        assert_eq!(lines, vec![3, 4, 6, 7, 8]);
+        assert_eq!(lines, vec![3, 4, 6, 7, 8, 9]);
+        assert_eq!(p.invalid[5].message, "no category");
         assert_eq!(p.quirks.len(), 1);
         assert!(p.invalid[0].message.contains("unknown category"));
     }
