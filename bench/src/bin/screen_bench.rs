@@ -29,6 +29,7 @@ use chainhound_intel::screen::{Options, Screener};
 use chainhound_intel::severity::Rules;
 use chainhound_sim::datadir::{write_economy, Quiet};
 use chainhound_sim::economy::Params;
+use chainhound_sim::rng::Rng;
 use chainhound_sim::truth::{EntityKind, Role, Truth, TxKind};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -41,21 +42,6 @@ fn usage() -> ! {
         "usage: screen_bench [--sim DIR | --txs N --seed S] [--hops H] [--samples K] [--labels FILE...]"
     );
     std::process::exit(2)
-}
-
-/// A small deterministic generator (splitmix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 fn percentiles(mut v: Vec<f64>) -> String {
@@ -179,7 +165,7 @@ fn main() -> Res<()> {
     };
     let sc = Screener::new(Some(&store), &book, &resolved, &rules, opts);
     let net = store.network();
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let addr = |rng: &mut Rng| {
         address::encode(
             &store.addr_key(AddrId(rng.below(counts.addrs as u64) as u32)),

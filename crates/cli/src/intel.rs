@@ -252,30 +252,7 @@ pub fn export(index: &Path, filter: &Filter, format: &str, out: Option<&Path>) -
             },
             &labels,
         ),
-        "csv" => {
-            let mut s =
-                String::from("chain,address,txid,label,category,tags,source,date,confidence\n");
-            for l in &labels {
-                let (a, t) = match &l.subject {
-                    chainhound_intel::label::Subject::Address(a) => (a.as_str(), ""),
-                    chainhound_intel::label::Subject::Tx(t) => ("", t.as_str()),
-                };
-                let q = |x: &str| format!("\"{}\"", x.replace('"', "\"\""));
-                s.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{}\n",
-                    l.chain,
-                    a,
-                    t,
-                    q(&l.entity),
-                    l.category,
-                    q(&l.tags),
-                    q(&l.source),
-                    l.date.as_deref().unwrap_or(""),
-                    l.confidence.0
-                ));
-            }
-            s
-        }
+        "csv" => formats::user::write_user_csv(&labels),
         f => bail!("unknown export format {f:?} (tagpack or csv)"),
     };
     match out {

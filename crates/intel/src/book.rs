@@ -336,17 +336,17 @@ impl LabelBook {
             }
         }
         let names: Vec<String> = files.iter().map(|f| file_name(&f.path)).collect();
-        let mut replaced: HashMap<&str, usize> = HashMap::new();
+        // Labels per record, then per replaced file (records are few).
+        let mut per_record = vec![0usize; self.records.len()];
         for e in &self.entries {
-            let f = self.records[e.record as usize].file.as_str();
-            if names.iter().any(|n| n == f) {
-                *replaced.entry(f).or_default() += 1;
+            per_record[e.record as usize] += 1;
+        }
+        let mut replaced: HashMap<String, usize> = HashMap::new();
+        for (r, n) in self.records.iter().zip(per_record) {
+            if names.contains(&r.file) {
+                *replaced.entry(r.file.clone()).or_default() += n;
             }
         }
-        let replaced: HashMap<String, usize> = replaced
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
         self.retain(|r| !names.contains(&r.file));
         let mut ids: HashMap<Record, u32> = self
             .records

@@ -252,14 +252,10 @@ impl<'a> Screener<'a> {
     /// Screens a txid or an address string; `Err` when it is neither.
     pub fn screen(&self, target: &str) -> Result<Screening, String> {
         let t = target.trim();
-        // Bech32 may be written in upper case (QR codes); keys are lower.
-        let lower = t.to_ascii_lowercase();
-        let bech32 = ["bc1", "tb1", "bcrt1"].iter().any(|p| lower.starts_with(p));
-        let addr = if bech32 && !t.bytes().any(|b| b.is_ascii_lowercase()) {
-            lower.as_str()
-        } else {
-            t
-        };
+        // Normalised as labels are (bech32 in upper case, as QR codes
+        // write it, is the same address).
+        let norm = Subject::address(t);
+        let addr = norm.id();
         let Some(store) = self.store else {
             if Subject::tx(t).is_some() {
                 return Ok(self.screen_tx(t, None));
@@ -369,10 +365,17 @@ impl<'a> Screener<'a> {
     /// Screens an address (`a`: its id, if indexed).
     pub fn screen_address(&self, target: &str, a: Option<AddrId>) -> Screening {
         let mut s = self.empty(target, "address", a.is_some());
-        for &l in self.trusted(&self.book.lookup(target)) {
-            s.hits.push(self.hit(l, "address", 0));
-        }
+        // Labels on the address, then on its entity; judged once the
+        // screened value is known.
+        let mut hits: Vec<(u32, &'static str)> = self
+            .trusted(&self.book.lookup(target))
+            .map(|&l| (l, "address"))
+            .collect();
         let Some((st, a)) = self.store.zip(a) else {
+            s.hits = hits
+                .into_iter()
+                .map(|(l, via)| self.hit(l, via, 0))
+                .collect();
             return self.finish(s);
         };
         let r = self.resolved;
@@ -387,7 +390,7 @@ impl<'a> Screener<'a> {
                 let own: Vec<u32> = r.of_addr(a.0).iter().map(|&l| rec(l)).collect();
                 for &l in self.trusted(r.lifted(a.0)) {
                     if !own.contains(&rec(l)) {
-                        s.hits.push(self.hit(l, "entity", 0));
+                        hits.push((l, "entity"));
                     }
                 }
             }
@@ -406,11 +409,10 @@ impl<'a> Screener<'a> {
         s.receipts = Some((receipts.len(), total));
         let value: u64 = receipts.iter().map(|&o| st.out_value(o)).sum();
         s.value_sat = value;
-        for h in &mut s.hits {
-            let (sev, rule) = self.judge(h.label.category, Reach::Hit, 1.0, value);
-            h.severity = sev;
-            h.rule = rule;
-        }
+        s.hits = hits
+            .into_iter()
+            .map(|(l, via)| self.hit(l, via, value))
+            .collect();
         if value > 0 {
             let mut roots: Vec<Node> = Vec::new();
             let mut at: HashMap<u32, usize> = HashMap::new();

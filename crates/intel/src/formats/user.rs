@@ -151,6 +151,51 @@ pub fn read_user_csv(file: &str, bytes: &[u8]) -> Result<Parsed, Problem> {
 
 /// One row as a label (source empty when not given, origin unset) and a
 /// remark, or what is wrong with it.
+/// Writes labels in this format (the inverse of [`read_user_csv`]): one
+/// row per label, every column, quoted by the csv crate where needed.
+pub fn write_user_csv(labels: &[Label]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let row = |w: &mut csv::Writer<Vec<u8>>, f: [&str; 9]| w.write_record(f);
+    // Writing to a Vec cannot fail.
+    let _ = row(
+        &mut w,
+        [
+            "chain",
+            "address",
+            "txid",
+            "label",
+            "category",
+            "tags",
+            "source",
+            "date",
+            "confidence",
+        ],
+    );
+    for l in labels {
+        let (a, t) = match &l.subject {
+            Subject::Address(a) => (a.as_str(), ""),
+            Subject::Tx(t) => ("", t.as_str()),
+        };
+        let confidence = l.confidence.0.to_string();
+        let _ = row(
+            &mut w,
+            [
+                &l.chain,
+                a,
+                t,
+                &l.entity,
+                l.category.name(),
+                &l.tags,
+                &l.source,
+                l.date.as_deref().unwrap_or(""),
+                &confidence,
+            ],
+        );
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 fn user_row(cols: &Columns, record: &csv::StringRecord) -> Result<(Label, Option<String>), String> {
     let get = |c: &str| cols.get(record, c);
     let chain = normalize_chain(get("chain")).unwrap_or_else(|| "BTC".into());
@@ -238,6 +283,42 @@ mod tests {
         assert_eq!(p.invalid[5].message, "no category");
         assert_eq!(p.quirks.len(), 1);
         assert!(p.invalid[0].message.contains("unknown category"));
+    }
+
+    #[test]
+    fn written_rows_read_back() {
+        let l = |subject, entity: &str, tags: &str, date| Label {
+            chain: "BTC".into(),
+            subject,
+            entity: entity.into(),
+            category: Category::StolenFunds,
+            tags: tags.into(),
+            source: "https://example.invalid/a,b".into(),
+            date,
+            confidence: Confidence(70),
+            origin: String::new(),
+        };
+        let labels = vec![
+            l(
+                Subject::address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+                "Say \"hi\", Inc.",
+                "hacking,DPRK",
+                Some("2016-08-02".into()),
+            ),
+            l(Subject::tx(&"ab".repeat(32)).unwrap(), "Heist", "", None),
+        ];
+        let text = write_user_csv(&labels);
+        let p = read_user_csv("x.csv", text.as_bytes()).unwrap();
+        assert!(p.invalid.is_empty(), "{:?}", p.invalid);
+        let back: Vec<Label> = p
+            .labels
+            .into_iter()
+            .map(|b| Label {
+                origin: String::new(),
+                ..b
+            })
+            .collect();
+        assert_eq!(back, labels);
     }
 
     #[test]
