@@ -2,8 +2,8 @@
 //! way a real datadir is ingested, and show what an investigation starts
 //! from: the heist as the index shows it, the money followed hop by hop,
 //! the entities, screening of exchange deposits against the incident, and
-//! the simulator's ground truth to check it all against. Later
-//! capabilities (tracing) add their parts here.
+//! the stolen coins traced forward to the exchanges, and the simulator's
+//! ground truth to check it all against.
 
 use crate::output::btc;
 use crate::simulate::SimBar;
@@ -328,6 +328,59 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
             );
         }
     }
+
+    // Tracing: the heist followed forward under FIFO with the same labels;
+    // where it went, checked against the truth's cash-outs.
+    let tt = Instant::now();
+    let seeds =
+        chainhound_trace::seed::coins(&store, &heist_id.to_string()).map_err(anyhow::Error::msg)?;
+    let traced = chainhound_trace::Tracer::new(
+        &store,
+        Some((&book, &resolved)),
+        chainhound_trace::Options::default(),
+    )
+    .trace(&seeds);
+    let hacker_deposits: std::collections::HashSet<&str> =
+        truth.cashouts.iter().map(|c| c.address.as_str()).collect();
+    let tot = &traced.totals;
+    println!(
+        "tracing     FIFO forward from the heist, 10 hops (peel chains not counted), CoinJoins shared, in {:.2} s ({} txs): {} BTC at exchanges, {} BTC unspent (to freeze), {} BTC possible after CoinJoins",
+        tt.elapsed().as_secs_f64(),
+        traced.txs_expanded,
+        btc(tot.entities_sat),
+        btc(tot.unspent_sat),
+        btc(tot.possible_sat)
+    );
+    for e in &traced.entities {
+        let deposits: std::collections::BTreeSet<&str> = e
+            .addresses
+            .iter()
+            .flat_map(|a| {
+                a.from_addresses
+                    .iter()
+                    .map(String::as_str)
+                    .chain([a.address.as_str()])
+            })
+            .filter(|a| hacker_deposits.contains(a))
+            .collect();
+        println!(
+            "  went to   {} ({}): {} BTC in {} coins, first at block {}; the hacker's deposit addresses among them: {} (truth)",
+            e.name,
+            e.category.name(),
+            btc(e.amount_sat),
+            e.outputs,
+            e.first_height,
+            if deposits.is_empty() {
+                "none".to_string()
+            } else {
+                deposits.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        );
+    }
+    println!(
+        "  report    chainhound --index {} trace {heist_id} --format html -o case.html",
+        index.display()
+    );
 
     // The ground truth of the laundering, to check tracing against.
     let kinds = |k: TxKind| truth.txs.iter().filter(|t| t.kind == k).count();

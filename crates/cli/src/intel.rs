@@ -14,7 +14,7 @@ use chainhound_intel::severity::Rules;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-fn open_book(index: &Path) -> Result<LabelBook> {
+pub(crate) fn open_book(index: &Path) -> Result<LabelBook> {
     let dir = labels_dir(index);
     LabelBook::open(&dir).with_context(|| format!("reading the label book in {}", dir.display()))
 }
@@ -275,7 +275,7 @@ pub fn remove(index: &Path, file: &str) -> Result<bool> {
     Ok(true)
 }
 
-fn open_clusters(index: &Path) -> Option<Clusters> {
+pub(crate) fn open_clusters(index: &Path) -> Option<Clusters> {
     Clusters::open(&cluster::clusters_dir(index)).ok()
 }
 
@@ -424,53 +424,49 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
     if targets.is_empty() {
         bail!("no address or txid to screen");
     }
-    let mut sink: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
-    let mut results = Vec::new();
     let mut errors = 0usize;
-    let mut shown = 0usize;
-    if format == "csv" {
-        writeln!(sink, "target,kind,in_index,severity,value_btc,top_category,top_share,top_reach,top_hops,top_source,categories,hits,unattributed,pruned,truncated,evidence")?;
-    }
-    for (t, origin) in &targets {
-        let s = match screener.screen(t) {
-            Ok(s) => s,
-            Err(e) => {
-                errors += 1;
-                let at = if origin.is_empty() {
-                    String::new()
-                } else {
-                    format!("{origin}: ")
-                };
-                eprintln!("chainhound: {at}{e}");
-                continue;
-            }
-        };
-        match format.as_str() {
-            "csv" => csv_row(&mut sink, &s)?,
-            "json" => results.push(s),
-            _ => {
-                if shown > 0 {
-                    writeln!(sink)?;
+    crate::output::write_to(a.out.as_deref(), |sink| {
+        let mut results = Vec::new();
+        let mut shown = 0usize;
+        if format == "csv" {
+            writeln!(sink, "target,kind,in_index,severity,value_btc,top_category,top_share,top_reach,top_hops,top_source,categories,hits,unattributed,pruned,truncated,evidence")?;
+        }
+        for (t, origin) in &targets {
+            let s = match screener.screen(t) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors += 1;
+                    let at = if origin.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{origin}: ")
+                    };
+                    eprintln!("chainhound: {at}{e}");
+                    continue;
                 }
-                text(&mut sink, &s)?
+            };
+            match format.as_str() {
+                "csv" => csv_row(sink, &s)?,
+                "json" => results.push(s),
+                _ => {
+                    if shown > 0 {
+                        writeln!(sink)?;
+                    }
+                    text(sink, &s)?
+                }
             }
+            shown += 1;
         }
-        shown += 1;
-    }
-    if format == "json" {
-        if results.len() == 1 && !batch {
-            serde_json::to_writer_pretty(&mut sink, &results[0])?;
-        } else {
-            serde_json::to_writer_pretty(&mut sink, &results)?;
+        if format == "json" {
+            if results.len() == 1 && !batch {
+                serde_json::to_writer_pretty(&mut *sink, &results[0])?;
+            } else {
+                serde_json::to_writer_pretty(&mut *sink, &results)?;
+            }
+            writeln!(sink)?;
         }
-        writeln!(sink)?;
-    }
-    sink.flush()?;
+        Ok(())
+    })?;
     if errors > 0 && targets.len() == errors {
         bail!("nothing could be screened");
     }
@@ -490,6 +486,8 @@ fn pct(x: f64) -> String {
 }
 
 fn csv_field(s: &str) -> String {
+    // Label text never runs as a spreadsheet formula.
+    let s = chainhound_trace::report::cell(s);
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -7,6 +7,7 @@ mod entity;
 mod intel;
 mod output;
 mod simulate;
+mod trace;
 
 use anyhow::{bail, Context, Result};
 use chainhound_chain::hash::from_hex;
@@ -182,6 +183,74 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Trace coins forward (where did they go) or backward (where did they come from) under
+    /// FIFO, haircut or poison; stops at labelled services, hops, dust, time and CoinJoins.
+    Trace {
+        /// Seeds: txids (all outputs), txid:vout, or addresses (every coin received).
+        seeds: Vec<String>,
+        /// Seeds from incident files (hacks.csv format, or any label file with txids/addresses).
+        #[arg(long, value_name = "FILE")]
+        incidents: Vec<PathBuf>,
+        /// Only incidents whose name contains this (any case).
+        #[arg(long, value_name = "NAME", requires = "incidents")]
+        incident: Option<String>,
+        /// Trace backward: where the seeds' coins came from.
+        #[arg(long)]
+        backward: bool,
+        /// Taint policy: fifo, haircut or poison.
+        #[arg(long, default_value = "fifo", value_parser = parse_policy)]
+        policy: chainhound_trace::Policy,
+        /// At a CoinJoin: share (every output carries the proportional share; arrivals
+        /// after it are asserted only where corroborated), stop, or follow (the policy
+        /// goes on through it in the CoinJoin's order: unreliable, for comparison).
+        #[arg(long, default_value = "share", value_parser = parse_coinjoin)]
+        coinjoin: chainhound_trace::CoinJoinMode,
+        /// Hop limit (peel-chain continuations do not count).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        hops: u32,
+        /// Drop coins with fewer tainted satoshis.
+        #[arg(long, default_value_t = 1_000)]
+        dust: u64,
+        /// Time bound, a height or YYYY-MM-DD: forward, spends after it are not followed;
+        /// backward, coins made before it are not followed.
+        #[arg(long, value_name = "H|DATE")]
+        until: Option<String>,
+        /// Do not treat peel chains specially.
+        #[arg(long)]
+        no_peel: bool,
+        /// Categories whose labelled addresses end a branch [default: exchange,mixer,gambling,service,darknet,miner].
+        #[arg(long, value_delimiter = ',', value_name = "CATEGORIES")]
+        stop_at: Vec<String>,
+        /// Do not use labels lifted from an address's entity (cluster).
+        #[arg(long)]
+        no_lift: bool,
+        /// Ignore labels below this confidence (0-100).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_confidence: u8,
+        /// Transactions expanded at most.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_txs: u64,
+        /// Output: text, json, csv, dot (GraphViz) or html (self-contained case report).
+        #[arg(long)]
+        format: Option<String>,
+        /// JSON output (same as --format json).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Save as a case under INDEX/cases, re-checked after every ingest.
+        #[arg(long, value_name = "NAME")]
+        save: Option<String>,
+        /// No notes on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Saved trace cases: list them, or re-check them for new movements.
+    Case {
+        #[command(subcommand)]
+        what: CaseCmd,
+    },
     /// Measure analyses against a simulated chain's ground truth.
     Eval {
         #[command(subcommand)]
@@ -231,7 +300,7 @@ enum Cmd {
         no_lift: bool,
         /// Ignore labels below this confidence (0-100; GraphSense levels: web_crawl 20,
         /// forensic 50, authority_data 60, ownership 100).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         min_confidence: u8,
         /// Severity rules file (format in docs/intel.md) [default: built-in rules].
         #[arg(long, value_name = "FILE")]
@@ -317,6 +386,24 @@ struct Page {
 }
 
 #[derive(Subcommand)]
+enum CaseCmd {
+    /// The saved cases.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-trace saved cases on the current index and report new movements of their coins.
+    Watch {
+        /// Cases [default: all].
+        names: Vec<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum EvalCmd {
     /// Pairwise precision, recall, F1, purity and the largest wrong merge, for multi-input
     /// clustering alone and with each change heuristic.
@@ -334,6 +421,44 @@ enum EvalCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Recall of the heist's cash-out deposits and of the stolen amount at each, per
+    /// policy and CoinJoin mode, with any exchange named wrongly.
+    Trace {
+        /// The truth folder of `chainhound simulate` (DIR/truth) for the indexed chain.
+        #[arg(long, value_name = "DIR")]
+        truth: PathBuf,
+        /// Policies to measure [default: all].
+        #[arg(long, value_delimiter = ',', value_parser = parse_policy)]
+        policy: Vec<chainhound_trace::Policy>,
+        /// CoinJoin modes to measure: stop, share, follow [default: all three].
+        #[arg(long, value_delimiter = ',', value_parser = parse_coinjoin)]
+        coinjoin: Vec<chainhound_trace::CoinJoinMode>,
+        /// Hop limit.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        hops: u32,
+        /// Dust floor in satoshis.
+        #[arg(long, default_value_t = 1_000)]
+        dust: u64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_policy(s: &str) -> std::result::Result<chainhound_trace::Policy, String> {
+    chainhound_trace::Policy::parse(s)
+        .ok_or_else(|| format!("unknown policy '{s}': poison, haircut or fifo"))
+}
+
+fn parse_coinjoin(s: &str) -> std::result::Result<chainhound_trace::CoinJoinMode, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "stop" => Ok(chainhound_trace::CoinJoinMode::Stop),
+        "share" => Ok(chainhound_trace::CoinJoinMode::Share),
+        "follow" => Ok(chainhound_trace::CoinJoinMode::Follow),
+        _ => Err(format!(
+            "unknown CoinJoin mode '{s}': share, stop or follow"
+        )),
+    }
 }
 
 fn default_index() -> PathBuf {
@@ -434,6 +559,7 @@ fn run(cli: Cli) -> Result<Found> {
             bar.finish();
             output::ingest_report(&report, &index, json)?;
             entity::refresh_after_ingest(&index, quiet || json)?;
+            trace::watch_after_ingest(&index);
             Ok(Found::Yes)
         }
         Cmd::Block { id, json, pools } => {
@@ -653,6 +779,81 @@ fn run(cli: Cli) -> Result<Found> {
                 },
             )
         }
+        Cmd::Trace {
+            seeds,
+            incidents,
+            incident,
+            backward,
+            policy,
+            coinjoin,
+            hops,
+            dust,
+            until,
+            no_peel,
+            stop_at,
+            no_lift,
+            min_confidence,
+            max_txs,
+            format,
+            json,
+            out,
+            save,
+            quiet,
+        } => {
+            let mut opts = chainhound_trace::Options {
+                policy,
+                coinjoin,
+                hops,
+                dust_sat: dust,
+                peel: !no_peel,
+                lift: !no_lift,
+                min_confidence,
+                max_txs: max_txs as usize,
+                direction: if backward {
+                    chainhound_trace::Direction::Backward
+                } else {
+                    chainhound_trace::Direction::Forward
+                },
+                ..Default::default()
+            };
+            if !stop_at.is_empty() {
+                opts.stop_at = stop_at
+                    .iter()
+                    .map(|c| {
+                        chainhound_intel::label::Category::from_concept(c)
+                            .with_context(|| format!("unknown category '{c}' in --stop-at"))
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            Ok(found(trace::trace_cmd(
+                &index,
+                trace::TraceArgs {
+                    seeds,
+                    incidents,
+                    incident,
+                    opts,
+                    until,
+                    format,
+                    json,
+                    out,
+                    save,
+                    quiet,
+                },
+            )?))
+        }
+        Cmd::Case {
+            what: CaseCmd::List { json },
+        } => {
+            trace::case_list(&index, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Case {
+            what: CaseCmd::Watch { names, json },
+        } => {
+            let store = open_index(&index)?;
+            trace::case_watch(&index, &store, &names, json)?;
+            Ok(Found::Yes)
+        }
         Cmd::Eval {
             what:
                 EvalCmd::Clustering {
@@ -668,6 +869,40 @@ fn run(cli: Cli) -> Result<Found> {
                 ..Default::default()
             };
             entity::eval_cmd(&store, &truth, &base, &change, json)?;
+            Ok(Found::Yes)
+        }
+        Cmd::Eval {
+            what:
+                EvalCmd::Trace {
+                    truth,
+                    policy,
+                    coinjoin,
+                    hops,
+                    dust,
+                    json,
+                },
+        } => {
+            let store = open_index(&index)?;
+            let policies = if policy.is_empty() {
+                chainhound_trace::Policy::ALL.to_vec()
+            } else {
+                policy
+            };
+            let modes = if coinjoin.is_empty() {
+                vec![
+                    chainhound_trace::CoinJoinMode::Stop,
+                    chainhound_trace::CoinJoinMode::Share,
+                    chainhound_trace::CoinJoinMode::Follow,
+                ]
+            } else {
+                coinjoin
+            };
+            let base = chainhound_trace::Options {
+                hops,
+                dust_sat: dust,
+                ..Default::default()
+            };
+            trace::eval_cmd(&store, &truth, &base, &policies, &modes, json)?;
             Ok(Found::Yes)
         }
         Cmd::Miners {

@@ -446,3 +446,51 @@ pub fn prevouts(rows: &[PrevoutRow]) -> Result<()> {
     o.flush()?;
     Ok(())
 }
+
+/// Runs `f` on stdout, or on `path` written whole or not at all: into a
+/// temporary file beside it, renamed over it once complete, so a failure
+/// never leaves a truncated report where an old one was (devices and pipes
+/// are written in place). Errors name the file.
+pub fn write_to(
+    path: Option<&std::path::Path>,
+    f: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(path) = path else {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        f(&mut out)?;
+        out.flush()?;
+        return Ok(());
+    };
+    // Devices and pipes (`-o /dev/stdout`) are written in place.
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if special {
+        let result = (|| -> anyhow::Result<()> {
+            let mut w = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+            f(&mut w)?;
+            w.flush()?;
+            Ok(())
+        })();
+        return result.with_context(|| format!("writing {}", path.display()));
+    }
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> anyhow::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(file);
+        f(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}

@@ -364,6 +364,48 @@ impl Resolved {
         self.by_root.get(&root).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The label a walk takes for a set of labels: those at or above
+    /// `min_confidence` whose category `keep` accepts, the riskiest
+    /// category first, then the most trusted.
+    pub fn best(
+        book: &LabelBook,
+        labels: &[u32],
+        min_confidence: u8,
+        keep: impl Fn(Category) -> bool,
+    ) -> Option<u32> {
+        labels
+            .iter()
+            .copied()
+            .filter(|&l| {
+                let r = book.record_of(l);
+                r.confidence.0 >= min_confidence && keep(r.category)
+            })
+            .min_by_key(|&l| {
+                let r = book.record_of(l);
+                (r.category, std::cmp::Reverse(r.confidence))
+            })
+    }
+
+    /// The label address `a` carries for a walk ([`Resolved::best`]): its
+    /// own, else (with `lift`) its entity's; with how it was found
+    /// (`"address"` or `"entity"`).
+    pub fn address_label(
+        &self,
+        book: &LabelBook,
+        a: u32,
+        min_confidence: u8,
+        lift: bool,
+        keep: impl Fn(Category) -> bool + Copy,
+    ) -> Option<(u32, &'static str)> {
+        if let Some(l) = Resolved::best(book, self.of_addr(a), min_confidence, keep) {
+            return Some((l, "address"));
+        }
+        if !lift {
+            return None;
+        }
+        Resolved::best(book, self.lifted(a), min_confidence, keep).map(|l| (l, "entity"))
+    }
+
     /// Whether the entity of `a` holds two services' labels.
     pub fn is_conflicted(&self, a: u32) -> bool {
         self.conflicted.contains(&self.entity_of(a))

@@ -450,16 +450,10 @@ impl<'a> Screener<'a> {
     /// The label a funding output's address (or its transaction, or the
     /// address's entity) carries: the riskiest, then the most trusted.
     fn source_label(&self, a: Option<u32>, tx: u32) -> Option<(u32, &'static str)> {
-        let r = self.resolved;
-        let best = |ls: &[u32]| {
-            self.trusted(ls).copied().min_by_key(|&l| {
-                let rec = self.book.record_of(l);
-                (rec.category, std::cmp::Reverse(rec.confidence))
-            })
-        };
+        let (r, floor) = (self.resolved, self.opts.min_confidence);
+        let best = |ls: &[u32]| Resolved::best(self.book, ls, floor, |_| true);
         let own = a.map(|a| r.of_addr(a)).unwrap_or(&[]);
-        let txl = r.of_tx(tx);
-        match (best(own), best(txl)) {
+        match (best(own), best(r.of_tx(tx))) {
             (Some(x), Some(y)) => {
                 let (cx, cy) = (
                     self.book.record_of(x).category,
@@ -469,10 +463,9 @@ impl<'a> Screener<'a> {
             }
             (Some(x), None) => Some((x, "address")),
             (None, Some(y)) => Some((y, "tx")),
-            (None, None) if self.opts.lift => {
-                a.and_then(|a| best(r.lifted(a))).map(|l| (l, "entity"))
+            (None, None) => {
+                a.and_then(|a| r.address_label(self.book, a, floor, self.opts.lift, |_| true))
             }
-            (None, None) => None,
         }
     }
 
