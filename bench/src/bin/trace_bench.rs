@@ -272,7 +272,7 @@ fn main() -> Res<()> {
     );
 
     // Warm-up (page cache, allocator): one bare walk and one trace of the
-    // first policy following CoinJoins, untimed.
+    // first policy sharing at CoinJoins (the default), untimed.
     let t0 = Instant::now();
     let _ = bfs(&st, &seeds, hops, budget);
     let _ = Tracer::new(
@@ -281,7 +281,7 @@ fn main() -> Res<()> {
         Options {
             policy: policies[0],
             hops,
-            coinjoin: CoinJoinMode::Follow,
+            coinjoin: CoinJoinMode::Share,
             ..Default::default()
         },
     )
@@ -304,7 +304,11 @@ fn main() -> Res<()> {
 
     let mut rows = Vec::new();
     for &policy in &policies {
-        for coinjoin in [CoinJoinMode::Follow, CoinJoinMode::Stop] {
+        for coinjoin in [
+            CoinJoinMode::Share,
+            CoinJoinMode::Stop,
+            CoinJoinMode::Follow,
+        ] {
             let opts = Options {
                 policy,
                 hops,
@@ -351,12 +355,12 @@ fn main() -> Res<()> {
             let opts = Options {
                 policy,
                 hops,
-                coinjoin: CoinJoinMode::Stop,
+                coinjoin: CoinJoinMode::Share,
                 ..Default::default()
             };
             let r = measure(&st, Some((&book, &resolved)), &seeds, opts, runs, singles);
             eprintln!(
-                "{} / stop / labels: best {:.3} s, {} txs expanded",
+                "{} / share / labels: best {:.3} s, {} txs expanded",
                 policy.name(),
                 r.best(),
                 r.expanded

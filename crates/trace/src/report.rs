@@ -234,6 +234,14 @@ fn look(kind: &str) -> Look {
             "hexagon", "filled", "#d8c4f0", "#6a3fa0", "CoinJoin", "coinjoin",
         ),
         "entity" => ("folder", "filled", "#ffd08a", "#b36b00", "entity", "entity"),
+        "possible" => (
+            "folder",
+            "filled,dashed",
+            "#eeeeee",
+            "#888888",
+            "possible, not asserted",
+            "possible",
+        ),
         "unspent" => (
             "ellipse", "filled", "#b5e3b5", "#2f7d32", "unspent", "unspent",
         ),
@@ -573,26 +581,17 @@ struct Layout {
     height: f64,
 }
 
-/// Lays out the graph in columns: by hop (mirrored backward, so that the
-/// money flows left to right both ways); within one hop, nodes reached
-/// from another node of the same hop (peel-chain steps, arrivals) move
-/// into sub-columns to its right; columns of more than [`MAX_ROWS`] nodes
-/// are split. Within a column nodes are ordered by the mean position of
-/// the nodes they are reached from (then in the graph's order), and
-/// columns are centred vertically.
-fn layout(g: &Norm<'_>, direction: Direction) -> Layout {
+/// Lays out the graph in columns by the longest chain of edges leading to
+/// each node, so that every edge runs left to right in the money's order
+/// (both directions: a backward trace's edges run from the sources to the
+/// seed); columns of more than [`MAX_ROWS`] nodes are split. Within a
+/// column nodes are ordered by the mean position of the nodes they are
+/// reached from (then in the graph's order), and columns are centred
+/// vertically.
+fn layout(g: &Norm<'_>, _direction: Direction) -> Layout {
     let count = g.nodes.len();
-    let max_hop = g.nodes.iter().map(|n| n.hop).max().unwrap_or(0);
-    let major: Vec<u32> = g
-        .nodes
-        .iter()
-        .map(|n| match direction {
-            Direction::Forward => n.hop,
-            Direction::Backward => max_hop - n.hop,
-        })
-        .collect();
-    // Sub-columns: the longest chain of edges within a hop (Kahn's order;
-    // nodes on a cycle, which a trace does not make, stay where they are).
+    // Longest-path layers (Kahn's order; nodes on a cycle, which a trace
+    // does not make, stay in the first column).
     let mut indeg = vec![0usize; count];
     let mut next: Vec<Vec<usize>> = vec![Vec::new(); count];
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); count];
@@ -601,22 +600,21 @@ fn layout(g: &Norm<'_>, direction: Direction) -> Layout {
             continue;
         }
         preds[b].push(a);
-        if major[a] == major[b] {
-            next[a].push(b);
-            indeg[b] += 1;
-        }
+        next[a].push(b);
+        indeg[b] += 1;
     }
-    let mut sub = vec![0u32; count];
+    let mut major = vec![0u32; count];
     let mut ready: Vec<usize> = (0..count).filter(|&i| indeg[i] == 0).collect();
     while let Some(a) = ready.pop() {
         for &b in &next[a] {
-            sub[b] = sub[b].max(sub[a] + 1);
+            major[b] = major[b].max(major[a] + 1);
             indeg[b] -= 1;
             if indeg[b] == 0 {
                 ready.push(b);
             }
         }
     }
+    let sub = vec![0u32; count];
     let mut keys: Vec<(u32, u32)> = (0..count).map(|i| (major[i], sub[i])).collect();
     keys.sort_unstable();
     keys.dedup();

@@ -350,6 +350,32 @@ fn hops_time_and_coinjoin_stops() {
     // The mixer is where the mixer route ends.
     let t = run(&st, &b, &r, &heist(s), Options::default());
     assert!(t.entities.iter().any(|e| e.category == Category::Mixer));
+    // The graph draws asserted entities as entities and the rest apart.
+    let named: HashSet<String> = t.entities.iter().map(|e| e.name.clone()).collect();
+    let maybe: HashSet<String> = t.possible.iter().map(|e| e.name.clone()).collect();
+    let mut kinds = HashSet::new();
+    for n in &t.graph.nodes {
+        kinds.insert(n.kind.as_str());
+        match n.kind.as_str() {
+            "entity" => assert!(named.contains(&n.label), "{}", n.label),
+            "possible" => assert!(
+                maybe.iter().any(|m| n.label.starts_with(m.as_str())),
+                "{}",
+                n.label
+            ),
+            _ => {}
+        }
+    }
+    assert!(
+        kinds.contains("entity") && kinds.contains("seed"),
+        "{kinds:?}"
+    );
+    let ids: HashSet<&str> = t.graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert!(t
+        .graph
+        .edges
+        .iter()
+        .all(|e| ids.contains(e.from.as_str()) && ids.contains(e.to.as_str())));
 }
 
 #[test]
