@@ -1,0 +1,872 @@
+//! One message judged: parsed with `mail-parser` (bounded), its indicators
+//! read, every rule run, the score summed into a verdict.
+//!
+//! Owns the rules on headers, links and text, and the report of a message.
+//! Rules never key on how a corpus was collected (line endings, honeypot
+//! recipients, archive hosts, mbox separators): they read what a reader
+//! sees and what the sender controls.
+//!
+//! Must not: fetch, resolve or run anything found in the message.
+
+use crate::attach;
+use crate::evidence::{Evidence, Verdict};
+use crate::indicators::{self, Crypto, Link};
+use crate::lookalike::{self, Protected};
+use mail_parser::{MessageParser, MimeHeaders};
+use serde::Serialize;
+
+/// Bytes of one message read at most; the rest is cut (and said).
+pub const MAX_MESSAGE: usize = 32 << 20;
+/// Body characters scanned for lures and addresses at most.
+const MAX_TEXT: usize = 1 << 20;
+
+/// What a judgement needs besides the message.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The authserv-id whose `Authentication-Results` are trusted (your
+    /// own receiving server's); others are ignored, as anyone can write
+    /// one.
+    pub authserv_id: Option<String>,
+    /// Brands whose lookalikes are flagged.
+    pub protected: Protected,
+}
+
+/// An attachment, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentNote {
+    /// File name (or `(unnamed)`).
+    pub name: String,
+    /// Declared MIME type.
+    pub declared: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Type found by content.
+    pub detected: &'static str,
+}
+
+/// What the message points at.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Indicators {
+    /// From address.
+    pub from: Option<String>,
+    /// Its domain.
+    pub sender_domain: Option<String>,
+    /// Reply-To address.
+    pub reply_to: Option<String>,
+    /// Return-Path address.
+    pub return_path: Option<String>,
+    /// Distinct link hosts.
+    pub link_domains: Vec<String>,
+    /// Links (at most [`indicators::MAX_LINKS`] per body).
+    pub urls: Vec<String>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentNote>,
+    /// Crypto addresses and txids.
+    pub crypto: Crypto,
+}
+
+/// The judgement of one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Where it came from (file, `file#n` in an mbox).
+    pub source: String,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Sum of the evidence's weights.
+    pub score: i32,
+    /// Every rule that fired.
+    pub evidence: Vec<Evidence>,
+    /// What it points at.
+    pub indicators: Indicators,
+}
+
+/// Mail providers anyone can sign up to: a company does not write from
+/// them.
+const FREEMAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.jp",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "yandex.ru",
+    "yandex.com",
+    "mail.ru",
+    "proton.me",
+    "protonmail.com",
+    "tutanota.com",
+    "zoho.com",
+    "naver.com",
+    "daum.net",
+    "hanmail.net",
+    "nate.com",
+    "kakao.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+];
+
+/// URL shorteners: the destination is hidden.
+const SHORTENERS: &[&str] = &[
+    "bit.ly",
+    "tinyurl.com",
+    "t.co",
+    "goo.gl",
+    "is.gd",
+    "cutt.ly",
+    "rebrand.ly",
+    "ow.ly",
+    "buff.ly",
+    "rb.gy",
+    "shorturl.at",
+    "tiny.cc",
+    "t.ly",
+    "s.id",
+    "v.gd",
+    "bitly.com",
+    "shorte.st",
+    "adf.ly",
+    "lnkd.in",
+];
+
+/// Hosting anyone can publish a page on in minutes: phishing kits live
+/// there (a brand's own mail rarely links to them).
+const FREE_HOSTING: &[&str] = &[
+    "firebaseapp.com",
+    "web.app",
+    "weebly.com",
+    "wixsite.com",
+    "000webhostapp.com",
+    "blogspot.com",
+    "netlify.app",
+    "pages.dev",
+    "r2.dev",
+    "workers.dev",
+    "vercel.app",
+    "glitch.me",
+    "herokuapp.com",
+    "repl.co",
+    "github.io",
+    "gitbook.io",
+    "webflow.io",
+    "godaddysites.com",
+    "square.site",
+    "ipfs.io",
+    "dweb.link",
+    "storage.googleapis.com",
+    "appspot.com",
+    "azurewebsites.net",
+    "web.core.windows.net",
+    "sharepoint.com",
+    "forms.gle",
+    "typeform.com",
+    "jotform.com",
+    "formstack.com",
+    "sites.google.com",
+    "ngrok.io",
+    "ngrok-free.app",
+    "trycloudflare.com",
+    "duckdns.org",
+    "linktr.ee",
+];
+
+/// Words of a company or a role, in a display name.
+const COMPANY_WORDS: &[&str] = &[
+    "support",
+    "security",
+    "team",
+    "service",
+    "admin",
+    "billing",
+    "account",
+    "helpdesk",
+    "it department",
+    "hr",
+    "recruit",
+    "compliance",
+    "exchange",
+    "wallet",
+    "official",
+    "고객센터",
+    "보안",
+    "관리자",
+    "인사팀",
+    "채용",
+];
+
+/// Lures: (rule, weight, words in English and Korean).
+const LURES: &[(&str, i32, &[&str])] = &[
+    (
+        "lure.urgency",
+        2,
+        &[
+            "urgent",
+            "immediately",
+            "within 24 hours",
+            "within 48 hours",
+            "suspended",
+            "will be closed",
+            "final notice",
+            "action required",
+            "expire",
+            "last chance",
+            "dringend",
+            "sofort",
+            "läuft ab",
+            "urgente",
+            "imediato",
+            "expiram",
+            "expirem",
+            "bloqueado",
+            "bloqueio",
+            "suspenso",
+            "último aviso",
+            "긴급",
+            "즉시",
+            "정지",
+            "24시간",
+            "만료",
+        ],
+    ),
+    (
+        "lure.credentials",
+        3,
+        &[
+            "verify your account",
+            "confirm your password",
+            "update your password",
+            "login to your account",
+            "sign in to",
+            "password expire",
+            "비밀번호",
+            "로그인",
+            "계정 확인",
+            "계정을 확인",
+        ],
+    ),
+    (
+        "lure.wallet",
+        4,
+        &[
+            "seed phrase",
+            "recovery phrase",
+            "secret phrase",
+            "private key",
+            "mnemonic",
+            "12 words",
+            "24 words",
+            "wallet verification",
+            "validate your wallet",
+            "시드 구문",
+            "복구 구문",
+            "개인키",
+            "니모닉",
+            "지갑 인증",
+        ],
+    ),
+    (
+        "lure.kyc",
+        2,
+        &[
+            "kyc",
+            "identity verification",
+            "verify your identity",
+            "본인인증",
+            "신원 확인",
+            "본인 확인",
+        ],
+    ),
+    (
+        "lure.invoice",
+        3,
+        &[
+            "invoice",
+            "payment due",
+            "wire transfer",
+            "remittance",
+            "overdue",
+            "fatura",
+            "boleto",
+            "rechnung",
+            "factura",
+            "factuur",
+            "청구서",
+            "송금",
+            "결제 요청",
+            "입금",
+        ],
+    ),
+    (
+        "lure.job",
+        1,
+        &[
+            "job offer",
+            "job opportunity",
+            "position at",
+            "your resume",
+            "your cv",
+            "recruiter",
+            "interview",
+            "salary",
+            "채용",
+            "이력서",
+            "입사",
+            "면접",
+            "연봉",
+        ],
+    ),
+    (
+        "lure.security_alert",
+        3,
+        &[
+            "unusual sign-in",
+            "unusual activity",
+            "security alert",
+            "suspicious activity",
+            "new login",
+            "unauthorized",
+            "tried to log in",
+            "tried to iog in",
+            "compromised",
+            "sicherheitswarnung",
+            "ungewöhnliche",
+            "segurança",
+            "seguranca",
+            "acesso suspeito",
+            "보안 경고",
+            "새로운 로그인",
+            "비정상",
+            "해외 로그인",
+        ],
+    ),
+    (
+        "lure.crypto_offer",
+        3,
+        &[
+            "giving away",
+            "double your",
+            "staking",
+            "claim your share",
+            "bitcoin transaction",
+            "btc transaction",
+            "crypto investment",
+            "guaranteed profit",
+            "passive income",
+            "withdrawal is ready",
+            "ready for withdrawal",
+            "bankruptcy claim",
+            "코인 지급",
+            "수익 보장",
+        ],
+    ),
+    (
+        "lure.prize",
+        3,
+        &[
+            "you have won",
+            "congratulations",
+            "claim your",
+            "reward",
+            "airdrop",
+            "giveaway",
+            "free gift",
+            "winner",
+            "gewinn",
+            "glückwunsch",
+            "gluckwunsch",
+            "gratulieren",
+            "gewonnen",
+            "resgate",
+            "pontos",
+            "valores a receber",
+            "prêmio",
+            "premio",
+            "parabéns",
+            "gefeliciteerd",
+            "당첨",
+            "에어드랍",
+            "보상",
+            "경품",
+        ],
+    ),
+];
+
+fn domain_of(addr: &str) -> Option<String> {
+    addr.rsplit_once('@')
+        .map(|(_, d)| {
+            d.trim()
+                .trim_end_matches('>')
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        })
+        .filter(|d| !d.is_empty())
+}
+
+fn base(d: &str) -> String {
+    lookalike::registrable(d).unwrap_or_else(|| d.to_string())
+}
+
+/// Judges one message's bytes.
+pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
+    let mut ev: Vec<Evidence> = Vec::new();
+    let cut = raw.len() > MAX_MESSAGE;
+    let raw = &raw[..raw.len().min(MAX_MESSAGE)];
+    let mut ind = Indicators::default();
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        ev.push(Evidence::new(
+            "parse.unreadable",
+            3,
+            "not a readable RFC 5322 message",
+        ));
+        return finish(source, None, ev, ind);
+    };
+    if cut {
+        ev.push(Evidence::new(
+            "parse.huge",
+            1,
+            format!("message over {} MB, read in part", MAX_MESSAGE >> 20),
+        ));
+    }
+    let subject = msg
+        .subject()
+        .map(|s| s.chars().take(300).collect::<String>());
+
+    // Subject and headers.
+    if let Some(sub) = &subject {
+        if let Some(tok) = random_token(sub) {
+            ev.push(Evidence::new(
+                "subject.random_token",
+                4,
+                format!(
+                    "the subject carries the random tag \"{tok}\" (a campaign's tracking code)"
+                ),
+            ));
+        }
+        if sub.chars().any(is_emoji) {
+            ev.push(Evidence::new(
+                "subject.emoji",
+                2,
+                "the subject carries emoji",
+            ));
+        }
+        let to = msg
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(|s| s.to_lowercase());
+        if let Some(to) = to.filter(|t| t.contains('@')) {
+            if sub.to_lowercase().contains(&to) {
+                ev.push(Evidence::new(
+                    "subject.names_recipient",
+                    3,
+                    "the subject names the recipient's own address",
+                ));
+            }
+        }
+    }
+    if msg.message_id().is_none() {
+        ev.push(Evidence::new(
+            "header.no_message_id",
+            2,
+            "no Message-ID (every real mail system writes one)",
+        ));
+    }
+    if msg.date().is_none() {
+        ev.push(Evidence::new("header.no_date", 1, "no readable Date"));
+    }
+    if msg.html_body_count() > 0 && msg.text_bodies().all(|p| p.is_text_html()) {
+        ev.push(Evidence::new(
+            "body.html_only",
+            2,
+            "HTML only, no plain-text version",
+        ));
+    }
+
+    // Sender.
+    let from = msg.from().and_then(|a| a.first());
+    let from_addr = from.and_then(|a| a.address()).map(|s| s.to_string());
+    let from_name = from.and_then(|a| a.name()).map(|s| s.to_string());
+    let sender_domain = from_addr.as_deref().and_then(domain_of);
+    ind.from = from_addr.clone();
+    ind.sender_domain = sender_domain.clone();
+    ind.reply_to = msg
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(str::to_string);
+    ind.return_path = msg.return_address().map(str::to_string);
+    if let Some(d) = &sender_domain {
+        let free = FREEMAIL.contains(&base(d).as_str());
+        if let Some(l) = lookalike::check_host(d, &opts.protected) {
+            ev.push(lookalike::evidence(&l, "sender domain"));
+        }
+        if let Some(name) = &from_name {
+            let lname = name.to_lowercase();
+            // A display name that is itself an address of another domain.
+            if let Some(shown) = name
+                .split_whitespace()
+                .find(|w| w.contains('@'))
+                .and_then(domain_of)
+            {
+                let shown = shown
+                    .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .to_string();
+                if !shown.is_empty() && base(&shown) != base(d) {
+                    ev.push(Evidence::new(
+                        "sender.name_is_other_address",
+                        4,
+                        format!(
+                            "display name shows an address at {shown} but the mail is from {d}"
+                        ),
+                    ));
+                }
+            }
+            // A display name naming a protected brand, from elsewhere.
+            if let Some(brand) = brand_named_in(&lname, &opts.protected) {
+                if base(d) != base(&brand) {
+                    ev.push(Evidence::new(
+                        "sender.brand_name_elsewhere",
+                        5,
+                        format!("display name \"{name}\" names {brand} but the mail is from {d}"),
+                    ));
+                }
+            }
+            if free && COMPANY_WORDS.iter().any(|w| contains_word(&lname, w)) {
+                ev.push(Evidence::new("sender.freemail_company", 3, format!("display name \"{name}\" claims an organisation, from the free mail provider {d}")));
+            }
+        }
+        if let Some(r) = ind.reply_to.as_deref().and_then(domain_of) {
+            if base(&r) != base(d) {
+                let w = if FREEMAIL.contains(&base(&r).as_str()) && !free {
+                    3
+                } else {
+                    0
+                };
+                ev.push(Evidence::new(
+                    "sender.reply_to_differs",
+                    w,
+                    format!("replies go to {r}, not to the sender's {d}"),
+                ));
+            }
+        }
+    } else {
+        ev.push(Evidence::new(
+            "sender.missing",
+            5,
+            "no readable From address",
+        ));
+    }
+
+    // Authentication results of the trusted server only.
+    if let Some(id) = &opts.authserv_id {
+        for (name, value) in msg.headers_raw() {
+            if !name.eq_ignore_ascii_case("Authentication-Results") {
+                continue;
+            }
+            let v = value.trim();
+            let first = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            if !first.eq_ignore_ascii_case(id) {
+                continue;
+            }
+            let lv = v.to_ascii_lowercase();
+            for (m, rule, w) in [
+                ("dmarc=fail", "auth.dmarc_fail", 6),
+                ("spf=fail", "auth.spf_fail", 3),
+                ("spf=softfail", "auth.spf_softfail", 1),
+                ("dkim=fail", "auth.dkim_fail", 2),
+                ("dmarc=pass", "auth.dmarc_pass", -3),
+            ] {
+                if lv.contains(m) {
+                    ev.push(Evidence::new(rule, w, format!("{id} says {m}")));
+                }
+            }
+        }
+    }
+
+    // Bodies: links and text.
+    let mut links: Vec<Link> = Vec::new();
+    let mut text = String::new();
+    for part in msg.html_bodies() {
+        if let Some(h) = part.text_contents() {
+            indicators::html_links(h, &mut links);
+            if text.len() < MAX_TEXT {
+                text.push_str(&indicators::strip_tags(h));
+                text.push('\n');
+            }
+        }
+    }
+    for part in msg.text_bodies() {
+        if part.is_text_html() {
+            continue;
+        }
+        if let Some(t) = part.text_contents() {
+            indicators::text_links(t, &mut links);
+            if text.len() < MAX_TEXT {
+                text.push_str(t);
+                text.push('\n');
+            }
+        }
+    }
+    let mut cut_at = text.len().min(MAX_TEXT);
+    while !text.is_char_boundary(cut_at) {
+        cut_at -= 1;
+    }
+    text.truncate(cut_at);
+    link_rules(&links, opts, &mut ev);
+    let mut hosts: Vec<String> = Vec::new();
+    for l in &links {
+        if !l.host.is_empty() && !hosts.contains(&l.host) && hosts.len() < 200 {
+            hosts.push(l.host.clone());
+        }
+    }
+    ind.link_domains = hosts;
+    ind.urls = links
+        .iter()
+        .filter(|l| !l.url.is_empty())
+        .map(|l| l.url.clone())
+        .take(500)
+        .collect();
+
+    // Lures, in the subject and the text.
+    let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
+    let mut lures = 0;
+    for (rule, w, words) in LURES {
+        if let Some(hit) = words.iter().find(|k| hay.contains(*k)) {
+            lures += 1;
+            ev.push(Evidence::new(rule, *w, format!("the text says \"{hit}\"")));
+        }
+    }
+    indicators::crypto(&text, &mut ind.crypto);
+    indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
+    if lures > 0 && !ind.crypto.is_empty() {
+        ev.push(Evidence::new(
+            "lure.pay_to_address",
+            2,
+            "asks for action and names a crypto address",
+        ));
+    }
+
+    // Attachments.
+    for part in msg.attachments() {
+        let name = part.attachment_name();
+        let declared = part.content_type().map(|c| match c.subtype() {
+            Some(s) => format!("{}/{}", c.ctype(), s),
+            None => c.ctype().to_string(),
+        });
+        let bytes = part.contents();
+        let r = attach::inspect(&attach::Attachment {
+            name,
+            declared: declared.as_deref(),
+            bytes,
+        });
+        ind.attachments.push(AttachmentNote {
+            name: r.name.clone(),
+            declared: declared.clone(),
+            size: r.size,
+            sha256: r.sha256.clone(),
+            detected: r.detected,
+        });
+        // The attachment's own evidence already sums up its risky members.
+        ev.extend(r.evidence.iter().cloned());
+    }
+    finish(source, subject, ev, ind)
+}
+
+/// A token of a subject that looks machine-made: ten or more letters and
+/// digits mixing upper case, lower case and digits (`v5V0ZVRe1HjazliqQoYz`).
+fn random_token(s: &str) -> Option<&str> {
+    s.split(|c: char| !c.is_ascii_alphanumeric()).find(|t| {
+        let (u, l, d) = t.chars().fold((0, 0, 0), |(u, l, d), c| {
+            (
+                u + c.is_ascii_uppercase() as u32,
+                l + c.is_ascii_lowercase() as u32,
+                d + c.is_ascii_digit() as u32,
+            )
+        });
+        t.len() >= 10 && u >= 2 && l >= 2 && (d >= 1 || t.len() >= 14) && {
+            // Not a camel-case word: count case switches.
+            let switches = t
+                .as_bytes()
+                .windows(2)
+                .filter(|w| w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase())
+                .count();
+            switches >= 5
+        }
+    })
+}
+
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x1F000..=0x1F2FF)
+}
+
+fn contains_word(hay: &str, w: &str) -> bool {
+    if !w.is_ascii() {
+        return hay.contains(w);
+    }
+    hay.match_indices(w).any(|(i, _)| {
+        let before = hay[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = hay[i + w.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        before && after
+    })
+}
+
+fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
+    let mut fired = std::collections::HashSet::new();
+    let mut once = |ev: &mut Vec<Evidence>, e: Evidence| {
+        if fired.insert(e.rule) {
+            ev.push(e);
+        }
+    };
+    let mut lookalike_seen = false;
+    for l in links {
+        let lurl = l.url.to_ascii_lowercase();
+        if l.from == "form" {
+            once(
+                ev,
+                Evidence::new(
+                    "link.form",
+                    0,
+                    format!(
+                        "the mail holds a form{}",
+                        if l.host.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" posting to {}", l.host)
+                        }
+                    ),
+                ),
+            );
+            continue;
+        }
+        if lurl.starts_with("data:") {
+            once(
+                ev,
+                Evidence::new(
+                    "link.data_uri",
+                    3,
+                    "a link is a data: URI (content carried in the link)",
+                ),
+            );
+            continue;
+        }
+        if l.host.is_empty() || l.from == "img" {
+            continue;
+        }
+        let (_, userinfo) = indicators::host_of(&l.url);
+        if userinfo {
+            once(
+                ev,
+                Evidence::new(
+                    "link.userinfo",
+                    4,
+                    format!("link {} hides its host after an '@'", l.host),
+                ),
+            );
+        }
+        if indicators::is_ip(&l.host) {
+            once(
+                ev,
+                Evidence::new(
+                    "link.ip_literal",
+                    2,
+                    format!("link goes to the bare address {}", l.host),
+                ),
+            );
+        }
+        if FREE_HOSTING
+            .iter()
+            .any(|f| l.host == *f || l.host.ends_with(&format!(".{f}")))
+        {
+            once(
+                ev,
+                Evidence::new(
+                    "link.free_hosting",
+                    3,
+                    format!("link to a page on free hosting: {}", l.host),
+                ),
+            );
+        }
+        if SHORTENERS.contains(&base(&l.host).as_str()) {
+            once(
+                ev,
+                Evidence::new(
+                    "link.shortener",
+                    2,
+                    format!("link through the shortener {}", l.host),
+                ),
+            );
+        }
+        if let Some(shown) = l.text.as_deref().and_then(indicators::host_in_text) {
+            if base(&shown) != base(&l.host) {
+                once(
+                    ev,
+                    Evidence::new(
+                        "link.text_names_other_host",
+                        3,
+                        format!("link text shows {shown} but goes to {}", l.host),
+                    ),
+                );
+            }
+        }
+        if !lookalike_seen {
+            if let Some(lk) = lookalike::check_host(&l.host, &opts.protected) {
+                lookalike_seen = true;
+                ev.push(lookalike::evidence(&lk, "link host"));
+            }
+        }
+    }
+}
+
+fn finish(
+    source: &str,
+    subject: Option<String>,
+    evidence: Vec<Evidence>,
+    indicators: Indicators,
+) -> Report {
+    let score = evidence.iter().map(|e| e.weight).sum();
+    Report {
+        source: source.to_string(),
+        subject,
+        verdict: Verdict::of(score),
+        score,
+        evidence,
+        indicators,
+    }
+}
+
+/// The protected brand whose name a display name uses as a word
+/// ("Binance Support"), as its domain; brand names shorter than four
+/// letters are too common to count.
+fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
+    p.domains().find_map(|d| {
+        let label = d.split('.').next()?;
+        (label.len() >= 4 && contains_word(lname, label)).then(|| d.to_string())
+    })
+}

@@ -1,0 +1,349 @@
+//! What a message points at: links (with the text shown for them), hosts,
+//! and the crypto addresses and txids in its text. Plain text scanning,
+//! bounded; no URL is ever fetched and no name resolved.
+//!
+//! Owns the link and address extractors. Must not: judge (rules do).
+
+use chainhound_chain::{address, Network};
+use serde::Serialize;
+
+/// Links read from one body at most.
+pub const MAX_LINKS: usize = 500;
+
+/// One link: where it goes and what the reader sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The URL as written (`href`, `action` or in text).
+    pub url: String,
+    /// Its host, lower-case (empty for `data:` and `mailto:`).
+    pub host: String,
+    /// The text shown for it (HTML anchors), tags stripped.
+    pub text: Option<String>,
+    /// `a`, `form`, `text`, `img`.
+    pub from: &'static str,
+}
+
+/// The crypto identifiers of a text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Crypto {
+    /// Bitcoin mainnet addresses (checksums valid).
+    pub btc: Vec<String>,
+    /// Ethereum-style `0x` addresses (40 hex digits).
+    pub eth: Vec<String>,
+    /// Tron addresses (`T` + 33 base58 characters).
+    pub trx: Vec<String>,
+    /// 64-hex-digit strings: txids (or other hashes).
+    pub txids: Vec<String>,
+}
+
+impl Crypto {
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.btc.is_empty() && self.eth.is_empty() && self.trx.is_empty() && self.txids.is_empty()
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if v.len() < 200 && !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// Bitcoin, Ethereum and Tron addresses and txids in `text`.
+pub fn crypto(text: &str, out: &mut Crypto) {
+    let is_b58 = |c: char| c.is_ascii_alphanumeric() && !matches!(c, '0' | 'O' | 'I' | 'l');
+    for tok in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let n = tok.len();
+        if !(26..=90).contains(&n) {
+            continue;
+        }
+        let lower = tok.to_ascii_lowercase();
+        if n == 64 && tok.chars().all(|c| c.is_ascii_hexdigit()) {
+            push_unique(&mut out.txids, &lower);
+        } else if n == 42
+            && lower.starts_with("0x")
+            && lower[2..].chars().all(|c| c.is_ascii_hexdigit())
+        {
+            push_unique(&mut out.eth, tok);
+        } else if lower.starts_with("bc1") {
+            if address::decode(&lower, Network::Mainnet).is_ok() {
+                push_unique(&mut out.btc, &lower);
+            }
+        } else if (tok.starts_with('1') || tok.starts_with('3'))
+            && n <= 35
+            && tok.chars().all(is_b58)
+        {
+            if address::decode(tok, Network::Mainnet).is_ok() {
+                push_unique(&mut out.btc, tok);
+            }
+        } else if tok.starts_with('T') && n == 34 && tok.chars().all(is_b58) {
+            push_unique(&mut out.trx, tok);
+        }
+    }
+}
+
+/// The host of a URL (lower-case, without user info, port or trailing
+/// dot) and whether user info (`user@host`) hid the real host.
+pub fn host_of(url: &str) -> (String, bool) {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None if url.to_ascii_lowercase().starts_with("www.") => url,
+        None => return (String::new(), false),
+    };
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    let (userinfo, hostport) = match authority.rfind('@') {
+        Some(i) => (true, &authority[i + 1..]),
+        None => (false, authority),
+    };
+    let host = if hostport.starts_with('[') {
+        hostport
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        hostport.split(':').next().unwrap_or("").to_string()
+    };
+    (host.trim_end_matches('.').to_ascii_lowercase(), userinfo)
+}
+
+/// Whether a host is an IP literal (dotted, IPv6, or a bare number as
+/// some browsers read `http://3232235777/`).
+pub fn is_ip(host: &str) -> bool {
+    if host.starts_with('[') {
+        return true;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    !host.is_empty()
+        && parts.len() <= 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && (p.chars().all(|c| c.is_ascii_digit())
+                    || (p.starts_with("0x")
+                        && p.len() > 2
+                        && p[2..].chars().all(|c| c.is_ascii_hexdigit())))
+        })
+}
+
+/// Links in plain text: `http(s)://` and `www.` runs.
+pub fn text_links(text: &str, out: &mut Vec<Link>) {
+    let lower = text.to_ascii_lowercase();
+    let mut i = 0;
+    while out.len() < MAX_LINKS {
+        let next = ["http://", "https://", "www."]
+            .iter()
+            .filter_map(|p| lower[i..].find(p).map(|j| i + j))
+            .min();
+        let Some(start) = next else { break };
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | ')' | ']'))
+            .map_or(text.len(), |j| start + j);
+        let url = text[start..end].trim_end_matches(['.', ',', ';']);
+        let (host, _) = host_of(url);
+        if !host.is_empty() {
+            out.push(Link {
+                url: url.to_string(),
+                host,
+                text: None,
+                from: "text",
+            });
+        }
+        i = end.max(start + 4);
+        if i >= text.len() {
+            break;
+        }
+    }
+}
+
+/// The value of attribute `name` in a tag's text (`href="..."`).
+fn attr<'a>(tag: &'a str, lower_tag: &str, name: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(j) = lower_tag[from..].find(name) {
+        let at = from + j;
+        from = at + name.len();
+        let before_ok = at == 0 || lower_tag.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = lower_tag[at + name.len()..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let vstart = tag.len() - rest.len() + 1;
+        let v = tag[vstart..].trim_start();
+        let off = tag.len() - v.len();
+        return Some(match v.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let inner = &tag[off + 1..];
+                &inner[..inner.find(q).unwrap_or(inner.len())]
+            }
+            _ => {
+                &tag[off..off
+                    + v.find(|c: char| c.is_whitespace() || c == '>')
+                        .unwrap_or(v.len())]
+            }
+        });
+    }
+    None
+}
+
+/// Text with tags removed and the common entities decoded.
+pub fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+}
+
+/// Links of an HTML body: anchors with their text, form actions, images.
+pub fn html_links(html: &str, out: &mut Vec<Link>) {
+    let lower = html.to_ascii_lowercase();
+    let mut i = 0;
+    while out.len() < MAX_LINKS {
+        let Some(j) = lower[i..].find('<') else { break };
+        let start = i + j;
+        let Some(k) = lower[start..].find('>') else {
+            break;
+        };
+        let end = start + k + 1;
+        let (tag, ltag) = (&html[start..end], &lower[start..end]);
+        let (kind, name) = if ltag.starts_with("<a ") || ltag.starts_with("<a\n") {
+            ("a", "href")
+        } else if ltag.starts_with("<form") {
+            ("form", "action")
+        } else if ltag.starts_with("<img") {
+            ("img", "src")
+        } else {
+            i = end;
+            continue;
+        };
+        let mut next = end;
+        if let Some(url) = attr(tag, ltag, name) {
+            let url = url.trim();
+            let text = (kind == "a").then(|| {
+                let close = lower[end..].find("</a").map_or(lower.len(), |c| end + c);
+                next = close;
+                strip_tags(&html[end..close])
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            let (host, _) = host_of(url);
+            out.push(Link {
+                url: url.chars().take(2_000).collect(),
+                host,
+                text,
+                from: kind,
+            });
+        } else if kind == "form" {
+            out.push(Link {
+                url: String::new(),
+                host: String::new(),
+                text: None,
+                from: kind,
+            });
+        }
+        i = next;
+    }
+}
+
+/// A host named in link text (`www.binance.com`, `https://x.y/...`), if
+/// the text looks like one.
+pub fn host_in_text(text: &str) -> Option<String> {
+    let t = text.trim().trim_end_matches(['/', '.']);
+    if t.contains(char::is_whitespace) || !t.contains('.') || t.len() > 253 {
+        return None;
+    }
+    let (h, _) = host_of(
+        if t.contains("://") {
+            t.to_string()
+        } else {
+            format!("http://{t}")
+        }
+        .as_str(),
+    );
+    let labels: Vec<&str> = h.split('.').collect();
+    let tld = labels.last()?;
+    (labels.len() >= 2 && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        .then_some(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_ips() {
+        assert_eq!(
+            host_of("https://user@evil.com:8080/x"),
+            ("evil.com".into(), true)
+        );
+        assert_eq!(
+            host_of("http://Binance.COM./login"),
+            ("binance.com".into(), false)
+        );
+        assert_eq!(
+            host_of("www.upbit.com/a").0,
+            "upbit.com".to_string().replace("upbit", "www.upbit")
+        );
+        assert!(is_ip("192.168.0.1") && is_ip("3232235777") && is_ip("[::1]") && is_ip("0x7f.1"));
+        assert!(!is_ip("binance.com") && !is_ip(""));
+    }
+
+    #[test]
+    fn html_anchors_forms_and_text() {
+        let html = r#"<p>Hi <a href="http://evil.example/x">https://www.binance.com/login</a>
+            <A HREF='https://ok.example'>here</A><form action="https://grab.example/p"></form><img src=http://t.example/p.gif></p>"#;
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        assert_eq!(v.len(), 4, "{v:?}");
+        assert_eq!(v[0].host, "evil.example");
+        assert_eq!(v[0].text.as_deref(), Some("https://www.binance.com/login"));
+        assert_eq!(
+            host_in_text(v[0].text.as_deref().unwrap()).as_deref(),
+            Some("www.binance.com")
+        );
+        assert_eq!(v[1].text.as_deref(), Some("here"));
+        assert_eq!(host_in_text("here"), None);
+        assert_eq!((v[2].from, v[2].host.as_str()), ("form", "grab.example"));
+        assert_eq!(v[3].host, "t.example");
+        let mut t = Vec::new();
+        text_links("see https://a.example/x, or www.b.example.", &mut t);
+        assert_eq!(
+            t.iter().map(|l| l.host.as_str()).collect::<Vec<_>>(),
+            ["a.example", "www.b.example"]
+        );
+    }
+
+    #[test]
+    fn crypto_identifiers() {
+        let mut c = Crypto::default();
+        crypto(
+            "send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa or bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq; \
+             bad 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb; eth 0x52908400098527886E0F7030069857D2E4169EE7 \
+             trx TJYeasTPa6gpEEfYqN8B2ERJeVh4aKtGkd tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16",
+            &mut c,
+        );
+        assert_eq!(
+            c.btc,
+            [
+                "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+            ]
+        );
+        assert_eq!(c.eth.len(), 1);
+        assert_eq!(c.trx.len(), 1);
+        assert_eq!(c.txids.len(), 1);
+    }
+}

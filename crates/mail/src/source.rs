@@ -1,0 +1,176 @@
+//! Where messages come from: one `.eml` file, an mbox, a maildir, or a
+//! folder of any of them (walked, sorted). Each message is read whole, at
+//! most [`crate::analyze::MAX_MESSAGE`] bytes of it.
+//!
+//! Owns the splitting of mboxes and the walk. Must not: judge.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Files read from one folder tree at most.
+pub const MAX_FILES: usize = 1_000_000;
+
+/// One message and where it came from.
+#[derive(Debug)]
+pub struct Item {
+    /// `path`, or `path#n` for the n-th message (from 1) of an mbox.
+    pub source: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A file or folder that could not be read.
+#[derive(Debug)]
+pub struct Problem {
+    /// The path.
+    pub path: PathBuf,
+    /// Why.
+    pub message: String,
+}
+
+/// Whether `bytes` is an mbox: a `From ` line first, and another one later.
+pub fn is_mbox(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"From ") && memfind(&bytes[5..], b"\nFrom ").is_some()
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The messages of an mbox: split at lines starting `From ` (mboxrd's
+/// `>From ` quoting is left as it is), the separator lines dropped.
+pub fn split_mbox(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut starts = Vec::new();
+    if bytes.starts_with(b"From ") {
+        starts.push(0);
+    }
+    let mut i = 0;
+    while let Some(j) = memfind(&bytes[i..], b"\nFrom ") {
+        starts.push(i + j + 1);
+        i += j + 1;
+    }
+    for (k, &s) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(bytes.len());
+        let body_start = bytes[s..end]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(end, |p| s + p + 1);
+        if body_start < end {
+            out.push(&bytes[body_start..end]);
+        }
+    }
+    out
+}
+
+/// Reads every message under `path`: a file (an `.eml` or an mbox), a
+/// maildir (`cur/`, `new/`) or any folder (walked). Problems are listed,
+/// never fatal.
+pub fn read(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(Problem {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files, problems, 0);
+        files.sort();
+        for f in files {
+            read_file(&f, items, problems);
+        }
+    } else {
+        read_file(path, items, problems);
+    }
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, depth: usize) {
+    if depth > 32 || files.len() >= MAX_FILES {
+        return;
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        // Maildir's tmp/ holds messages being delivered; dot files are
+        // not mail.
+        if name.starts_with('.') || (name == "tmp" && dir.join("cur").is_dir()) {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&p, files, problems, depth + 1),
+            Ok(t) if t.is_file() => files.push(p),
+            _ => {}
+        }
+    }
+}
+
+fn read_file(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
+    let limit = crate::analyze::MAX_MESSAGE as u64 * 8;
+    let bytes = match fs::metadata(path).and_then(|m| {
+        if m.len() > limit {
+            Err(io::Error::other(format!(
+                "{} bytes: over the {} MB read limit",
+                m.len(),
+                limit >> 20
+            )))
+        } else {
+            fs::read(path)
+        }
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(Problem {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let shown = path.display().to_string();
+    if is_mbox(&bytes) {
+        for (n, m) in split_mbox(&bytes).into_iter().enumerate() {
+            items.push(Item {
+                source: format!("{shown}#{}", n + 1),
+                bytes: m.to_vec(),
+            });
+        }
+    } else {
+        items.push(Item {
+            source: shown,
+            bytes,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mbox_split() {
+        let m = b"From a@b Mon Jan 1 00:00:00 2024\nSubject: one\n\nhi\nFrom b@c Tue Jan 2 00:00:00 2024\nSubject: two\n\n>From quoted\n";
+        assert!(is_mbox(m));
+        let parts = split_mbox(m);
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].starts_with(b"Subject: one"));
+        assert!(parts[1].ends_with(b">From quoted\n"));
+        assert!(!is_mbox(b"From: a@b\nSubject: x\n\nbody"));
+    }
+}
