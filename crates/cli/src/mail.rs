@@ -17,9 +17,82 @@ fn load(paths: &[PathBuf]) -> (Vec<Item>, Vec<Problem>) {
     (items, problems)
 }
 
+/// Each Bitcoin address a message names, screened against the index's
+/// labels and chain (as `chainhound screen` does); a risky one joins the
+/// message's evidence.
+fn screen_addresses(index: &Path, reports: &mut [Report]) -> Result<()> {
+    use chainhound_intel::resolve::Resolved;
+    use chainhound_intel::screen::{Options as ScreenOptions, Screener};
+    use chainhound_intel::severity::{Rules, Severity};
+    if !reports.iter().any(|r| !r.indicators.crypto.btc.is_empty()) {
+        return Ok(());
+    }
+    let store = crate::open_index(index)?;
+    let book = crate::intel::open_book(index)?;
+    let resolved = Resolved::cached(
+        &book,
+        &chainhound_intel::book::labels_dir(index),
+        &store,
+        crate::intel::open_clusters(index),
+    );
+    let rules = Rules::default();
+    let screener = Screener::new(
+        Some(&store),
+        &book,
+        &resolved,
+        &rules,
+        ScreenOptions::default(),
+    );
+    for r in reports.iter_mut() {
+        for a in r.indicators.crypto.btc.clone() {
+            let Ok(s) = screener.screen(&a) else { continue };
+            let Some(sev) = s.severity else { continue };
+            let weight = match sev {
+                Severity::Severe => 8,
+                Severity::High => 6,
+                Severity::Medium => 3,
+                Severity::Low => 1,
+            };
+            let why = s
+                .hits
+                .first()
+                .map(|h| {
+                    format!(
+                        "labelled {} ({}, {})",
+                        h.label.entity,
+                        h.label.category.name(),
+                        h.label.origin
+                    )
+                })
+                .or_else(|| {
+                    s.findings.first().map(|f| {
+                        format!(
+                            "{:.0}% exposed to {} ({}) within {} hops",
+                            f.share * 100.0,
+                            f.label.entity,
+                            f.category.name(),
+                            f.hops
+                        )
+                    })
+                })
+                .unwrap_or_default();
+            r.add(chainhound_mail::Evidence::new(
+                "crypto.address_risk",
+                weight,
+                format!(
+                    "the mail names the Bitcoin address {a}: {} on the chain, {why}",
+                    sev.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `mail scan`: judges every message; a table for several, the evidence
-/// for one; `--json`. Returns whether any message was judged.
-pub fn scan(paths: &[PathBuf], opts: &Options, as_json: bool) -> Result<bool> {
+/// for one; `--json`. With an index, the Bitcoin addresses found are
+/// screened. Returns whether every path was read.
+pub fn scan(index: &Path, paths: &[PathBuf], opts: &Options, as_json: bool) -> Result<bool> {
     let (items, problems) = load(paths);
     for p in &problems {
         eprintln!("chainhound: {}: {}", p.path.display(), p.message);
@@ -34,10 +107,13 @@ pub fn scan(paths: &[PathBuf], opts: &Options, as_json: bool) -> Result<bool> {
                 .join(", ")
         );
     }
-    let reports: Vec<Report> = items
+    let mut reports: Vec<Report> = items
         .iter()
         .map(|i| analyze(&i.source, &i.bytes, opts))
         .collect();
+    if index.join("manifest.json").exists() {
+        screen_addresses(index, &mut reports)?;
+    }
     if as_json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else if reports.len() == 1 {

@@ -892,7 +892,7 @@ fn run(cli: Cli) -> Result<Found> {
                 authserv_id,
                 protected: chainhound_mail::lookalike::Protected::with(&protect),
             };
-            Ok(found(mail::scan(&paths, &opts, json)?))
+            Ok(found(mail::scan(&index, &paths, &opts, json)?))
         }
         Cmd::Eval {
             what: EvalCmd::Mail { phish, ham, json },

@@ -101,3 +101,60 @@ fn eval_reports_both_halves() {
         assert!(r["fp_at_1pct"].as_f64().unwrap() <= 0.01, "{r}");
     }
 }
+
+#[test]
+fn bitcoin_addresses_in_mail_are_screened_against_the_index() {
+    let t = tempfile::tempdir().unwrap();
+    let ix = t.path().join("index");
+    let blocks = shared("blocks/mainnet_h0-4312.dat");
+    let o = run(&ix, &["ingest", "--blocks", blocks.to_str().unwrap(), "-q"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list = shared("sanctions/0xB10C_lists/sanctioned_addresses_XBT.txt");
+    let o = run(&ix, &["labels", "import", list.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let sanctioned = std::fs::read_to_string(&list)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let mail = t.path().join("pay.eml");
+    std::fs::write(
+        &mail,
+        format!("From: Alice <alice@example.org>\nTo: ops@example.com\nSubject: settlement\nMessage-ID: <3@x>\nDate: Tue, 2 Jan 2024 00:00:00 +0000\n\nPlease settle to {sanctioned} today.\n"),
+    )
+    .unwrap();
+    let o = run(&ix, &["mail", "scan", mail.to_str().unwrap(), "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ev = v[0]["evidence"].as_array().unwrap();
+    let risk = ev
+        .iter()
+        .find(|e| e["rule"] == "crypto.address_risk")
+        .expect("screened");
+    assert_eq!(risk["weight"], 8, "{risk}");
+    assert!(risk["words"].as_str().unwrap().contains(&sanctioned));
+    assert!(risk["words"].as_str().unwrap().contains("severe"), "{risk}");
+    assert_eq!(v[0]["verdict"], "suspicious", "{}", v[0]);
+    // Without an index the same mail is judged on its text alone.
+    let o = run(
+        &t.path().join("none"),
+        &["mail", "scan", mail.to_str().unwrap(), "--json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["rule"] != "crypto.address_risk"));
+}

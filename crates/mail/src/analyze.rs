@@ -844,6 +844,16 @@ fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
     }
 }
 
+impl Report {
+    /// Adds evidence found outside the message (the chain's view of an
+    /// address it names) and judges again.
+    pub fn add(&mut self, e: Evidence) {
+        self.score += e.weight;
+        self.evidence.push(e);
+        self.verdict = Verdict::of(self.score);
+    }
+}
+
 fn finish(
     source: &str,
     subject: Option<String>,
