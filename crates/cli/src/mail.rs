@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 use chainhound_mail::analyze::{analyze, Options, Report};
-use chainhound_mail::eval::{neutralise, row, split_of, Split};
+use chainhound_mail::eval::{neutralise, per_source, row, split_of, Split};
 use chainhound_mail::source::{read, Item, Problem};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -236,11 +236,21 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
     .map(|(n, s)| row(n, &scores(&ps, *s), &scores(&hs, *s)))
     .collect();
     let rate = (p.len() + h.len()) as f64 / secs;
+    // Per source, on the test half at its own thresholds.
+    let named = |v: &[(Split, String, i32)]| -> Vec<(String, i32)> {
+        v.iter()
+            .filter(|x| x.0 == Split::Test)
+            .map(|x| (x.1.clone(), x.2))
+            .collect()
+    };
+    let t1 = rows[1].threshold_1pct;
+    let mut sources = per_source("phish", &named(&ps), t1);
+    sources.extend(per_source("ham", &named(&hs), t1));
     if as_json {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"rows": rows, "messages_per_second": rate})
+                &serde_json::json!({"rows": rows, "test_per_source": sources, "messages_per_second": rate})
             )?
         );
         return Ok(());
@@ -274,6 +284,13 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
             r.threshold_1pct,
             r.recall_at_1pct,
             r.fp_at_1pct
+        );
+    }
+    println!("\ntest half per source (phish: recall; ham: false positives), at the verdict and at the threshold {t1}:");
+    for r in &sources {
+        println!(
+            "  {:<5} {:<16} {:>4} messages  phishing {:>6.3}  at threshold {:>6.3}",
+            r.label, r.source, r.messages, r.at_phishing, r.at_1pct
         );
     }
     println!("the test half is never used to tune rules; its figures are the ones that count");

@@ -96,6 +96,18 @@ fn eval_reports_both_halves() {
     );
     assert_eq!(rows[2]["phish"], 251);
     assert_eq!(rows[2]["ham"], 251);
+    // Per source on the test half: the one phishing source and the three
+    // ham ones.
+    let src: Vec<&str> = v["test_per_source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        src.contains(&"pp-sample") && src.contains(&"usrp") && src.contains(&"sa-hard-ham-1"),
+        "{src:?}"
+    );
     // The threshold chosen for 1% keeps to it on each half.
     for r in rows {
         assert!(r["fp_at_1pct"].as_f64().unwrap() <= 0.01, "{r}");

@@ -143,6 +143,63 @@ pub fn row(split: &str, phish: &[i32], ham: &[i32]) -> Row {
     }
 }
 
+/// The source a corpus file comes from, by its name: the words before its
+/// serial number or hash (`sa-easy-ham-1-00072.8dcd….eml` → `sa-easy-ham-1`,
+/// `usrp-a11d421e2b37.eml` → `usrp`, `pp-sample-10.eml` → `pp-sample`).
+pub fn source_of(name: &str) -> String {
+    let stem = name.split('.').next().unwrap_or(name);
+    let mut words: Vec<&str> = Vec::new();
+    for w in stem.split('-') {
+        let serial = w.len() >= 3
+            && w.chars().all(|c| c.is_ascii_hexdigit())
+            && w.chars().any(|c| c.is_ascii_digit());
+        if serial || (w.len() >= 2 && w.chars().all(|c| c.is_ascii_digit())) {
+            break;
+        }
+        words.push(w);
+    }
+    if words.is_empty() {
+        stem.to_string()
+    } else {
+        words.join("-")
+    }
+}
+
+/// One source's share of messages reaching a threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRow {
+    /// `phish` or `ham`.
+    pub label: &'static str,
+    /// The source ([`source_of`]).
+    pub source: String,
+    /// Its messages in the split.
+    pub messages: usize,
+    /// Share judged `phishing` (recall for phish, false positives for ham).
+    pub at_phishing: f64,
+    /// Share at or above the split's 1%-FP threshold.
+    pub at_1pct: f64,
+}
+
+/// Rows per source of one split, at its verdict and 1%-FP thresholds.
+pub fn per_source(label: &'static str, scored: &[(String, i32)], threshold: i32) -> Vec<SourceRow> {
+    let mut by: std::collections::BTreeMap<String, Vec<i32>> = Default::default();
+    for (name, s) in scored {
+        by.entry(source_of(name)).or_default().push(*s);
+    }
+    by.into_iter()
+        .map(|(source, v)| {
+            let share = |t: i32| v.iter().filter(|&&s| s >= t).count() as f64 / v.len() as f64;
+            SourceRow {
+                label,
+                source,
+                messages: v.len(),
+                at_phishing: share(crate::evidence::PHISHING_AT),
+                at_1pct: share(threshold),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +212,25 @@ mod tests {
             n,
             b"To: user@example.com\nReceived: by mail.example.org\n\nhi\n"
         );
+    }
+
+    #[test]
+    fn sources() {
+        assert_eq!(
+            source_of("sa-easy-ham-1-00072.8dcd09744b5534002262a8f3927ba3fc.eml"),
+            "sa-easy-ham-1"
+        );
+        assert_eq!(source_of("usrp-a11d421e2b37.eml"), "usrp");
+        assert_eq!(source_of("pp-sample-10.eml"), "pp-sample");
+        let rows = per_source(
+            "ham",
+            &[
+                ("usrp-abc123.eml".into(), 12),
+                ("usrp-def456.eml".into(), 0),
+            ],
+            5,
+        );
+        assert_eq!((rows[0].messages, rows[0].at_phishing), (2, 0.5));
     }
 
     #[test]
