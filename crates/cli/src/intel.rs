@@ -279,6 +279,15 @@ pub(crate) fn open_clusters(index: &Path) -> Option<Clusters> {
     Clusters::open(&cluster::clusters_dir(index)).ok()
 }
 
+/// The index's label book and its placement on the index (cached, lifted
+/// through the clusters when they exist): what `screen`, `trace` and
+/// `mail scan` judge with.
+pub(crate) fn book_and_placement(index: &Path, store: &Store) -> Result<(LabelBook, Resolved)> {
+    let book = open_book(index)?;
+    let resolved = Resolved::cached(&book, &labels_dir(index), store, open_clusters(index));
+    Ok((book, resolved))
+}
+
 /// `labels conflicts`.
 pub fn conflicts(index: &Path, store: &Store, as_json: bool) -> Result<bool> {
     let book = open_book(index)?;
@@ -319,9 +328,7 @@ pub struct ScreenArgs {
     pub targets: Vec<String>,
     pub opts: Options,
     pub rules: Option<PathBuf>,
-    pub format: Option<String>,
-    pub json: bool,
-    pub out: Option<PathBuf>,
+    pub output: crate::output::OutputArgs,
 }
 
 /// `screen`: one or more addresses or txids, or files of them (batch).
@@ -354,19 +361,11 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
         );
     }
     let screener = Screener::new(store.as_ref(), &book, &resolved, &rules, a.opts);
-    let format = match (&a.format, a.json) {
-        (Some(f), _) => f.clone(),
-        (None, true) => "json".into(),
-        (None, false)
-            if a.targets.len() > 1 || a.targets.iter().any(|t| Path::new(t).is_file()) =>
-        {
-            "csv".into()
-        }
-        _ => "text".into(),
-    };
-    if !["text", "csv", "json"].contains(&format.as_str()) {
-        bail!("unknown format {format:?} (text, csv, json)");
-    }
+    let batch_default = a.targets.len() > 1 || a.targets.iter().any(|t| Path::new(t).is_file());
+    let format = a.output.format(
+        if batch_default { "csv" } else { "text" },
+        &["text", "csv", "json"],
+    )?;
     // Targets: each argument is a file of targets (one per line, `#`
     // comments, first CSV field, quotes and a BOM dropped, a header
     // `address` or `txid` skipped) if such a file exists, else a target.
@@ -425,7 +424,7 @@ pub fn screen(index: &Path, a: ScreenArgs) -> Result<bool> {
         bail!("no address or txid to screen");
     }
     let mut errors = 0usize;
-    crate::output::write_to(a.out.as_deref(), |sink| {
+    crate::output::write_to(a.output.out.as_deref(), |sink| {
         let mut results = Vec::new();
         let mut shown = 0usize;
         if format == "csv" {

@@ -21,20 +21,13 @@ fn load(paths: &[PathBuf]) -> (Vec<Item>, Vec<Problem>) {
 /// labels and chain (as `chainhound screen` does); a risky one joins the
 /// message's evidence.
 fn screen_addresses(index: &Path, reports: &mut [Report]) -> Result<()> {
-    use chainhound_intel::resolve::Resolved;
     use chainhound_intel::screen::{Options as ScreenOptions, Screener};
     use chainhound_intel::severity::{Rules, Severity};
     if !reports.iter().any(|r| !r.indicators.crypto.btc.is_empty()) {
         return Ok(());
     }
     let store = crate::open_index(index)?;
-    let book = crate::intel::open_book(index)?;
-    let resolved = Resolved::cached(
-        &book,
-        &chainhound_intel::book::labels_dir(index),
-        &store,
-        crate::intel::open_clusters(index),
-    );
+    let (book, resolved) = crate::intel::book_and_placement(index, &store)?;
     let rules = Rules::default();
     let screener = Screener::new(
         Some(&store),

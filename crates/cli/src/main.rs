@@ -231,15 +231,8 @@ enum Cmd {
         /// Transactions expanded at most.
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
         max_txs: u64,
-        /// Output: text, json, csv, dot (GraphViz) or html (self-contained case report).
-        #[arg(long)]
-        format: Option<String>,
-        /// JSON output (same as --format json).
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        /// Write to this file instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: output::OutputArgs,
         /// Save as a case under INDEX/cases, re-checked after every ingest.
         #[arg(long, value_name = "NAME")]
         save: Option<String>,
@@ -311,15 +304,8 @@ enum Cmd {
         /// Severity rules file (format in docs/intel.md) [default: built-in rules].
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
-        /// Output: text, csv or json [default: text for one target, csv for a batch].
-        #[arg(long)]
-        format: Option<String>,
-        /// JSON output (same as --format json).
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        /// Write to this file instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: output::OutputArgs,
     },
     /// Every resolved input as TSV (for checking against Bitcoin Core's undo data).
     #[command(hide = true)]
@@ -707,9 +693,7 @@ fn run(cli: Cli) -> Result<Found> {
             no_lift,
             min_confidence,
             rules,
-            format,
-            json,
-            out,
+            output,
         } => {
             if !(0.0..=1.0).contains(&min_share) {
                 bail!("--min-share {min_share} is not between 0 and 1");
@@ -728,9 +712,7 @@ fn run(cli: Cli) -> Result<Found> {
                     targets,
                     opts,
                     rules,
-                    format,
-                    json,
-                    out,
+                    output,
                 },
             )?))
         }
@@ -832,9 +814,7 @@ fn run(cli: Cli) -> Result<Found> {
             no_lift,
             min_confidence,
             max_txs,
-            format,
-            json,
-            out,
+            output,
             save,
             quiet,
         } => {
@@ -871,9 +851,7 @@ fn run(cli: Cli) -> Result<Found> {
                     incident,
                     opts,
                     until,
-                    format,
-                    json,
-                    out,
+                    output,
                     save,
                     quiet,
                 },

@@ -494,3 +494,35 @@ pub fn write_to(
     }
     result.with_context(|| format!("writing {}", path.display()))
 }
+
+/// The output options of a command that writes reports: `--format`,
+/// `--json`, `-o FILE`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format: text, json or csv; `trace` also dot (GraphViz) and html (a
+    /// self-contained case report) [default: text; csv for a `screen` batch].
+    #[arg(long)]
+    pub format: Option<String>,
+    /// JSON output (same as --format json).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Write to this file instead of stdout (whole or not at all).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+impl OutputArgs {
+    /// The format asked for (lower-case), else `default`; an error naming
+    /// the choices when it is not one of `allowed`.
+    pub fn format(&self, default: &str, allowed: &[&str]) -> anyhow::Result<String> {
+        let f = match (&self.format, self.json) {
+            (Some(f), _) => f.to_ascii_lowercase(),
+            (None, true) => "json".into(),
+            (None, false) => default.into(),
+        };
+        if !allowed.contains(&f.as_str()) {
+            anyhow::bail!("unknown format '{f}': {}", allowed.join(", "));
+        }
+        Ok(f)
+    }
+}

@@ -24,8 +24,7 @@ pub fn eval_cmd(
 ) -> Result<()> {
     let truth = Truth::load(truth_dir)
         .with_context(|| format!("reading the truth in {}", truth_dir.display()))?;
-    let (heist, expected) = eval::expected(store, &truth).map_err(anyhow::Error::msg)?;
-    let height = store.tx_height(store.find_tx(&heist.parse()?).context("heist")?);
+    let (heist, height, expected) = eval::expected(store, &truth).map_err(anyhow::Error::msg)?;
     // Attribution from the truth: every exchange and mixer address, so the
     // score measures the tracing alone.
     let tmp = tempfile::tempdir()?;
@@ -134,23 +133,9 @@ pub struct TraceArgs {
     pub incident: Option<String>,
     pub opts: Options,
     pub until: Option<String>,
-    pub format: Option<String>,
-    pub json: bool,
-    pub out: Option<std::path::PathBuf>,
+    pub output: crate::output::OutputArgs,
     pub save: Option<String>,
     pub quiet: bool,
-}
-
-/// Labels of the index, resolved, if any were imported.
-fn labels(index: &Path, store: &Store) -> Result<(LabelBook, Resolved)> {
-    let book = crate::intel::open_book(index)?;
-    let resolved = Resolved::cached(
-        &book,
-        &chainhound_intel::book::labels_dir(index),
-        store,
-        crate::intel::open_clusters(index),
-    );
-    Ok((book, resolved))
 }
 
 /// A height bound from a height or a `YYYY-MM-DD` date: forward, the last
@@ -203,14 +188,9 @@ fn parse_date(s: &str) -> Option<i64> {
 /// `chainhound trace`.
 pub fn trace_cmd(index: &Path, a: TraceArgs) -> Result<bool> {
     let store = crate::open_index(index)?;
-    let format = match (&a.format, a.json) {
-        (Some(f), _) => f.to_ascii_lowercase(),
-        (None, true) => "json".into(),
-        (None, false) => "text".into(),
-    };
-    if !["text", "json", "csv", "dot", "html"].contains(&format.as_str()) {
-        anyhow::bail!("unknown format '{format}': text, json, csv, dot or html");
-    }
+    let format = a
+        .output
+        .format("text", &["text", "json", "csv", "dot", "html"])?;
     if let Some(name) = &a.save {
         chainhound_trace::case::valid_name(name).map_err(anyhow::Error::msg)?;
     }
@@ -284,7 +264,7 @@ pub fn trace_cmd(index: &Path, a: TraceArgs) -> Result<bool> {
         }
         anyhow::bail!("give seeds: txids, txid:vout, addresses, or --incidents FILE");
     }
-    let (book, resolved) = labels(index, &store)?;
+    let (book, resolved) = crate::intel::book_and_placement(index, &store)?;
     if book.is_empty() && !a.quiet {
         eprintln!(
             "chainhound: note: the label book is empty: the trace stops only at hops, dust, time and CoinJoins (import labels with `chainhound labels import`)"
@@ -294,7 +274,7 @@ pub fn trace_cmd(index: &Path, a: TraceArgs) -> Result<bool> {
     let t0 = Instant::now();
     let t = tracer.trace(&coins);
     let secs = t0.elapsed().as_secs_f64();
-    crate::output::write_to(a.out.as_deref(), |w| {
+    crate::output::write_to(a.output.out.as_deref(), |w| {
         match format.as_str() {
             "json" => {
                 serde_json::to_writer_pretty(&mut *w, &t)?;
@@ -600,7 +580,7 @@ fn watch(index: &Path, store: &Store, names: &[String]) -> Result<Vec<Result<Che
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let (book, resolved) = labels(index, store)?;
+    let (book, resolved) = crate::intel::book_and_placement(index, store)?;
     let one = |name: &str| -> Result<Checked> {
         let mut case = Case::load(index, name)?;
         let mut coins = Vec::new();

@@ -944,17 +944,7 @@ fn accepted_ext(ext: &str) -> Option<&'static [&'static str]> {
         "rtf" => &["rtf"],
         "hwp" => &["hwp"],
         "hwpx" => &["hwpx"],
-        "zip" => &[
-            "zip",
-            "jar",
-            "hwpx",
-            "ooxml-docx",
-            "ooxml-docm",
-            "ooxml-xlsx",
-            "ooxml-xlsm",
-            "ooxml-pptx",
-            "ooxml-pptm",
-        ],
+        "zip" => ZIP_KINDS,
         "rar" => &["rar"],
         "7z" => &["7z"],
         "gz" | "tgz" => &["gzip"],
@@ -978,6 +968,19 @@ fn accepted_ext(ext: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// What a zip container may turn out to be.
+const ZIP_KINDS: &[&str] = &[
+    "zip",
+    "jar",
+    "hwpx",
+    "ooxml-docx",
+    "ooxml-docm",
+    "ooxml-xlsx",
+    "ooxml-xlsm",
+    "ooxml-pptx",
+    "ooxml-pptm",
+];
+
 /// Types a file declared with this MIME type may be.
 fn accepted_mime(m: &str) -> Option<&'static [&'static str]> {
     let m = m
@@ -990,17 +993,7 @@ fn accepted_mime(m: &str) -> Option<&'static [&'static str]> {
         "application/pdf" => &["pdf"],
         "image/svg+xml" => &["image", "html"],
         m if m.starts_with("image/") => &["image"],
-        "application/zip" | "application/x-zip-compressed" => &[
-            "zip",
-            "jar",
-            "hwpx",
-            "ooxml-docx",
-            "ooxml-docm",
-            "ooxml-xlsx",
-            "ooxml-xlsm",
-            "ooxml-pptx",
-            "ooxml-pptm",
-        ],
+        "application/zip" | "application/x-zip-compressed" => ZIP_KINDS,
         "application/msword" => &["ole", "rtf", "html"],
         "application/vnd.ms-excel" => &["ole", "html"],
         "application/vnd.ms-powerpoint" => &["ole"],

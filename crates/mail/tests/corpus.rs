@@ -1,7 +1,7 @@
 //! The shared corpus of real mail (`../shared/data/mail`): every message is
-//! read and judged without panic; the crypto indicators agree with the
-//! manifest's independent flags; leaks are neutralised before measuring;
-//! the split is stable.
+//! read and judged without panic; attachments and crypto indicators agree
+//! with the manifest's independent counts and flags; the split is stable
+//! and balanced.
 
 use chainhound_mail::analyze::{analyze, Options};
 use chainhound_mail::eval::{neutralise, row, split_of, Split};
@@ -35,14 +35,14 @@ fn every_message_is_judged_and_crypto_flags_agree() {
             assert_eq!(r.score, r.evidence.iter().map(|e| e.weight).sum::<i32>());
         }
     }
-    // The manifest flags phish mentioning crypto (by its own keyword scan):
-    // those naming a valid Bitcoin, Ethereum or Tron address must be a
-    // subset of the flagged ones' neighbourhood; at least some of the
-    // flagged ones carry an address we find.
+    // Against the manifest's own independent counts: attachments per
+    // message (its n_att), and crypto: every phish in which we find a valid
+    // Bitcoin, Ethereum or Tron address is one its keyword scan flagged.
     let flags = manifest("phish_manifest.tsv", "crypto");
+    let n_att = manifest("phish_manifest.tsv", "n_att");
     let (mut items, mut problems) = (Vec::new(), Vec::new());
     read(&shared("mail/phish"), &mut items, &mut problems);
-    let mut with_addr = 0;
+    let (mut with_addr, mut att_differ) = (0, Vec::new());
     for i in &items {
         let name = std::path::Path::new(&i.source)
             .file_name()
@@ -53,13 +53,26 @@ fn every_message_is_judged_and_crypto_flags_agree() {
         let c = &r.indicators.crypto;
         if !(c.btc.is_empty() && c.eth.is_empty() && c.trx.is_empty()) {
             with_addr += 1;
-            eprintln!(
-                "{name}: crypto flag {} btc {:?} eth {:?}",
-                flags[&name], c.btc, c.eth
+            assert_eq!(
+                flags[&name], "1",
+                "{name}: {c:?} but the manifest says no crypto"
             );
         }
+        if r.indicators.attachments.len().to_string() != n_att[&name] {
+            att_differ.push((
+                name.clone(),
+                n_att[&name].clone(),
+                r.indicators.attachments.len(),
+            ));
+        }
+        for a in &r.indicators.attachments {
+            assert_eq!(a.sha256.len(), 64, "{}", a.name);
+        }
     }
-    assert!(with_addr > 0, "no crypto address found in any phish");
+    assert!(with_addr >= 4, "{with_addr}");
+    // One message's inline image of a multipart/related body is a part
+    // mail-parser lists and the manifest does not count.
+    assert!(att_differ.len() <= 1, "{att_differ:?}");
 }
 
 #[test]

@@ -43,11 +43,11 @@ pub fn services_csv(truth: &Truth) -> String {
     })
 }
 
-/// The heist's txid and the truth's cash-outs, each marked reached on
+/// The heist's txid and height and the truth's cash-outs, each marked reached on
 /// chain or not ([`connected`] through the launderer's own transactions
 /// and the CoinJoins). Errors when the truth has no heist or the index is
 /// not of this truth's chain.
-pub fn expected(st: &Store, truth: &Truth) -> Result<(String, Vec<Expected>), String> {
+pub fn expected(st: &Store, truth: &Truth) -> Result<(String, u32, Vec<Expected>), String> {
     let heist = truth
         .txs
         .iter()
@@ -85,7 +85,7 @@ pub fn expected(st: &Store, truth: &Truth) -> Result<(String, Vec<Expected>), St
             }
         })
         .collect();
-    Ok((heist.txid.to_string(), exp))
+    Ok((heist.txid.to_string(), st.tx_height(h), exp))
 }
 
 /// Outputs reachable from the heist's outputs through transactions of

@@ -100,7 +100,7 @@ fn run(st: &Store, book: &LabelBook, r: &Resolved, seeds: &str, opts: Options) -
 fn fifo_finds_every_reachable_cashout_and_names_no_wrong_exchange() {
     let s = sim();
     let (st, b, r) = open(s);
-    let (_, exp) = eval::expected(&st, &s.truth).unwrap();
+    let (_, _, exp) = eval::expected(&st, &s.truth).unwrap();
     let connected = exp.iter().filter(|e| e.connected).count();
     // The truth's mixer route: its cash-outs are paid from other coins.
     assert!(
