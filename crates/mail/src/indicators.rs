@@ -129,12 +129,21 @@ pub fn is_ip(host: &str) -> bool {
 pub fn text_links(text: &str, out: &mut Vec<Link>) {
     let lower = text.to_ascii_lowercase();
     let mut i = 0;
+    // The next place of each prefix at or after `i`, searched again only
+    // once `i` has passed it (searching all three from `i` for every link
+    // made a text with many links of one kind quadratic).
+    let search = |p: &str, from: usize| lower[from..].find(p).map(|j| from + j);
+    let prefixes = ["http://", "https://", "www."];
+    let mut at = prefixes.map(|p| search(p, 0));
     while out.len() < MAX_LINKS {
-        let next = ["http://", "https://", "www."]
-            .iter()
-            .filter_map(|p| lower[i..].find(p).map(|j| i + j))
-            .min();
-        let Some(start) = next else { break };
+        for (a, p) in at.iter_mut().zip(prefixes) {
+            if a.is_some_and(|a| a < i) {
+                *a = search(p, i);
+            }
+        }
+        let Some(start) = at.iter().flatten().copied().min() else {
+            break;
+        };
         let end = text[start..]
             .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | ')' | ']'))
             .map_or(text.len(), |j| start + j);
@@ -188,14 +197,30 @@ fn attr<'a>(tag: &'a str, lower_tag: &str, name: &str) -> Option<&'a str> {
 pub fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     let mut in_tag = false;
-    for c in html.chars() {
+    // Inside <style> or <script>: nothing a reader sees.
+    let mut hidden: Option<&str> = None;
+    for (i, c) in html.char_indices() {
         match c {
-            '<' => in_tag = true,
+            '<' => {
+                in_tag = true;
+                let next = &html.as_bytes()[i + 1..];
+                let starts = |t: &str| {
+                    next.len() >= t.len() && next[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+                };
+                match hidden {
+                    Some(t) if next.first() == Some(&b'/') && starts(&format!("/{t}")) => {
+                        hidden = None
+                    }
+                    None if starts("style") => hidden = Some("style"),
+                    None if starts("script") => hidden = Some("script"),
+                    _ => {}
+                }
+            }
             '>' if in_tag => {
                 in_tag = false;
                 out.push(' ');
             }
-            _ if !in_tag => out.push(c),
+            _ if !in_tag && hidden.is_none() => out.push(c),
             _ => {}
         }
     }

@@ -13,6 +13,9 @@
 
 pub mod analyze;
 pub mod attach;
+/// Authentication: trusted Authentication-Results, offline DKIM, DMARC alignment.
+pub mod auth;
+pub mod content;
 pub mod eval;
 pub mod evidence;
 pub mod indicators;

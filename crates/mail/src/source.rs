@@ -1,6 +1,10 @@
 //! Where messages come from: one `.eml` file, an mbox, a maildir, or a
-//! folder of any of them (walked, sorted). Each message is read whole, at
-//! most [`crate::analyze::MAX_MESSAGE`] bytes of it.
+//! folder of any of them (walked, sorted). Each file is read whole, up to
+//! eight times [`crate::analyze::MAX_MESSAGE`] (an mbox holds many
+//! messages). What cannot be read is a [`Problem`] naming the path, never
+//! fatal and never silent: files over the limit, sockets, pipes and devices
+//! (reading one could block), broken links, links to folders (not
+//! followed: they could loop), folders past [`MAX_DEPTH`] or [`MAX_FILES`].
 //!
 //! Owns the splitting of mboxes and the walk. Must not: judge.
 
@@ -10,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// Files read from one folder tree at most.
 pub const MAX_FILES: usize = 1_000_000;
+/// Folders walked into at most, one inside the other.
+pub const MAX_DEPTH: usize = 32;
 
 /// One message and where it came from.
 #[derive(Debug)]
@@ -90,21 +96,45 @@ pub fn read(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
     }
 }
 
+fn problem(problems: &mut Vec<Problem>, path: &Path, message: impl Into<String>) {
+    problems.push(Problem {
+        path: path.to_path_buf(),
+        message: message.into(),
+    });
+}
+
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, depth: usize) {
-    if depth > 32 || files.len() >= MAX_FILES {
+    if depth > MAX_DEPTH {
+        problem(
+            problems,
+            dir,
+            format!("more than {MAX_DEPTH} folders deep: not read"),
+        );
         return;
     }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            problems.push(Problem {
-                path: dir.to_path_buf(),
-                message: e.to_string(),
-            });
+            problem(problems, dir, e.to_string());
             return;
         }
     };
-    for e in entries.flatten() {
+    for e in entries {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                problem(problems, dir, format!("while listing: {err}"));
+                continue;
+            }
+        };
+        if files.len() >= MAX_FILES {
+            problem(
+                problems,
+                dir,
+                format!("over {MAX_FILES} files: the rest of this folder was not read"),
+            );
+            return;
+        }
         let p = e.path();
         let name = e.file_name();
         let name = name.to_string_lossy();
@@ -116,7 +146,20 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, depth
         match e.file_type() {
             Ok(t) if t.is_dir() => walk(&p, files, problems, depth + 1),
             Ok(t) if t.is_file() => files.push(p),
-            _ => {}
+            // A link to a message is read; a link to a folder is not
+            // followed (it could loop), and says so.
+            Ok(t) if t.is_symlink() => match fs::metadata(&p) {
+                Ok(m) if m.is_file() => files.push(p),
+                Ok(m) if m.is_dir() => problem(problems, &p, "a link to a folder: not followed"),
+                Ok(_) => problem(problems, &p, "a link to something that is not a file"),
+                Err(err) => problem(problems, &p, format!("a broken link: {err}")),
+            },
+            Ok(_) => problem(
+                problems,
+                &p,
+                "not a regular file (a socket, pipe or device): not read",
+            ),
+            Err(err) => problem(problems, &p, err.to_string()),
         }
     }
 }
@@ -124,22 +167,24 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, depth
 fn read_file(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
     let limit = crate::analyze::MAX_MESSAGE as u64 * 8;
     let bytes = match fs::metadata(path).and_then(|m| {
-        if m.len() > limit {
+        if !m.is_file() {
+            // A pipe or device could block or never end.
+            Err(io::Error::other(
+                "not a regular file (a socket, pipe or device): not read",
+            ))
+        } else if m.len() > limit {
             Err(io::Error::other(format!(
                 "{} bytes: over the {} MB read limit",
                 m.len(),
                 limit >> 20
             )))
         } else {
-            fs::read(path)
+            read_at_most(path, limit)
         }
     }) {
         Ok(b) => b,
         Err(e) => {
-            problems.push(Problem {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            });
+            problem(problems, path, e.to_string());
             return;
         }
     };
@@ -157,6 +202,21 @@ fn read_file(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
             bytes,
         });
     }
+}
+
+/// The file's bytes, failing if it has grown past `limit` since its size
+/// was looked at.
+fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    fs::File::open(path)?.take(limit + 1).read_to_end(&mut v)?;
+    if v.len() as u64 > limit {
+        return Err(io::Error::other(format!(
+            "grew past the {} MB read limit while being read",
+            limit >> 20
+        )));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
