@@ -137,7 +137,7 @@ pub fn scan(index: &Path, paths: &[PathBuf], opts: &Options, as_json: bool) -> R
                 "{:<11} {:>5}  {:<60} {top}",
                 r.verdict.name(),
                 r.score,
-                short(&r.source, 60)
+                shown(&short(&r.source, 60))
             );
         }
         let n = |v: &str| reports.iter().filter(|r| r.verdict.name() == v).count();
@@ -152,6 +152,28 @@ pub fn scan(index: &Path, paths: &[PathBuf], opts: &Options, as_json: bool) -> R
     Ok(problems.is_empty())
 }
 
+/// Text from a message made safe for a terminal: control characters
+/// (which could move the cursor, erase the verdict's line or hide what
+/// follows) and bidirectional overrides are shown as `\u{..}` escapes.
+fn shown(s: &str) -> String {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if bad(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn short(s: &str, n: usize) -> String {
     let c: Vec<char> = s.chars().collect();
     if c.len() <= n {
@@ -162,24 +184,32 @@ fn short(s: &str, n: usize) -> String {
 }
 
 fn detail(r: &Report) {
-    println!("{}: {} (score {})", r.source, r.verdict.name(), r.score);
+    println!(
+        "{}: {} (score {})",
+        shown(&r.source),
+        r.verdict.name(),
+        r.score
+    );
     if let Some(s) = &r.subject {
-        println!("subject: {s}");
+        println!("subject: {}", shown(s));
     }
     for e in &r.evidence {
-        println!("  {:>+3}  {:<34} {}", e.weight, e.rule, e.words);
+        println!("  {:>+3}  {:<34} {}", e.weight, e.rule, shown(&e.words));
     }
     let i = &r.indicators;
     if let Some(f) = &i.from {
-        println!("from: {f}");
+        println!("from: {}", shown(f));
     }
     if !i.link_domains.is_empty() {
-        println!("link hosts: {}", i.link_domains.join(", "));
+        println!("link hosts: {}", shown(&i.link_domains.join(", ")));
     }
     for a in &i.attachments {
         println!(
             "attachment: {} ({}, {} bytes) sha256 {}",
-            a.name, a.detected, a.size, a.sha256
+            shown(&a.name),
+            a.detected,
+            a.size,
+            a.sha256
         );
     }
     let c = &i.crypto;

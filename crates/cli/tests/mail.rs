@@ -170,3 +170,27 @@ fn bitcoin_addresses_in_mail_are_screened_against_the_index() {
         .iter()
         .all(|e| e["rule"] != "crypto.address_risk"));
 }
+
+/// Text from a message cannot drive the terminal: a subject whose escapes
+/// would erase the verdict's line and print a false "clean", and a display
+/// name that would hide the evidence, are shown escaped.
+#[test]
+fn scan_output_is_safe_for_a_terminal() {
+    let t = tempfile::tempdir().unwrap();
+    let ix = t.path().join("index");
+    let eml = t.path().join("esc.eml");
+    // "Invoice\r\n\x1b[1A\x1b[2Kesc.eml: clean (score 0)", encoded as a
+    // MIME word, and a name ending in ESC [8m (conceal).
+    std::fs::write(
+        &eml,
+        "From: \"PayPal \x1b[8m\" <billing@paypal-alerts.example>\n\
+         Subject: =?utf-8?b?SW52b2ljZQ0KG1sxQRtbMktlc2MuZW1sOiBjbGVhbiAoc2NvcmUgMCk=?=\n\
+         Message-ID: <a@b>\n\nDear customer, verify your account immediately.\n",
+    )
+    .unwrap();
+    let o = run(&ix, &["mail", "scan", eml.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains('\x1b') && !out.contains('\r'), "{out:?}");
+    assert!(out.contains("\\u{1b}"), "{out}");
+    assert!(out.contains("sender.brand_name_elsewhere"), "{out}");
+}

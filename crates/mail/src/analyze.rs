@@ -243,7 +243,6 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "즉시",
             "정지",
             "24시간",
-            "만료",
         ],
     ),
     (
@@ -257,7 +256,6 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "sign in to",
             "password expire",
             "비밀번호",
-            "로그인",
             "계정 확인",
             "계정을 확인",
         ],
@@ -277,7 +275,6 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "validate your wallet",
             "your wallet",
             "wallet access",
-            "your portfolio",
             "시드 구문",
             "복구 구문",
             "개인키",
@@ -461,8 +458,6 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "sehr geehrte kundin",
             "beste klant",
             "cher client",
-            "고객님",
-            "회원님",
         ],
     ),
     (
@@ -484,7 +479,8 @@ const LURES: &[(&str, i32, &[&str])] = &[
             "casino",
             "free spins",
             "jackpot",
-            "slots",
+            "online slots",
+            "slot machine",
             "카지노",
             "바카라",
         ],
@@ -599,8 +595,12 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         ]
         .iter()
         .find(|p| l.starts_with(*p));
+        // Outlook threads forwards by Thread-Index alone.
         let threaded = !matches!(msg.in_reply_to(), mail_parser::HeaderValue::Empty)
-            || !matches!(msg.references(), mail_parser::HeaderValue::Empty);
+            || !matches!(msg.references(), mail_parser::HeaderValue::Empty)
+            || msg
+                .headers_raw()
+                .any(|(n, _)| n.eq_ignore_ascii_case("Thread-Index"));
         if let Some(p) = prefix.filter(|_| !threaded) {
             ev.push(Evidence::new(
                 "subject.fake_reply",
@@ -643,7 +643,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     if from_list.len() > 1 && from_list.iter().any(|a| a.address().is_none()) {
         ev.push(Evidence::new(
             "sender.malformed_from",
-            3,
+            1,
             "the From header splits into several entries, one without an address (an unquoted comma in the display name)",
         ));
     }
@@ -656,7 +656,9 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             .collect::<Vec<_>>()
             .join(", "),
     )
-    .filter(|n| !n.is_empty());
+    .filter(|n| !n.is_empty())
+    // Bounded, as the subject: it is quoted in evidence.
+    .map(|n| n.chars().take(300).collect::<String>());
     let sender_domain = from_addr.as_deref().and_then(domain_of);
     ind.from = from_addr.clone();
     ind.sender_domain = sender_domain.clone();
@@ -694,7 +696,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             }
             // A display name naming a protected brand, from elsewhere.
             if let Some(brand) = brand_named_in(&lname, &opts.protected) {
-                if base(d) != base(&brand) {
+                if base(d) != base(&brand) && !opts.protected.owns(&base(d)) {
                     ev.push(Evidence::new(
                         "sender.brand_name_elsewhere",
                         5,
@@ -970,7 +972,7 @@ fn is_emoji(c: char) -> bool {
 /// Whether `w` occurs in `hay` at the start of a word (`expire` in
 /// `expires`, not `kyc` in `quickycle`; non-ASCII `w`: anywhere, as Korean
 /// joins particles to words).
-fn starts_word(hay: &str, w: &str) -> bool {
+pub(crate) fn starts_word(hay: &str, w: &str) -> bool {
     // `contains` is the vectorised search; most words are absent.
     if !w.is_ascii() || !hay.contains(w) {
         return hay.contains(w);
@@ -1141,7 +1143,7 @@ fn finish(
 /// ("Binance Support"), as its domain; brand names shorter than four
 /// letters are too common to count.
 fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
-    p.domains().find_map(|d| {
+    p.distinctive().find_map(|d| {
         let label = d.split('.').next()?;
         (label.len() >= 4 && contains_word(lname, label)).then(|| d.to_string())
     })

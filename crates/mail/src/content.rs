@@ -13,108 +13,164 @@
 use crate::evidence::Evidence;
 use crate::lookalike;
 
-/// Brand names phishing borrows, as words (lower case), with the labels of
-/// the domains that own them: a sender whose registrable domain has one of
-/// these labels may use the name. A name with no owner (`elon musk`) is
-/// never the sender.
-const BRANDS: &[(&str, &[&str])] = &[
+/// Brand names phishing borrows, as words (lower case): whether the name
+/// is also an ordinary word (then only a look-alike spelling of it counts,
+/// `Iedger`), and who owns it. An owner with a dot is a registrable domain
+/// (`docusign.net`); one without is a label that brands use under many
+/// country suffixes (`dhl`: `dhl.de`, `dhl.co.uk`), matched against the
+/// first label of the sender's registrable domain. A name with no owner
+/// (`elon musk`) is never the sender.
+const BRANDS: &[(&str, bool, &[&str])] = &[
     // Crypto exchanges, wallets and the names of their bankruptcies.
-    ("binance", &["binance"]),
-    ("coinbase", &["coinbase"]),
-    ("kraken", &["kraken"]),
-    ("metamask", &["metamask", "consensys"]),
-    ("ledger", &["ledger"]),
-    ("trezor", &["trezor", "satoshilabs"]),
-    ("trust wallet", &["trustwallet"]),
-    ("trustwallet", &["trustwallet"]),
-    ("exodus", &["exodus"]),
-    ("blockchain.com", &["blockchain"]),
-    ("ripple", &["ripple", "xrpl"]),
-    ("opensea", &["opensea"]),
-    ("uniswap", &["uniswap"]),
-    ("walletconnect", &["walletconnect"]),
-    ("phantom wallet", &["phantom"]),
-    ("bitfinex", &["bitfinex"]),
-    ("bittrex", &["bittrex"]),
-    ("ftx", &["ftx"]),
-    ("celsius", &["celsius"]),
-    ("crypto.com", &["crypto"]),
-    ("kucoin", &["kucoin"]),
-    ("bybit", &["bybit"]),
-    ("upbit", &["upbit"]),
-    ("bithumb", &["bithumb"]),
-    ("korbit", &["korbit"]),
-    ("coinone", &["coinone"]),
-    ("electrum", &["electrum"]),
+    ("binance", false, &["binance.com", "binance.us"]),
+    ("coinbase", false, &["coinbase.com"]),
+    ("kraken", true, &["kraken.com"]),
+    (
+        "metamask",
+        false,
+        &["metamask.io", "consensys.io", "consensys.net"],
+    ),
+    ("ledger", true, &["ledger.com"]),
+    ("trezor", false, &["trezor.io", "satoshilabs.com"]),
+    ("trust wallet", false, &["trustwallet.com"]),
+    ("trustwallet", false, &["trustwallet.com"]),
+    ("exodus", true, &["exodus.com"]),
+    ("blockchain.com", false, &["blockchain.com"]),
+    ("ripple", true, &["ripple.com", "xrpl.org"]),
+    ("opensea", false, &["opensea.io"]),
+    ("uniswap", false, &["uniswap.org"]),
+    ("walletconnect", false, &["walletconnect.com"]),
+    ("phantom wallet", false, &["phantom.app"]),
+    ("bitfinex", false, &["bitfinex.com"]),
+    ("bittrex", false, &["bittrex.com"]),
+    ("ftx", false, &["ftx.com"]),
+    ("celsius", true, &["celsius.network"]),
+    ("crypto.com", false, &["crypto.com"]),
+    ("kucoin", false, &["kucoin.com"]),
+    ("bybit", false, &["bybit.com"]),
+    ("upbit", false, &["upbit.com"]),
+    ("bithumb", false, &["bithumb.com"]),
+    ("korbit", false, &["korbit.co.kr"]),
+    ("coinone", false, &["coinone.co.kr"]),
+    ("electrum", true, &["electrum.org"]),
     // Accounts everyone has.
     (
         "microsoft",
-        &["microsoft", "office", "outlook", "live", "office365"],
+        false,
+        &[
+            "microsoft.com",
+            "office.com",
+            "outlook.com",
+            "live.com",
+            "office365.com",
+            "microsoftonline.com",
+            "microsoft365.com",
+            "sharepoint.com",
+        ],
     ),
     (
         "office 365",
-        &["microsoft", "office", "outlook", "office365"],
+        false,
+        &["microsoft.com", "office.com", "office365.com"],
     ),
     (
         "office365",
-        &["microsoft", "office", "outlook", "office365"],
+        false,
+        &["microsoft.com", "office.com", "office365.com"],
     ),
-    ("outlook", &["microsoft", "outlook", "office", "live"]),
-    ("onedrive", &["microsoft", "onedrive", "live"]),
-    ("sharepoint", &["microsoft", "sharepoint"]),
-    ("icloud", &["apple", "icloud"]),
-    ("apple id", &["apple"]),
-    ("netflix", &["netflix"]),
-    ("paypal", &["paypal"]),
-    ("docusign", &["docusign"]),
-    ("dropbox", &["dropbox"]),
-    ("wetransfer", &["wetransfer"]),
-    ("linkedin", &["linkedin"]),
-    ("facebook", &["facebook", "facebookmail", "meta", "fb"]),
-    ("instagram", &["instagram", "facebookmail", "meta"]),
-    ("whatsapp", &["whatsapp", "facebookmail", "meta"]),
-    ("norton", &["norton", "nortonlifelock", "gen"]),
-    ("mcafee", &["mcafee"]),
-    ("geek squad", &["bestbuy", "geeksquad"]),
+    (
+        "outlook",
+        true,
+        &["microsoft.com", "outlook.com", "live.com"],
+    ),
+    (
+        "onedrive",
+        false,
+        &["microsoft.com", "onedrive.com", "live.com"],
+    ),
+    ("sharepoint", false, &["microsoft.com", "sharepoint.com"]),
+    ("icloud", false, &["apple.com", "icloud.com"]),
+    ("apple id", false, &["apple.com"]),
+    ("netflix", false, &["netflix.com"]),
+    ("paypal", false, &["paypal.com", "paypal.me"]),
+    ("docusign", false, &["docusign.com", "docusign.net"]),
+    ("dropbox", false, &["dropbox.com", "dropboxmail.com"]),
+    ("wetransfer", false, &["wetransfer.com"]),
+    ("linkedin", false, &["linkedin.com"]),
+    (
+        "facebook",
+        false,
+        &["facebook.com", "facebookmail.com", "meta.com", "fb.com"],
+    ),
+    (
+        "instagram",
+        false,
+        &["instagram.com", "facebookmail.com", "meta.com"],
+    ),
+    (
+        "whatsapp",
+        false,
+        &["whatsapp.com", "facebookmail.com", "meta.com"],
+    ),
+    ("norton", true, &["norton.com", "nortonlifelock.com"]),
+    ("mcafee", false, &["mcafee.com"]),
+    ("geek squad", false, &["bestbuy.com", "geeksquad.com"]),
     // Parcels.
-    ("dhl", &["dhl"]),
-    ("fedex", &["fedex"]),
-    ("usps", &["usps"]),
-    ("correios", &["correios"]),
+    ("dhl", false, &["dhl"]),
+    ("fedex", false, &["fedex"]),
+    ("usps", false, &["usps.com"]),
+    ("correios", false, &["correios.com.br"]),
     // Banks and cards.
-    ("bradesco", &["bradesco"]),
-    ("itaú", &["itau"]),
-    ("itaucard", &["itau"]),
-    ("santander", &["santander"]),
-    ("caixa", &["caixa"]),
-    ("banco do brasil", &["bb"]),
-    ("ourocard", &["bb"]),
-    ("nubank", &["nubank"]),
-    ("wells fargo", &["wellsfargo", "wf"]),
-    ("bank of america", &["bankofamerica", "bofa"]),
-    ("american express", &["americanexpress", "aexp"]),
-    ("sparkasse", &["sparkasse"]),
+    ("bradesco", false, &["bradesco"]),
+    ("itaú", false, &["itau"]),
+    ("itaucard", false, &["itau"]),
+    ("santander", false, &["santander"]),
+    ("caixa", true, &["caixa.gov.br"]),
+    ("banco do brasil", false, &["bb.com.br"]),
+    ("ourocard", false, &["bb.com.br"]),
+    ("nubank", false, &["nubank.com.br"]),
+    ("wells fargo", false, &["wellsfargo.com"]),
+    ("bank of america", false, &["bankofamerica.com", "bofa.com"]),
+    (
+        "american express",
+        false,
+        &["americanexpress.com", "aexp.com"],
+    ),
+    ("sparkasse", false, &["sparkasse"]),
     // Authorities.
-    ("fbi", &["fbi"]),
-    ("medicare", &["medicare", "cms"]),
-    ("hmrc", &["hmrc"]),
-    ("interpol", &["interpol"]),
-    ("receita federal", &["receita"]),
+    ("fbi", false, &["fbi.gov"]),
+    ("medicare", false, &["medicare.gov", "cms.gov"]),
+    ("hmrc", false, &["hmrc.gov.uk"]),
+    ("interpol", false, &["interpol.int"]),
+    ("receita federal", false, &["fazenda.gov.br"]),
     // Names crypto giveaways borrow.
-    ("elon musk", &[]),
-    ("spacex", &["spacex"]),
+    ("elon musk", false, &[]),
+    ("spacex", false, &["spacex.com"]),
 ];
 
+/// Whether the sender's registrable domain `reg` is one of `owners`.
+fn owned_by(reg: &str, owners: &[&str]) -> bool {
+    let first = reg.split('.').next().unwrap_or("");
+    owners.iter().any(|o| match o.contains('.') {
+        true => reg == *o,
+        false => first == *o || first.starts_with(&format!("{o}-")),
+    })
+}
+
 /// The brand named as a word in `hay` (lower case) that the sender's
-/// domain does not own.
-fn foreign_brand(hay: &str, sender: Option<&str>) -> Option<&'static str> {
-    let labels: Vec<String> = sender
-        .and_then(lookalike::registrable)
-        .map(|r| r.split('.').map(str::to_string).collect())
-        .unwrap_or_default();
-    BRANDS.iter().find_map(|(name, owners)| {
-        let owned = owners.iter().any(|o| labels.iter().any(|l| l == o));
-        (!owned && crate::analyze::contains_word(hay, name)).then_some(*name)
+/// domain does not own (nor any protected brand's domain).
+fn foreign_brand(
+    hay: &str,
+    sender: Option<&str>,
+    protected: &lookalike::Protected,
+) -> Option<&'static str> {
+    let reg = sender.and_then(lookalike::registrable).unwrap_or_default();
+    if !reg.is_empty() && protected.owns(&reg) {
+        return None;
+    }
+    BRANDS.iter().find_map(|(name, common, owners)| {
+        (!common && !owned_by(&reg, owners) && crate::analyze::contains_word(hay, name))
+            .then_some(*name)
     })
 }
 
@@ -137,8 +193,9 @@ fn is_invisible(c: char) -> bool {
 /// subject, as some clients leave, splits nothing).
 fn hidden_inside_word(s: &str) -> bool {
     let v: Vec<char> = s.chars().take(1000).collect();
+    // Between Latin letters: Persian and Arabic spell with ZWNJ.
     v.windows(3)
-        .any(|w| is_invisible(w[1]) && w[0].is_alphabetic() && w[2].is_alphabetic())
+        .any(|w| is_invisible(w[1]) && w[0].is_ascii_alphabetic() && w[2].is_ascii_alphabetic())
 }
 
 /// A word of `s` that mixes Latin letters with another script's
@@ -146,7 +203,18 @@ fn hidden_inside_word(s: &str) -> bool {
 /// writes so.
 fn mixed_word(s: &str) -> Option<&str> {
     s.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
-        .find(|w| w.chars().any(|c| c.is_ascii_alphabetic()) && lookalike::mixed_script(w))
+        .take(200)
+        .find(|w| {
+            // A letter of another script between two Latin letters: `0.2μm`
+            // and `TNFα` are units and names, `pаypal` is a disguise.
+            let v: Vec<char> = w.chars().take(64).collect();
+            v.windows(3).any(|x| {
+                x[0].is_ascii_alphabetic()
+                    && x[2].is_ascii_alphabetic()
+                    && !x[1].is_ascii()
+                    && lookalike::mixed_script(&x.iter().collect::<String>())
+            })
+        })
 }
 
 /// A word of `s` that looks like a brand name but is spelled with other
@@ -161,8 +229,8 @@ fn brand_homoglyph(s: &str) -> Option<(&str, &'static str)> {
                 .to_lowercase();
             BRANDS
                 .iter()
-                .find(|(name, _)| !name.contains(' ') && skel == *name && lower != *name)
-                .map(|(name, _)| (w, *name))
+                .find(|(name, _, _)| !name.contains(' ') && skel == *name && lower != *name)
+                .map(|(name, _, _)| (w, *name))
         })
 }
 
@@ -172,11 +240,24 @@ const COINS: &[&str] = &[
     "trx",
 ];
 
-/// A coin amount in `s` (lower case): a number right before a coin's name
-/// or right after it (`0.7495 btc`, `0.7495_btc`, `btc of 0.556`); `10gb
-/// eth` (Ethernet) is no amount.
+/// A coin amount in `s` (lower case): a number with a fraction right
+/// before a coin's name, or right after a ticker (`0.7495 btc`,
+/// `0.7495_btc`, `btc of 0.556`). Whole numbers are years, versions and
+/// prices (`bitcoin 2026`, `10gb eth`, `trx: 20% off`): no amount.
 fn coin_amount(s: &str) -> Option<&'static str> {
     let sep = |c: char| matches!(c, ' ' | '_' | '.' | ':' | '-');
+    // A number with a fraction: digits, a point or comma, digits.
+    let fraction = |t: &str| {
+        let t = t.trim_end_matches(|c: char| !c.is_ascii_digit());
+        let n = t
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ','))
+            .collect::<String>();
+        let n: String = n.chars().rev().collect();
+        let n = n.trim_start_matches(['.', ',']);
+        n.contains(['.', ',']) && n.starts_with(|c: char| c.is_ascii_digit())
+    };
     COINS.iter().copied().find(|coin| {
         s.match_indices(coin).any(|(i, _)| {
             let (before, after) = (&s[..i], &s[i + coin.len()..]);
@@ -185,14 +266,16 @@ fn coin_amount(s: &str) -> Option<&'static str> {
                 .next_back()
                 .is_none_or(|c| !c.is_alphanumeric())
                 && after.chars().next().is_none_or(|c| !c.is_alphanumeric());
-            let number_before = before
-                .trim_end_matches(sep)
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_ascii_digit());
+            let head = before.trim_end_matches(sep);
+            let number_before = head.ends_with(|c: char| c.is_ascii_digit()) && fraction(head);
+            let ticker = coin.len() <= 4;
             let rest = after.trim_start_matches(sep);
             let rest = rest.strip_prefix("of ").unwrap_or(rest);
-            let number_after = rest.chars().next().is_some_and(|c| c.is_ascii_digit());
+            let number = rest
+                .split(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',')))
+                .next()
+                .unwrap_or("");
+            let number_after = ticker && fraction(number);
             word && (number_before || number_after)
         })
     })
@@ -200,21 +283,30 @@ fn coin_amount(s: &str) -> Option<&'static str> {
 
 /// Phrases of sextortion: the sender claims to have filmed or hacked the
 /// reader (the first [`EXTORTION_CORE`], one of which must be there) and
-/// wants coins.
+/// wants coins. Matched at the start of words.
 const EXTORTION: &[&str] = &[
     "recorded you",
     "i recorded",
+    "recorded a video",
+    "made a video of you",
     "hacked you",
     "hacked your",
     "i hacked",
-    "your webcam",
-    "your camera",
+    "infected your",
+    "full access to your",
     "access to your device",
+    "through your webcam",
+    "through the webcam",
+    "your webcam",
+    "installed a rat",
+    "installed a trojan",
+    "installed malware",
     "adult website",
     "adult site",
     "masturbat",
     "intimate",
     "porn",
+    "your contact list",
     "your contacts",
     "your device",
     "spyware",
@@ -224,12 +316,13 @@ const EXTORTION: &[&str] = &[
     "your friends and family",
     "bitcoin wallet",
     "btc wallet",
+    "in bitcoin",
     "48 hours",
     "pay me",
 ];
 
 /// How many of [`EXTORTION`]'s first phrases are the core claims.
-const EXTORTION_CORE: usize = 11;
+const EXTORTION_CORE: usize = 19;
 
 /// Senders' local parts that no person chose: a long run of consonants
 /// (`tncdttrqvdrk`), the mark of generated throwaway accounts.
@@ -242,7 +335,8 @@ fn machine_local(local: &str) -> bool {
     let mut run = 0;
     let mut best = 0;
     for c in local.chars() {
-        if c.is_ascii_alphabetic() && !"aeiouAEIOU".contains(c) {
+        // `y` is a vowel in many names (`Krzysztof`).
+        if c.is_ascii_alphabetic() && !"aeiouyAEIOUY".contains(c) {
             run += 1;
             best = best.max(run);
         } else {
@@ -252,39 +346,55 @@ fn machine_local(local: &str) -> bool {
     best >= 6
 }
 
-/// A CSS length of `OFFSCREEN_PX` pixels or more in an HTML body: text
-/// pushed off the screen, there for filters and not for the reader.
-const OFFSCREEN_PX: u64 = 5000;
+/// A CSS offset of `OFFSCREEN_PX` pixels or more in an HTML body: text
+/// pushed off the screen, there for filters and not for the reader. (The
+/// screen-reader idiom `left: -10000px` stays under it.)
+const OFFSCREEN_PX: u64 = 20_000;
 
-/// The first off-screen length in `html` (`margin-top: 470500px`).
+/// The first off-screen offset in `html` (`margin-top: 470500px`, `LEFT:
+/// -99999PX`, `margin: 0 0 0 -99999px`); widths and words in the text are
+/// not offsets.
 pub fn offscreen(html: &str) -> Option<u64> {
-    let b = html.as_bytes();
-    html.match_indices("px").find_map(|(i, _)| {
+    let low = html.to_ascii_lowercase();
+    let b = low.as_bytes();
+    low.match_indices("px").find_map(|(i, _)| {
         let digits = b[..i]
             .iter()
             .rev()
             .take_while(|c| c.is_ascii_digit())
             .count();
-        if digits == 0 || digits > 12 {
+        if !(5..=12).contains(&digits) {
             return None;
         }
-        let n: u64 = html[i - digits..i].parse().ok()?;
-        // A property that moves content (`margin-top:`, `left: -`), not a
-        // word in the text or a width.
-        let before =
-            html[..i - digits].trim_end_matches(|c: char| c == '-' || c.is_ascii_whitespace());
-        let prop = before.strip_suffix(':')?.trim_end();
+        let n: u64 = low[i - digits..i].parse().ok()?;
+        if n < OFFSCREEN_PX {
+            return None;
+        }
+        // Back over the sign and up to three other values of a shorthand
+        // (`margin: 0 0 0 -…`) to the colon.
+        let mut j = i - digits;
+        for _ in 0..4 {
+            while j > 0 && matches!(b[j - 1], b'-' | b' ' | b'\t' | b'\n' | b'\r') {
+                j -= 1;
+            }
+            if j > 0 && b[j - 1] == b':' {
+                break;
+            }
+            while j > 0 && (b[j - 1].is_ascii_alphanumeric() || matches!(b[j - 1], b'.' | b'%')) {
+                j -= 1;
+            }
+        }
+        let prop = low[..j].strip_suffix(':')?.trim_end();
         let start = prop
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| !(c.is_ascii_alphabetic() || c == '-'))
-            .map_or(0, |(j, c)| j + c.len_utf8());
-        let prop = prop[start..].to_ascii_lowercase();
+            .bytes()
+            .rposition(|c| !(c.is_ascii_alphabetic() || c == b'-'))
+            .map_or(0, |k| k + 1);
+        let prop = &prop[start..];
         let moves = prop.contains("margin")
             || prop.contains("padding")
             || prop == "text-indent"
-            || matches!(prop.as_str(), "top" | "left" | "right" | "bottom");
-        (n >= OFFSCREEN_PX && moves).then_some(n)
+            || matches!(prop, "top" | "left" | "right" | "bottom");
+        moves.then_some(n)
     })
 }
 
@@ -314,7 +424,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     // brands are judged by the caller already).
     let judged = ev.iter().any(|e| e.rule == "sender.brand_name_elsewhere");
     if judged {
-    } else if let Some(b) = foreign_brand(&lname, s.sender_domain) {
+    } else if let Some(b) = foreign_brand(&lname, s.sender_domain, s.protected) {
         ev.push(Evidence::new(
             "sender.brand_impersonation",
             4,
@@ -323,7 +433,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
                 s.sender_domain.unwrap_or("an unknown domain")
             ),
         ));
-    } else if let Some(b) = foreign_brand(&lsub, s.sender_domain) {
+    } else if let Some(b) = foreign_brand(&lsub, s.sender_domain, s.protected) {
         ev.push(Evidence::new(
             "subject.brand_elsewhere",
             2,
@@ -368,7 +478,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     let owns_crypto = s
         .sender_domain
         .and_then(lookalike::registrable)
-        .is_some_and(|r| s.protected.domains().any(|d| d == r));
+        .is_some_and(|r| s.protected.owns(&r));
     if !owns_crypto {
         if let Some(c) = coin_amount(&lsub) {
             ev.push(Evidence::new(
@@ -379,20 +489,26 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         }
     }
 
-    // Extortion.
+    // Extortion: a core claim and one more phrase (a phrase inside
+    // another, `your device` in `access to your device`, counts once).
     let hits: Vec<&str> = EXTORTION
         .iter()
         .copied()
-        .filter(|p| s.hay.contains(p))
+        .filter(|p| crate::analyze::starts_word(s.hay, p))
+        .collect();
+    let distinct: Vec<&str> = hits
+        .iter()
+        .copied()
+        .filter(|h| !hits.iter().any(|o| o != h && o.contains(h)))
         .take(3)
         .collect();
-    if hits.len() >= 2 && EXTORTION[..EXTORTION_CORE].contains(&hits[0]) {
+    if distinct.len() >= 2 && EXTORTION[..EXTORTION_CORE].contains(&distinct[0]) {
         ev.push(Evidence::new(
             "lure.extortion",
             5,
             format!(
                 "the text threatens like sextortion: \"{}\"",
-                hits.join("\", \"")
+                distinct.join("\", \"")
             ),
         ));
     }
@@ -413,6 +529,42 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
 mod tests {
     use super::*;
 
+    fn extortion(text: &str) -> bool {
+        let mut ev = Vec::new();
+        let p = lookalike::Protected::builtin();
+        let hay = text.to_lowercase();
+        rules(
+            &Seen {
+                subject: "",
+                from_name: None,
+                from_addr: None,
+                sender_domain: None,
+                hay: &hay,
+                protected: &p,
+            },
+            &mut ev,
+        );
+        ev.iter().any(|e| e.rule == "lure.extortion")
+    }
+
+    #[test]
+    fn extortion_needs_a_claim() {
+        for t in [
+            "I infected your computer with malware and made a video of you. Send 1500 USD in Bitcoin.",
+            "I have full access to your computer and watched you through the webcam. 0.1 BTC in 48 hours.",
+            "I've installed a RAT on your system and recorded a video of you. Pay me in bitcoin.",
+            "I RECORDED YOU! I hacked your device. Pay me.",
+        ] {
+            assert!(extortion(t), "{t}");
+        }
+        for t in [
+            "Before the meeting, test your camera. Make sure your device is charged.",
+            "Our wifi hacked together a demo of the malware scanner; 48 hours left to sign up.",
+        ] {
+            assert!(!extortion(t), "{t}");
+        }
+    }
+
     #[test]
     fn coin_amounts() {
         for s in [
@@ -428,6 +580,9 @@ mod tests {
             "the ethernet card",
             "btc is up",
             "[usrp-users] 10gb eth to x310 via pcie",
+            "bitcoin 2026 tickets",
+            "ethereum 2.0 explained",
+            "trx: 20% off",
         ] {
             assert_eq!(coin_amount(s), None, "{s}");
         }
@@ -435,15 +590,25 @@ mod tests {
 
     #[test]
     fn brands_and_disguises() {
+        let p = lookalike::Protected::builtin();
+        let fb = |hay, sender| foreign_brand(hay, Some(sender), &p);
         assert_eq!(
-            foreign_brand("microsoft account team", Some("access-accsecurity.com")),
+            fb("microsoft account team", "access-accsecurity.com"),
             Some("microsoft")
         );
+        assert_eq!(fb("microsoft account team", "email.microsoft.com"), None);
         assert_eq!(
-            foreign_brand("microsoft account team", Some("email.microsoft.com")),
+            fb("microsoft 365 message center", "email.microsoftonline.com"),
             None
         );
-        assert_eq!(foreign_brand("elon musk", Some("x.com")), Some("elon musk"));
+        assert_eq!(fb("alice via docusign", "docusign.net"), None);
+        assert_eq!(fb("netflix", "netflix.top"), Some("netflix"));
+        assert_eq!(fb("onedrive", "files-share.live"), Some("onedrive"));
+        assert_eq!(fb("dhl express", "dhl.co.uk"), None);
+        assert_eq!(fb("receita federal", "receita.fazenda.gov.br"), None);
+        assert_eq!(fb("economic outlook team", "econ.example"), None);
+        assert_eq!(fb("norton rose fulbright", "nortonrosefulbright.com"), None);
+        assert_eq!(fb("elon musk", "x.com"), Some("elon musk"));
         assert_eq!(
             brand_homoglyph("Scan your Iedger now"),
             Some(("Iedger", "ledger"))
@@ -462,11 +627,24 @@ mod tests {
             None
         );
         assert_eq!(offscreen("<div style=\"width:9000px\">"), None);
-        assert_eq!(offscreen("é:9000px; ü;top:-7000px"), Some(7000));
+        assert_eq!(offscreen("é:90000px; ü;top:-70000px"), Some(70000));
         assert_eq!(
             offscreen("<p style=\"position:absolute; left: -9999px\">"),
-            Some(9999)
+            None
         );
+        assert_eq!(offscreen(".sr-only{position:absolute;left:-10000px}"), None);
+        assert_eq!(offscreen("<p style=\"LEFT:-99999PX\">"), Some(99999));
+        assert_eq!(
+            offscreen("<p style=\"margin:0 0 0 -99999px\">"),
+            Some(99999)
+        );
+        assert_eq!(offscreen("<div style=\"width:99999px\">"), None);
         assert!(!machine_local("john.smith"));
+        assert!(!machine_local("krzysztof"));
+        assert!(mixed_word("New 0.2\u{3bc}m syringe filters, TNF\u{3b1} signalling").is_none());
+        assert!(!hidden_inside_word(
+            "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}"
+        ));
+        assert!(hidden_inside_word("Pay\u{200b}Pal"));
     }
 }

@@ -151,7 +151,7 @@ pub fn text_links(text: &str, out: &mut Vec<Link>) {
         let (host, _) = host_of(url);
         if !host.is_empty() {
             out.push(Link {
-                url: url.to_string(),
+                url: url.chars().take(2_000).collect(),
                 host,
                 text: None,
                 from: "text",
@@ -193,42 +193,113 @@ fn attr<'a>(tag: &'a str, lower_tag: &str, name: &str) -> Option<&'a str> {
     None
 }
 
-/// Text with tags removed and the common entities decoded.
+/// Text with tags removed and entities decoded: what a reader sees. Tags
+/// end at the first `>` outside quoted attribute values; comments and the
+/// contents of `<style>` and `<script>` elements are dropped.
 pub fn strip_tags(html: &str) -> String {
+    let b = html.as_bytes();
     let mut out = String::with_capacity(html.len() / 2);
-    let mut in_tag = false;
-    // Inside <style> or <script>: nothing a reader sees.
-    let mut hidden: Option<&str> = None;
-    for (i, c) in html.char_indices() {
-        match c {
-            '<' => {
-                in_tag = true;
-                let next = &html.as_bytes()[i + 1..];
-                let starts = |t: &str| {
-                    next.len() >= t.len() && next[..t.len()].eq_ignore_ascii_case(t.as_bytes())
-                };
-                match hidden {
-                    Some(t) if next.first() == Some(&b'/') && starts(&format!("/{t}")) => {
-                        hidden = None
-                    }
-                    None if starts("style") => hidden = Some("style"),
-                    None if starts("script") => hidden = Some("script"),
-                    _ => {}
-                }
-            }
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag && hidden.is_none() => out.push(c),
+    let mut i = 0;
+    while let Some(j) = html[i..].find('<') {
+        let lt = i + j;
+        out.push_str(&html[i..lt]);
+        out.push(' ');
+        if b[lt..].starts_with(b"<!--") {
+            i = html[lt + 4..]
+                .find("-->")
+                .map_or(b.len(), |k| lt + 4 + k + 3);
+            continue;
+        }
+        let end = tag_end(b, lt);
+        let name: Vec<u8> = b[lt + 1..end]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        i = end;
+        if name == b"style" || name == b"script" {
+            // Up to the element's end tag (which the loop then skips).
+            let close = if name == b"style" {
+                "</style"
+            } else {
+                "</script"
+            };
+            i = find_ascii_ci(&b[end..], close.as_bytes()).map_or(b.len(), |k| end + k);
+        }
+    }
+    out.push_str(&html[i..]);
+    decode_entities(&out)
+}
+
+/// The index just past the `>` that ends the tag opening at `lt`, quoted
+/// attribute values skipped (or the end of `b`).
+fn tag_end(b: &[u8], lt: usize) -> usize {
+    let mut quote: Option<u8> = None;
+    for (k, &c) in b.iter().enumerate().skip(lt + 1) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'>') => return k + 1,
             _ => {}
         }
     }
-    out.replace("&nbsp;", " ")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
+    b.len()
+}
+
+/// The first place `pat` (ASCII) occurs in `hay`, any case.
+fn find_ascii_ci(hay: &[u8], pat: &[u8]) -> Option<usize> {
+    hay.windows(pat.len())
+        .position(|w| w.eq_ignore_ascii_case(pat))
+}
+
+/// Character references decoded: the common named ones and every numeric
+/// one (`&#101;`, `&#x65;`), which hide words from filters.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(j) = rest.find('&') {
+        out.push_str(&rest[..j]);
+        rest = &rest[j..];
+        let Some(semi) = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|&c| c == b';')
+        else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let body = &rest[1..semi];
+        let c = match body {
+            "nbsp" => Some(' '),
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => body
+                .strip_prefix("#x")
+                .or_else(|| body.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| body.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match c {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Links of an HTML body: anchors with their text, form actions, images.
@@ -306,6 +377,30 @@ pub fn host_in_text(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strip_tags_shows_what_a_reader_sees() {
+        let t = |h: &str| {
+            strip_tags(h)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(t("<style>.mnemonic{}</style><p>Hi</p>"), "Hi");
+        assert_eq!(t("<!-- <style> --><p>Dear customer</p>"), "Dear customer");
+        assert_eq!(t("<img alt=\"<script\" src=x><b>Verify</b>"), "Verify");
+        assert_eq!(t("<p title='a<styles'>seed phrase</p>"), "seed phrase");
+        assert_eq!(t("<SCRIPT>x=1</SCRIPT >after"), "after");
+        assert_eq!(
+            t("D&#101;ar &#x63;ustomer &amp; &bogus; &#xZZ; caf\u{e9}&"),
+            "Dear customer & &bogus; &#xZZ; caf\u{e9}&"
+        );
+        assert_eq!(t("<style>never closed"), "");
+        assert_eq!(
+            t("\u{e9}&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};"),
+            "\u{e9}&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -477,6 +477,22 @@ impl Protected {
     pub fn domains(&self) -> impl Iterator<Item = &str> {
         self.brands.iter().map(|b| b.domain.as_str())
     }
+
+    /// The protected domains whose name is no ordinary word (`binance.com`,
+    /// not `gemini.com` or `ledger.com`): a display name using it as a word
+    /// means the brand.
+    pub fn distinctive(&self) -> impl Iterator<Item = &str> {
+        self.brands
+            .iter()
+            .filter(|b| !b.common)
+            .map(|b| b.domain.as_str())
+    }
+
+    /// Whether `registrable` belongs to a protected brand (its own domain
+    /// or another it is known to own, `docusign.net`).
+    pub fn owns(&self, registrable: &str) -> bool {
+        self.legit.contains(registrable)
+    }
 }
 
 /// A host that imitates a protected brand.

@@ -139,12 +139,17 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, depth
         let name = e.file_name();
         let name = name.to_string_lossy();
         // Maildir's tmp/ holds messages being delivered; dot files are
-        // not mail.
-        if name.starts_with('.') || (name == "tmp" && dir.join("cur").is_dir()) {
+        // not mail, but dot folders holding a cur/ are Maildir++ folders
+        // (`.Junk`); files at a maildir's top are the server's own
+        // (`dovecot-uidlist`, `subscriptions`), its mail is in cur/ and new/.
+        let maildir = dir.join("cur").is_dir();
+        let maildir_folder = name.starts_with('.') && p.join("cur").is_dir();
+        if (name.starts_with('.') && !maildir_folder) || (name == "tmp" && maildir) {
             continue;
         }
         match e.file_type() {
             Ok(t) if t.is_dir() => walk(&p, files, problems, depth + 1),
+            Ok(t) if t.is_file() && maildir => {}
             Ok(t) if t.is_file() => files.push(p),
             // A link to a message is read; a link to a folder is not
             // followed (it could loop), and says so.
@@ -196,12 +201,39 @@ fn read_file(path: &Path, items: &mut Vec<Item>, problems: &mut Vec<Problem>) {
                 bytes: m.to_vec(),
             });
         }
+    } else if !looks_like_mail(&bytes) {
+        problem(
+            problems,
+            path,
+            "not a message: it does not start with a header line (`Name: value`)",
+        );
     } else {
         items.push(Item {
             source: shown,
             bytes,
         });
     }
+}
+
+/// Whether `b` starts as a message does: after a byte-order mark and blank
+/// lines, a header name (printable ASCII, no space) and a colon, or an
+/// mbox `From ` line.
+fn looks_like_mail(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t'))
+        .unwrap_or(b.len());
+    if b[start..].starts_with(b"From ") {
+        // An mbox envelope line before one message.
+        return true;
+    }
+    let name = b[start..]
+        .iter()
+        .take(200)
+        .take_while(|&&c| (33..=126).contains(&c) && c != b':')
+        .count();
+    name > 0 && b.get(start + name) == Some(&b':')
 }
 
 /// The file's bytes, failing if it has grown past `limit` since its size

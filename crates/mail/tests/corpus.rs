@@ -112,8 +112,7 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
         ("pp-sample-1381.eml", "body.offscreen_text"),
         // `From: Microsoft account team ,_<no-reply@access-accsecurity.com>`.
         ("pp-sample-10.eml", "sender.malformed_from"),
-        // Microsoft is a protected brand: the stronger rule.
-        ("pp-sample-10.eml", "sender.brand_name_elsewhere"),
+        ("pp-sample-10.eml", "sender.brand_impersonation"),
         // "Advanced Energy by Elon Musk" <…@unathipromotions.co.za>.
         ("pp-sample-1381.eml", "sender.brand_impersonation"),
         ("pp-sample-461.eml", "lure.extortion"),

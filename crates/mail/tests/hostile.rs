@@ -957,6 +957,11 @@ fn maildir_with_unreadable_entries() {
     let mut s = 3u64;
     let junk: Vec<u8> = (0..50_000).map(|_| xorshift(&mut s) as u8).collect();
     std::fs::write(md.join("cur/11.junk"), &junk).unwrap();
+    // A Maildir++ folder, and the server's own files at the top.
+    std::fs::create_dir_all(md.join(".Junk/cur")).unwrap();
+    std::fs::write(md.join(".Junk/cur/12.junkmail"), good).unwrap();
+    std::fs::write(md.join("dovecot-uidlist"), b"3 V1 N13\n").unwrap();
+    std::fs::write(md.join("subscriptions"), b"Junk\n").unwrap();
 
     let (items, problems) = read_all(&md);
     let names: Vec<String> = items
@@ -974,8 +979,16 @@ fn maildir_with_unreadable_entries() {
             .iter()
             .any(|p| p.path.to_string_lossy().contains(what))
     };
-    for want in ["1.host:2,S", "2.host", "4.link", "10.empty", "11.junk"] {
+    for want in ["1.host:2,S", "2.host", "4.link", "12.junkmail"] {
         assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    // No message: named, not judged.
+    for want in ["10.empty", "11.junk"] {
+        assert!(named(want), "{want} not named: {problems:?}");
+        assert!(!names.iter().any(|n| n == want));
+    }
+    for server in ["dovecot-uidlist", "subscriptions"] {
+        assert!(!names.iter().any(|n| n == server) && !named(server));
     }
     assert!(!names.iter().any(|n| n == "3.host"), "tmp/ is skipped");
     for want in ["5.dangling", "6.loop", "7.sock", "8.huge"] {
