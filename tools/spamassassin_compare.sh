@@ -76,6 +76,10 @@ if [ -n "$keep" ]; then
     mkdir -p "$work"
 else
     work="$(mktemp -d "${TMPDIR:-/tmp}/chainhound-sa.XXXXXX")"
+    # spamd's children drop to `nobody` when run as root: they must be
+    # able to read the site configuration in here (mktemp makes it 0700,
+    # and they would then answer 0/0 for every message).
+    chmod 755 "$work"
 fi
 spamd_pid=""
 cleanup() {
@@ -161,6 +165,10 @@ with open(sa_file) as f:
             bad.append((path, out))
             continue
         sa[tuple(rel)] = (float(m.group(1)), float(m.group(2)))
+if sa and all(req == 0 for _, req in sa.values()):
+    print("SpamAssassin answered 0/0 for every message (spamd could not read its "
+          "configuration?): no table", file=sys.stderr)
+    sys.exit(1)
 if bad or set(sa) != set(ch):
     missing = sorted(set(ch) - set(sa))
     print(f"SpamAssassin gave no score for {len(bad) + len(missing)} messages, e.g. "

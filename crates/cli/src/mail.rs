@@ -334,16 +334,24 @@ pub fn eval(
             r.fp_phishing,
             r.recall_suspicious,
             r.fp_suspicious,
-            r.threshold_1pct,
+            if r.threshold_1pct == i32::MAX {
+                "n/a".to_string()
+            } else {
+                r.threshold_1pct.to_string()
+            },
             r.recall_at_1pct,
             r.fp_at_1pct
         );
     }
-    println!(
-        "\ntest half at the development half's 1%-FP threshold {t_dev}: recall {:.3} at FP {:.3}",
-        held_out["recall"].as_f64().unwrap_or(0.0),
-        held_out["fp"].as_f64().unwrap_or(0.0)
-    );
+    if t_dev == i32::MAX || rows[1].phish == 0 || rows[1].ham == 0 {
+        println!("\ntest half at the development half's threshold: n/a (a half has no phishing or no ham)");
+    } else {
+        println!(
+            "\ntest half at the development half's 1%-FP threshold {t_dev}: recall {:.3} at FP {:.3}",
+            held_out["recall"].as_f64().unwrap_or(0.0),
+            held_out["fp"].as_f64().unwrap_or(0.0)
+        );
+    }
     println!("\ntest half per source (phish: recall; ham: false positives), at the verdict and at the threshold {t1}:");
     for r in &sources {
         println!(
@@ -369,16 +377,24 @@ fn export(dir: &Path, sets: &[(&str, &[Item], &[Judged])]) -> Result<()> {
     use chainhound_mail::Verdict;
     use std::fmt::Write as _;
     let mut tsv = String::from("label\tsplit\tname\tscore\tverdict\n");
+    let mut used = std::collections::HashSet::new();
     for (label, items, judged) in sets {
         for (item, (split, name, score)) in items.iter().zip(judged.iter()) {
             let half = match split {
                 Split::Dev => "dev",
                 Split::Test => "test",
             };
-            let name = match item.source.rsplit_once('#') {
+            let base = match item.source.rsplit_once('#') {
                 Some((_, n)) if n.chars().all(|c| c.is_ascii_digit()) => format!("{name}.{n}"),
                 _ => name.clone(),
             };
+            // Two files of one name in different folders keep apart.
+            let mut name = base.clone();
+            let mut k = 1;
+            while !used.insert((label.to_string(), half, name.clone())) {
+                k += 1;
+                name = format!("{base}.{k}");
+            }
             let folder = dir.join(label).join(half);
             std::fs::create_dir_all(&folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;

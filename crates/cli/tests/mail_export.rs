@@ -118,3 +118,57 @@ fn export_writes_the_judged_messages_and_their_scores() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Two files of one name in different folders are both exported (the
+/// second as NAME.2), each with its own score.
+#[test]
+fn export_keeps_files_of_the_same_name_apart() {
+    let t = tempfile::tempdir().unwrap();
+    let (phish, ham) = (t.path().join("phish"), t.path().join("ham"));
+    for d in ["a", "b"] {
+        std::fs::create_dir_all(phish.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(&ham).unwrap();
+    let a = "From: \"Binance Support\" <help@binance-verify.example>\nSubject: Verify your wallet\n\nEnter your seed phrase urgently.\n";
+    let b = "From: Bob <bob@example.org>\nSubject: hi\n\nhello\n";
+    std::fs::write(phish.join("a/1.eml"), a).unwrap();
+    std::fs::write(phish.join("b/1.eml"), b).unwrap();
+    std::fs::write(ham.join("h.eml"), b).unwrap();
+    let out = t.path().join("export");
+    let o = run(
+        &t.path().join("index"),
+        &[
+            "eval",
+            "mail",
+            "--phish",
+            phish.to_str().unwrap(),
+            "--ham",
+            ham.to_str().unwrap(),
+            "--export",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let tsv = std::fs::read_to_string(out.join("chainhound.tsv")).unwrap();
+    let names: Vec<&str> = tsv
+        .lines()
+        .filter(|l| l.starts_with("phish\t"))
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{tsv}");
+    assert!(
+        names.contains(&"1.eml") && names.contains(&"1.eml.2"),
+        "{names:?}"
+    );
+    let half = match split_of("1.eml") {
+        Split::Dev => "dev",
+        Split::Test => "test",
+    };
+    let read = |n: &str| std::fs::read(out.join("phish").join(half).join(n)).unwrap();
+    assert_ne!(read("1.eml"), read("1.eml.2"));
+}
