@@ -973,33 +973,28 @@ fn is_emoji(c: char) -> bool {
 /// `expires`, not `kyc` in `quickycle`; non-ASCII `w`: anywhere, as Korean
 /// joins particles to words).
 pub(crate) fn starts_word(hay: &str, w: &str) -> bool {
-    // `contains` is the vectorised search; most words are absent.
-    if !w.is_ascii() || !hay.contains(w) {
-        return hay.contains(w);
-    }
-    hay.match_indices(w).any(|(i, _)| {
-        hay[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric())
-    })
+    word_at(hay, w, false)
 }
 
 /// Whether `w` occurs in `hay` as a whole word (non-ASCII `w`: anywhere).
 pub(crate) fn contains_word(hay: &str, w: &str) -> bool {
-    if !w.is_ascii() || !hay.contains(w) {
-        return hay.contains(w);
+    word_at(hay, w, true)
+}
+
+/// `w` in `hay` after a non-alphanumeric character (or at the start), and,
+/// if `whole`, before one (or at the end).
+fn word_at(hay: &str, w: &str, whole: bool) -> bool {
+    // `contains` is the vectorised search, and most words are absent:
+    // one pass for them, the boundaries only for the rare hit.
+    if !hay.contains(w) {
+        return false;
     }
+    if !w.is_ascii() {
+        return true;
+    }
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
     hay.match_indices(w).any(|(i, _)| {
-        let before = hay[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after = hay[i + w.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric());
-        before && after
+        edge(hay[..i].chars().next_back()) && (!whole || edge(hay[i + w.len()..].chars().next()))
     })
 }
 

@@ -355,9 +355,12 @@ const OFFSCREEN_PX: u64 = 20_000;
 /// -99999PX`, `margin: 0 0 0 -99999px`); widths and words in the text are
 /// not offsets.
 pub fn offscreen(html: &str) -> Option<u64> {
-    let low = html.to_ascii_lowercase();
-    let b = low.as_bytes();
-    low.match_indices("px").find_map(|(i, _)| {
+    // No lower-cased copy of the body: `px` in any case, found in place.
+    let b = html.as_bytes();
+    (5..b.len().saturating_sub(1)).find_map(|i| {
+        if !(b[i].eq_ignore_ascii_case(&b'p') && b[i + 1].eq_ignore_ascii_case(&b'x')) {
+            return None;
+        }
         let digits = b[..i]
             .iter()
             .rev()
@@ -366,7 +369,7 @@ pub fn offscreen(html: &str) -> Option<u64> {
         if !(5..=12).contains(&digits) {
             return None;
         }
-        let n: u64 = low[i - digits..i].parse().ok()?;
+        let n: u64 = html[i - digits..i].parse().ok()?;
         if n < OFFSCREEN_PX {
             return None;
         }
@@ -384,16 +387,16 @@ pub fn offscreen(html: &str) -> Option<u64> {
                 j -= 1;
             }
         }
-        let prop = low[..j].strip_suffix(':')?.trim_end();
+        let prop = html[..j].strip_suffix(':')?.trim_end();
         let start = prop
             .bytes()
             .rposition(|c| !(c.is_ascii_alphabetic() || c == b'-'))
             .map_or(0, |k| k + 1);
-        let prop = &prop[start..];
+        let prop = prop[start..].to_ascii_lowercase();
         let moves = prop.contains("margin")
             || prop.contains("padding")
             || prop == "text-indent"
-            || matches!(prop, "top" | "left" | "right" | "bottom");
+            || matches!(prop.as_str(), "top" | "left" | "right" | "bottom");
         moves.then_some(n)
     })
 }
