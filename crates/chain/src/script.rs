@@ -200,6 +200,54 @@ impl AddressKey {
         b
     }
 
+    /// The kind byte of the stored forms.
+    pub fn kind_byte(&self) -> u8 {
+        self.kind
+    }
+
+    /// Length of the compact body of a key of kind byte `kind`, when the
+    /// kind implies it: 20 bytes for P2PKH, P2SH and P2WPKH, 32 for P2WSH,
+    /// P2TR, multisig and nonstandard. `None` for witness programs of other
+    /// versions, whose body starts with the program length (see
+    /// [`AddressKey::compact`]), and for bytes that are no kind.
+    pub fn implied_body_len(kind: u8) -> Option<usize> {
+        match kind {
+            K_PKH | K_SH | K_WPKH => Some(20),
+            K_WSH | K_TR | K_MULTISIG | K_NONSTD => Some(32),
+            _ => None,
+        }
+    }
+
+    /// The compact body of the key (the kind byte is kept apart) and its length:
+    /// the payload, preceded by the program length for witness programs of
+    /// versions other than 0 and taproot. 20 or 32 bytes for every common
+    /// kind, against 34 for [`AddressKey::to_bytes`].
+    pub fn compact(&self) -> ([u8; 33], usize) {
+        let mut b = [0u8; 33];
+        let start = usize::from(Self::implied_body_len(self.kind).is_none());
+        b[0] = self.aux;
+        let p = self.payload();
+        b[start..start + p.len()].copy_from_slice(p);
+        (b, start + p.len())
+    }
+
+    /// Reads a key from its kind byte and a slice starting with its compact
+    /// body; returns the key and the body's length, `None` if the bytes are
+    /// no valid key.
+    pub fn from_compact(kind: u8, body: &[u8]) -> Option<(AddressKey, usize)> {
+        let (aux, start) = match Self::implied_body_len(kind) {
+            Some(n) => (n as u8, 0),
+            None => (*body.first()?, 1),
+        };
+        let n = (aux as usize).min(32);
+        let data = body.get(start..start + n)?;
+        let mut b = [0u8; 34];
+        b[0] = kind;
+        b[1] = aux;
+        b[2..2 + n].copy_from_slice(data);
+        Some((Self::from_bytes(&b)?, start + n))
+    }
+
     /// Reads the stored form; `None` if it is not a valid key.
     pub fn from_bytes(b: &[u8; 34]) -> Option<AddressKey> {
         let kind = b[0];

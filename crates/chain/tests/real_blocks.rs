@@ -77,6 +77,15 @@ fn check_file(name: &str) -> (usize, usize, usize) {
                 assert_eq!(o.script_pubkey, ro.script_pubkey.as_bytes());
                 let (ty, key) = classify(o.script_pubkey);
                 let ours_addr = key.map(|k| address::encode(&k, net));
+                // The index's compact form (kind byte apart) reads back whole.
+                if let Some(k) = key {
+                    let (body, n) = k.compact();
+                    assert!(n < chainhound_chain::AddressKey::SIZE, "{n} bytes");
+                    assert_eq!(
+                        chainhound_chain::AddressKey::from_compact(k.kind_byte(), &body[..n]),
+                        Some((k, n))
+                    );
+                }
                 match reference_address(&ro.script_pubkey, net) {
                     // rust-bitcoin knows an address: ours must be the same string,
                     // and it must parse back to the same key.

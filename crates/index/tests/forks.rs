@@ -16,14 +16,21 @@ fn hash_of(block: &[u8]) -> [u8; 32] {
     sha256d(&block[..80])
 }
 
-/// `n` coinbase-only blocks on top of `parent`, paying existing owners.
-fn fork(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
+/// `n` blocks of a coinbase only on top of `parent`, its scriptSig tagged
+/// with `tag`, its outputs `outs(i, height)` for the `i`th block.
+fn coinbases(
+    parent: &[u8],
+    first_height: u32,
+    n: u32,
+    tag: &[u8],
+    outs: impl Fn(u32, u32) -> Vec<(u64, Vec<u8>)>,
+) -> Vec<Vec<u8>> {
     let mut prev = hash_of(parent);
     let mut out = Vec::new();
     for i in 0..n {
         let h = first_height + i;
         let mut sig = vec![0x02, h as u8, (h >> 8) as u8];
-        sig.extend_from_slice(&[b'f', b'o', b'r', b'k', tag]);
+        sig.extend_from_slice(tag);
         let cb = TxSpec {
             ins: vec![In {
                 txid: [0; 32],
@@ -31,13 +38,24 @@ fn fork(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
                 script_sig: sig,
                 witness: vec![],
             }],
-            outs: vec![(50_0000_0000 >> (h / 150), script_of((i % 7) as usize, 7))],
+            outs: outs(i, h),
         };
         let (bytes, hash) = block(prev, 1_800_000_000 + h, &[cb.serialize()]);
         prev = hash;
         out.push(bytes);
     }
     out
+}
+
+/// `n` coinbase-only blocks on top of `parent`, paying existing owners.
+fn fork(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
+    coinbases(
+        parent,
+        first_height,
+        n,
+        &[b'f', b'o', b'r', b'k', tag],
+        |i, h| vec![(50_0000_0000 >> (h / 150), script_of((i % 7) as usize, 7))],
+    )
 }
 
 fn write(dir: &Path, blocks: &[Vec<u8>]) {
@@ -142,4 +160,86 @@ fn an_input_with_less_work_than_the_index_changes_nothing() {
         r.chain_warnings
     );
     assert_same_index(&ix, &t.path().join("ref"));
+}
+
+/// Coinbases paying values past 40 bits (kept in `out_big.col`) and witness
+/// programs of unknown versions (address keys whose body length is in the
+/// record), many per block so that address groups of `addr_off.col` are
+/// crossed; rolled back by a reorganisation, the index equals a fresh one.
+fn odd_blocks(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
+    let values = [
+        (1u64 << 40) - 2,
+        (1 << 40) - 1,
+        1 << 40,
+        2_100_000_000_000_000, // 21 million BTC
+        u64::MAX,
+        7,
+    ];
+    coinbases(parent, first_height, n, &[b'o', b'd', b'd', tag], |i, _| {
+        (0..12u32)
+            .map(|k| {
+                // Witness v2..v16 programs of 2 to 40 bytes, and P2WPKH between.
+                let len = 2 + ((i * 12 + k) % 39) as usize;
+                let version = 2 + ((i + k) % 15) as u8;
+                let mut script = vec![0x50 + version, len as u8];
+                script.extend(
+                    (0..len).map(|j| (j as u8) ^ tag ^ (i as u8).wrapping_mul(31) ^ k as u8),
+                );
+                if k % 3 == 2 {
+                    script = vec![0x00, 20];
+                    script.extend([tag ^ k as u8; 20]);
+                }
+                (values[((i + k) % 6) as usize], script)
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn big_values_and_long_keys_read_back_and_roll_back() {
+    use chainhound_chain::{address, classify};
+    use chainhound_index::store::{OutId, Store, TxNum};
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(17, 150, 20);
+    let mut first = main.clone();
+    first.extend(odd_blocks(&main[150], 151, 6, 1));
+    let node = t.path().join("node");
+    write(&node, &first);
+    let ix = t.path().join("ix");
+    run(&node, &ix);
+
+    // Every value and address reads back as the blocks wrote it.
+    let st = Store::open(&ix).unwrap();
+    let mut big = 0;
+    for h in 151..157u32 {
+        let b = chainhound_chain::Block::parse(&first[h as usize]).unwrap();
+        let outs = st.tx_outputs(TxNum(st.block_txs(h).start));
+        for (o, wire) in outs.zip(b.outputs.iter()) {
+            assert_eq!(st.out_value(OutId(o)), wire.value, "value of output {o}");
+            big += usize::from(wire.value >= (1 << 40) - 1);
+            let key = classify(wire.script_pubkey).1.unwrap();
+            let a = st.out_addr(OutId(o)).unwrap();
+            assert_eq!(st.addr_key(a), key, "key of output {o}");
+            assert_eq!(st.find_addr(&key), Some(a));
+            let s = address::encode(&key, Network::Regtest);
+            assert_eq!(address::decode(&s, Network::Regtest).ok(), Some(key), "{s}");
+        }
+    }
+    assert_eq!(big, 6 * 12 * 4 / 6, "outputs of 2^40 - 1 satoshis or more");
+    drop(st);
+
+    // A longer branch of coinbases paying known addresses wins: the big
+    // values and the new addresses go, and the index is a fresh one's.
+    let second = fork(&main[150], 151, 9, 2);
+    let mut both = first.clone();
+    both.extend(second.iter().cloned());
+    std::fs::remove_dir_all(&node).unwrap();
+    write(&node, &both);
+    let r = run(&node, &ix);
+    assert_eq!((r.rolled_back_from, r.blocks_added), (Some(151), 9));
+    let mut winner = main.clone();
+    winner.extend(second);
+    write(&t.path().join("winner"), &winner);
+    run(&t.path().join("winner"), &t.path().join("fresh"));
+    assert_same_index(&ix, &t.path().join("fresh"));
 }

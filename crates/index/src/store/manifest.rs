@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct Counts {
     pub addrs: u32,
     /// Bytes of coinbase scripts.
     pub coinbase_bytes: u64,
+    /// Outputs whose value does not fit 40 bits (`out_big.col`).
+    pub big_values: u64,
+    /// Bytes of address key bodies (`addr_key.blob`).
+    pub key_bytes: u64,
 }
 
 /// The manifest's content.

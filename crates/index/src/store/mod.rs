@@ -18,7 +18,7 @@
 
 mod column;
 mod manifest;
-mod table;
+pub mod table;
 
 pub use manifest::{Counts, Manifest, FORMAT};
 
@@ -51,8 +51,9 @@ pub fn table_slots(txs: u64, addrs: u64) -> (u64, u64) {
     let txid = Table::capacity_for(txs);
     let mut addr = Table::capacity_for(txs + txs / 4);
     let (num, den) = table::MAX_LOAD;
-    if addrs * den > addr * num {
-        addr = Table::capacity_for(addrs * 2).min(Table::MAX_CAPACITY);
+    // Grown by 1.5 times the entries whenever it passes the maximum load.
+    while addrs * den > addr * num && addr < Table::MAX_CAPACITY {
+        addr = Table::capacity_for((addr * num / den) * 3 / 2).min(Table::MAX_CAPACITY);
     }
     (txid, addr)
 }
@@ -133,7 +134,7 @@ pub enum Col {
     TxOut,
     /// First input id, u40, per transaction.
     TxIn,
-    /// Value in satoshis, u64, per output.
+    /// Value in satoshis, u40, per output (all ones: see `OutBig`).
     OutValue,
     /// Address id, u32, per output.
     OutAddr,
@@ -145,19 +146,28 @@ pub enum Col {
     OutPrev,
     /// Output spent, u40, per input.
     InOut,
-    /// Address key, 34 bytes, per address.
-    AddrKey,
+    /// Address groups: per 32 addresses, the offset in `AddrBody` of the
+    /// first one's key body (u64) and their 32 kind bytes; 40 bytes.
+    AddrGrp,
     /// Latest output of the address, u40, per address.
     AddrHead,
     /// Coinbase scripts, concatenated.
     Coinbase,
     /// Wallet fingerprint of the transaction ([`TxMeta`]), 1 byte per tx.
     TxMeta,
+    /// Values of 2^40 - 1 satoshis or more: (output id u64, value u64), in
+    /// output order.
+    OutBig,
+    /// Address key bodies ([`AddressKey::compact`]), concatenated.
+    AddrBody,
 }
+
+/// Addresses per record of [`Col::AddrGrp`].
+pub const KEY_GROUP: u64 = 32;
 
 impl Col {
     /// Every column.
-    pub const ALL: [Col; 15] = [
+    pub const ALL: [Col; 17] = [
         Col::BlkHash,
         Col::BlkInfo,
         Col::TxTxid,
@@ -169,10 +179,12 @@ impl Col {
         Col::OutSpent,
         Col::OutPrev,
         Col::InOut,
-        Col::AddrKey,
+        Col::AddrGrp,
         Col::AddrHead,
         Col::Coinbase,
         Col::TxMeta,
+        Col::OutBig,
+        Col::AddrBody,
     ];
 
     /// File name.
@@ -189,10 +201,12 @@ impl Col {
             Col::OutSpent => "out_spent.col",
             Col::OutPrev => "out_prev.col",
             Col::InOut => "in_out.col",
-            Col::AddrKey => "addr_key.col",
+            Col::AddrGrp => "addr_grp.col",
             Col::AddrHead => "addr_head.col",
             Col::Coinbase => "coinbase.blob",
             Col::TxMeta => "tx_meta.col",
+            Col::OutBig => "out_big.col",
+            Col::AddrBody => "addr_key.blob",
         }
     }
 
@@ -201,11 +215,11 @@ impl Col {
         match self {
             Col::BlkHash | Col::TxTxid => 32,
             Col::BlkInfo => BLK_INFO_SIZE as u64,
-            Col::TxOut | Col::TxIn | Col::OutPrev | Col::InOut | Col::AddrHead => 5,
-            Col::OutValue => 8,
+            Col::TxOut | Col::TxIn | Col::OutPrev | Col::InOut | Col::AddrHead | Col::OutValue => 5,
             Col::OutAddr | Col::OutSpent => 4,
-            Col::OutType | Col::Coinbase | Col::TxMeta => 1,
-            Col::AddrKey => AddressKey::SIZE as u64,
+            Col::OutType | Col::Coinbase | Col::TxMeta | Col::AddrBody => 1,
+            Col::OutBig => 16,
+            Col::AddrGrp => 8 + KEY_GROUP,
         }
     }
 
@@ -216,8 +230,11 @@ impl Col {
             Col::TxTxid | Col::TxOut | Col::TxIn | Col::TxMeta => c.txs as u64,
             Col::OutValue | Col::OutAddr | Col::OutType | Col::OutSpent | Col::OutPrev => c.outs,
             Col::InOut => c.ins,
-            Col::AddrKey | Col::AddrHead => c.addrs as u64,
+            Col::AddrHead => c.addrs as u64,
             Col::Coinbase => c.coinbase_bytes,
+            Col::OutBig => c.big_values,
+            Col::AddrBody => c.key_bytes,
+            Col::AddrGrp => (c.addrs as u64).div_ceil(KEY_GROUP),
         };
         n * self.width()
     }
@@ -440,7 +457,16 @@ pub struct Store {
     /// Records in the columns (committed, plus appended so far by a writer).
     cur: Counts,
     writer: Option<WriterState>,
+    /// Bytes appended since the append-only columns' last writeback start.
+    appended: u64,
 }
+
+/// Table entries hashed, then fetched, then inserted together by a rebuild.
+const REBUILD_BATCH: usize = 256;
+
+/// Appended bytes between two starts of the columns' writeback (see
+/// [`Column::start_writeback`]).
+const WRITEBACK_EVERY: u64 = 32 << 20;
 
 /// Hasher for dense integer ids (the writer's in-memory maps): one multiply.
 #[derive(Default, Clone, Copy)]
@@ -564,6 +590,7 @@ impl Store {
             cur: c,
             manifest,
             writer: None,
+            appended: 0,
         })
     }
 
@@ -678,7 +705,21 @@ impl Store {
         }
         self.txid_tbl.forget_from(c.txs);
         self.addr_tbl.forget_from(c.addrs);
+        self.clear_kinds_from(c.addrs);
         self.flush_all()
+    }
+
+    /// Zeroes the kind bytes of addresses `addrs..` in the group record of
+    /// address `addrs` (left by an interrupted run or a rollback), so that
+    /// the file is what an index that never held them has.
+    fn clear_kinds_from(&mut self, addrs: u32) {
+        let (g, i) = (addrs as u64 / KEY_GROUP, addrs as u64 % KEY_GROUP);
+        let w = Col::AddrGrp.width();
+        if i > 0 && (g + 1) * w <= self.col(Col::AddrGrp).len() {
+            let zeros = [0u8; KEY_GROUP as usize];
+            self.col_mut(Col::AddrGrp)
+                .write_at(g * w + 8 + i, &zeros[i as usize..]);
+        }
     }
 
     fn remove_stale_tables(&self) -> Result<()> {
@@ -745,8 +786,8 @@ impl Store {
             .iter()
             .map(|c| (c.file_name(), self.col(*c).len()))
             .collect();
-        v.push(("txid.tbl", self.txid_tbl.capacity() * 8));
-        v.push(("addr.tbl", self.addr_tbl.capacity() * 8));
+        v.push(("txid.tbl", self.txid_tbl.capacity() * table::SLOT));
+        v.push(("addr.tbl", self.addr_tbl.capacity() * table::SLOT));
         v
     }
 
@@ -857,7 +898,44 @@ impl Store {
 
     /// Value of an output in satoshis.
     pub fn out_value(&self, o: OutId) -> u64 {
-        u64::from_le_bytes(self.rec(Col::OutValue, o.0).try_into().expect("8 bytes"))
+        let v = self.read_u40(Col::OutValue, o.0);
+        if v != NONE40 {
+            return v;
+        }
+        // 2^40 - 1 satoshis or more: the exact value is in `out_big`.
+        let i = self.big_values_below(o.0);
+        match self.big_entry(i) {
+            Some((id, value)) if id == o.0 => value,
+            _ => v,
+        }
+    }
+
+    /// Entry `i` of `out_big`: (output id, value).
+    fn big_entry(&self, i: u64) -> Option<(u64, u64)> {
+        let e = self
+            .col(Col::OutBig)
+            .bytes()
+            .get(i as usize * 16..i as usize * 16 + 16)?;
+        let (id, value) = e.split_at(8);
+        Some((
+            u64::from_le_bytes(id.try_into().ok()?),
+            u64::from_le_bytes(value.try_into().ok()?),
+        ))
+    }
+
+    /// Number of `out_big` entries for outputs below `outs` (a binary search:
+    /// entries are in output order).
+    fn big_values_below(&self, outs: u64) -> u64 {
+        let (mut lo, mut hi) = (0u64, self.col(Col::OutBig).len() / 16);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.big_entry(mid).is_some_and(|(id, _)| id < outs) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Address of an output (none for `OP_RETURN`).
@@ -925,11 +1003,47 @@ impl Store {
 
     /// The key of an address.
     pub fn addr_key(&self, a: AddrId) -> AddressKey {
-        let b: &[u8; 34] = self
-            .rec(Col::AddrKey, a.0 as u64)
-            .try_into()
-            .expect("34 bytes");
-        AddressKey::from_bytes(b).unwrap_or_else(|| AddressKey::nonstandard_from_hash([0; 32]))
+        self.read_key(a.0)
+            .unwrap_or_else(|| AddressKey::nonstandard_from_hash([0; 32]))
+    }
+
+    /// Kind byte of address `a` and the offset of its body in
+    /// `addr_key.blob`: the group's offset plus the bodies before it in the
+    /// group (one 40-byte group record read). `None` on a damaged index.
+    fn key_place(&self, a: u32) -> Option<(u8, u64)> {
+        if a >= self.cur.addrs {
+            return None;
+        }
+        let g = self.rec(Col::AddrGrp, a as u64 / KEY_GROUP);
+        let mut off = u64::from_le_bytes(g[..8].try_into().ok()?);
+        let kinds = &g[8..];
+        let i = (a as u64 % KEY_GROUP) as usize;
+        for &k in &kinds[..i] {
+            off += match AddressKey::implied_body_len(k) {
+                Some(n) => n as u64,
+                None => {
+                    let aux = *self.col(Col::AddrBody).bytes().get(off as usize)?;
+                    1 + (aux as u64).min(32)
+                }
+            };
+        }
+        Some((kinds[i], off))
+    }
+
+    /// Offset in `addr_key.blob` of the body of address `a`, the blob's
+    /// length for `a` = the address count.
+    fn key_offset(&self, a: u32) -> Option<u64> {
+        if a == self.cur.addrs {
+            return Some(self.cur.key_bytes);
+        }
+        self.key_place(a).map(|(_, off)| off)
+    }
+
+    /// The key of address `a`, `None` on a damaged index.
+    fn read_key(&self, a: u32) -> Option<AddressKey> {
+        let (kind, off) = self.key_place(a)?;
+        let body = self.col(Col::AddrBody).bytes().get(off as usize..)?;
+        AddressKey::from_compact(kind, body).map(|(k, _)| k)
     }
 
     /// The latest committed output of an address.
@@ -977,10 +1091,19 @@ impl Store {
     }
 
     fn find_addr_hashed(&self, key: &AddressKey, h: u64) -> Option<AddrId> {
-        let want = key.to_bytes();
+        let (want, n) = key.compact();
+        let want = &want[..n];
+        let kind = key.kind_byte();
         let mut found = None;
         self.addr_tbl.probe(h, self.cur.addrs, |id| {
-            let hit = self.rec(Col::AddrKey, id as u64) == want;
+            let hit = self.key_place(id).is_some_and(|(k, o)| {
+                k == kind
+                    && self
+                        .col(Col::AddrBody)
+                        .bytes()
+                        .get(o as usize..o as usize + n)
+                        == Some(want)
+            });
             if hit {
                 found = Some(AddrId(id));
             }
@@ -1000,7 +1123,9 @@ impl Store {
         std::mem::take(&mut self.writer().warnings)
     }
 
+    #[inline]
     fn push(&mut self, c: Col, data: &[u8]) -> Result<()> {
+        self.appended += data.len() as u64;
         let col = &mut self.cols[c as usize];
         col.push(data).map_err(|e| StoreError::Io {
             path: col.path().to_path_buf(),
@@ -1022,14 +1147,14 @@ impl Store {
             && self.txid_tbl.capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table("txid", gen, Col::TxTxid, txs)?;
+            self.txid_tbl = self.rebuild_table("txid", gen, txs)?;
             self.manifest.txid_table = gen;
         }
         if addrs * den > self.addr_tbl.capacity() * num
             && self.addr_tbl.capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table("addr", gen, Col::AddrKey, addrs)?;
+            self.addr_tbl = self.rebuild_table("addr", gen, addrs)?;
             self.manifest.addr_table = gen;
         }
         Ok(())
@@ -1043,43 +1168,102 @@ impl Store {
         let want = Table::capacity_for(txs);
         if want > self.txid_tbl.capacity() {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table_to("txid", gen, Col::TxTxid, want)?;
+            self.txid_tbl = self.rebuild_table_to("txid", gen, want)?;
             self.manifest.txid_table = gen;
         }
         // Mainnet has about 1.25 distinct addresses per transaction.
         let want = Table::capacity_for(txs + txs / 4);
         if want > self.addr_tbl.capacity() {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table_to("addr", gen, Col::AddrKey, want)?;
+            self.addr_tbl = self.rebuild_table_to("addr", gen, want)?;
             self.manifest.addr_table = gen;
         }
         Ok(())
     }
 
-    /// A new table file `<name>.<gen>.tbl` with room for twice `entries`,
-    /// filled from the key column `keys` (id = row).
-    fn rebuild_table(&self, name: &str, gen: u32, keys: Col, entries: u64) -> Result<Table> {
+    /// A new table file `<name>.<gen>.tbl` with room for 1.5 times
+    /// `entries`, filled from the txids or address keys (id = row).
+    fn rebuild_table(&self, name: &str, gen: u32, entries: u64) -> Result<Table> {
         self.rebuild_table_to(
             name,
             gen,
-            keys,
-            Table::capacity_for(entries * 2).min(Table::MAX_CAPACITY),
+            Table::capacity_for(entries + entries / 2).min(Table::MAX_CAPACITY),
         )
     }
 
-    fn rebuild_table_to(&self, name: &str, gen: u32, keys: Col, capacity: u64) -> Result<Table> {
+    fn rebuild_table_to(&self, name: &str, gen: u32, capacity: u64) -> Result<Table> {
         let hasher = self.hasher();
         let p = self.dir.join(format!("{name}.{gen}.tbl"));
         let mut t = Table::create(&p, capacity).map_err(io_at(&p))?;
-        for (id, key) in self
-            .col(keys)
-            .bytes()
-            .chunks_exact(keys.width() as usize)
-            .enumerate()
-        {
-            t.insert(hasher.hash(key), id as u32);
+        // Hashes in batches: every slot of a batch is fetched before the
+        // first insert waits for one (ids still go in increasing order).
+        let mut batch = Vec::with_capacity(REBUILD_BATCH);
+        fn flush(t: &mut Table, batch: &mut Vec<(u64, u32)>) {
+            for &(h, _) in batch.iter() {
+                t.prefetch(h);
+            }
+            for &(h, id) in batch.iter() {
+                t.insert(h, id);
+            }
+            batch.clear();
         }
+        if name == "txid" {
+            for (id, key) in self.col(Col::TxTxid).bytes().chunks_exact(32).enumerate() {
+                batch.push((hasher.hash(key), id as u32));
+                if batch.len() == REBUILD_BATCH {
+                    flush(&mut t, &mut batch);
+                }
+            }
+            flush(&mut t, &mut batch);
+            return Ok(t);
+        }
+        let kinds = self
+            .col(Col::AddrGrp)
+            .bytes()
+            .chunks_exact(Col::AddrGrp.width() as usize)
+            .flat_map(|g| &g[8..])
+            .take(self.cur.addrs as usize);
+        let body = self.col(Col::AddrBody).bytes();
+        let mut off = 0usize;
+        for (id, &kind) in kinds.enumerate() {
+            let key = body
+                .get(off..)
+                .and_then(|b| AddressKey::from_compact(kind, b));
+            let Some((key, n)) = key else {
+                return Err(StoreError::Io {
+                    path: self.dir.join(Col::AddrBody.file_name()),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("address {id}: damaged key at byte {off}"),
+                    ),
+                });
+            };
+            batch.push((hasher.addr(&key), id as u32));
+            if batch.len() == REBUILD_BATCH {
+                flush(&mut t, &mut batch);
+            }
+            off += n;
+        }
+        flush(&mut t, &mut batch);
         Ok(t)
+    }
+
+    /// Starts fetching every table slot appending `b` will probe, so that
+    /// the cache misses overlap (a hint: `append` does not depend on it).
+    /// Fetching the rows the slots point at too, in further passes, was
+    /// measured slower: the extra probes cost more than the misses saved.
+    fn warm(&self, b: &PreparedBlock) {
+        let spends = || b.ins.iter().filter(|i| !i.coinbase);
+        let keys = || b.outs.iter().filter_map(|o| o.key.as_ref());
+        for inp in spends() {
+            self.txid_tbl.prefetch(inp.prev_hash);
+        }
+        for tx in &b.txs {
+            self.txid_tbl.prefetch(tx.hash);
+        }
+        for (_, h) in keys() {
+            self.addr_tbl.prefetch(*h);
+        }
     }
 
     /// Appends a block at the next height.
@@ -1097,13 +1281,7 @@ impl Store {
         }
         // Room for every tx and (at most) one new address per output.
         self.grow_tables(b.txs.len() as u64, b.outs.len() as u64)?;
-        // Start fetching every table slot this block will probe.
-        for inp in b.ins.iter().filter(|i| !i.coinbase) {
-            self.txid_tbl.prefetch(inp.prev_hash);
-        }
-        for (_, h) in b.outs.iter().filter_map(|o| o.key.as_ref()) {
-            self.addr_tbl.prefetch(*h);
-        }
+        self.warm(b);
         let height = self.cur.blocks;
         let mut info = b.info;
         info.first_tx = self.cur.txs;
@@ -1140,7 +1318,18 @@ impl Store {
                             Some(a) => a.0,
                             None => {
                                 let a = self.cur.addrs;
-                                self.push(Col::AddrKey, &key.to_bytes())?;
+                                let (g, i) = (a as u64 / KEY_GROUP, a as u64 % KEY_GROUP);
+                                if i == 0 {
+                                    let mut rec = [0u8; 8 + KEY_GROUP as usize];
+                                    rec[..8].copy_from_slice(&self.cur.key_bytes.to_le_bytes());
+                                    self.push(Col::AddrGrp, &rec)?;
+                                }
+                                let w = Col::AddrGrp.width();
+                                self.col_mut(Col::AddrGrp)
+                                    .write_at(g * w + 8 + i, &[key.kind_byte()]);
+                                let (body, n) = key.compact();
+                                self.push(Col::AddrBody, &body[..n])?;
+                                self.cur.key_bytes += n as u64;
                                 self.push(Col::AddrHead, &u40_bytes(NONE40))?;
                                 self.addr_tbl.insert(*h, a);
                                 self.cur.addrs += 1;
@@ -1152,7 +1341,14 @@ impl Store {
                     }
                     None => (NO_ADDR, NONE40),
                 };
-                self.push(Col::OutValue, &out.value.to_le_bytes())?;
+                self.push(Col::OutValue, &u40_bytes(out.value.min(NONE40)))?;
+                if out.value >= NONE40 {
+                    let mut e = [0u8; 16];
+                    e[..8].copy_from_slice(&o.to_le_bytes());
+                    e[8..].copy_from_slice(&out.value.to_le_bytes());
+                    self.push(Col::OutBig, &e)?;
+                    self.cur.big_values += 1;
+                }
                 self.push(Col::OutAddr, &addr.to_le_bytes())?;
                 self.push(Col::OutType, &[out.script_type as u8])?;
                 self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
@@ -1170,6 +1366,14 @@ impl Store {
             oi += tx.n_out as usize;
         }
         self.cur.blocks += 1;
+        if self.appended >= WRITEBACK_EVERY {
+            self.appended = 0;
+            for c in Col::ALL {
+                if !matches!(c, Col::OutSpent | Col::AddrHead) {
+                    self.col_mut(c).start_writeback();
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1280,6 +1484,18 @@ impl Store {
             },
             addrs: info.first_addr,
             coinbase_bytes: info.cb_off,
+            big_values: 0,
+            key_bytes: 0,
+        };
+        let target = Counts {
+            big_values: self.big_values_below(target.outs),
+            key_bytes: self
+                .key_offset(target.addrs)
+                .ok_or_else(|| StoreError::Io {
+                    path: self.dir.join(Col::AddrBody.file_name()),
+                    source: io::Error::new(io::ErrorKind::InvalidData, "damaged address keys"),
+                })?,
+            ..target
         };
         self.manifest.pending_rollback = Some(target);
         self.manifest.save(&self.dir).map_err(io_at(&self.dir))?;
@@ -1310,6 +1526,7 @@ impl Store {
         }
         self.txid_tbl.forget_from(target.txs);
         self.addr_tbl.forget_from(target.addrs);
+        self.clear_kinds_from(target.addrs);
         for col in Col::ALL {
             let len = col.len_for(&target);
             self.col_mut(col).truncate(len);
