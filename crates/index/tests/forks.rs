@@ -243,3 +243,28 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
     run(&t.path().join("winner"), &t.path().join("fresh"));
     assert_same_index(&ix, &t.path().join("fresh"));
 }
+
+#[test]
+fn an_index_of_the_old_format_asks_for_a_new_ingest() {
+    use chainhound_index::store::{Store, StoreError};
+    let t = tempfile::tempdir().unwrap();
+    write(&t.path().join("node"), &generate(23, 120, 5));
+    let ix = t.path().join("ix");
+    run(&t.path().join("node"), &ix);
+    // A format 2 manifest: no counts of big values and key bytes.
+    let m = ix.join("manifest.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    v["format"] = 2.into();
+    let counts = v["counts"].as_object_mut().unwrap();
+    counts.remove("big_values");
+    counts.remove("key_bytes");
+    std::fs::write(&m, v.to_string()).unwrap();
+    match Store::open(&ix) {
+        Err(e @ StoreError::Format { found: 2, .. }) => {
+            assert!(e.to_string().contains("re-ingest"), "{e}")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("an old index opened"),
+    }
+}

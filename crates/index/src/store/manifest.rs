@@ -30,8 +30,10 @@ pub struct Counts {
     /// Bytes of coinbase scripts.
     pub coinbase_bytes: u64,
     /// Outputs whose value does not fit 40 bits (`out_big.col`).
+    #[serde(default)] // absent from format 2 manifests, which then get the format error
     pub big_values: u64,
     /// Bytes of address key bodies (`addr_key.blob`).
+    #[serde(default)] // absent from format 2 manifests, which then get the format error
     pub key_bytes: u64,
 }
 

@@ -1019,13 +1019,13 @@ impl Store {
         let kinds = &g[8..];
         let i = (a as u64 % KEY_GROUP) as usize;
         for &k in &kinds[..i] {
-            off += match AddressKey::implied_body_len(k) {
+            off = off.checked_add(match AddressKey::implied_body_len(k) {
                 Some(n) => n as u64,
                 None => {
                     let aux = *self.col(Col::AddrBody).bytes().get(off as usize)?;
                     1 + (aux as u64).min(32)
                 }
-            };
+            })?;
         }
         Some((kinds[i], off))
     }
@@ -1369,7 +1369,8 @@ impl Store {
         if self.appended >= WRITEBACK_EVERY {
             self.appended = 0;
             for c in Col::ALL {
-                if !matches!(c, Col::OutSpent | Col::AddrHead) {
+                // Not the columns written in place (the group records' kind bytes too).
+                if !matches!(c, Col::OutSpent | Col::AddrHead | Col::AddrGrp) {
                     self.col_mut(c).start_writeback();
                 }
             }

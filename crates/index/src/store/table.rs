@@ -152,9 +152,11 @@ impl Table {
                 return;
             }
             if s >> 32 == fp {
-                let id = (s & 0xffff_ffff) as u32 - 1;
-                if id < limit && visit(id) {
-                    return;
+                // An id of 0 is a slot half-written by a concurrent writer.
+                if let Some(id) = ((s & 0xffff_ffff) as u32).checked_sub(1) {
+                    if id < limit && visit(id) {
+                        return;
+                    }
                 }
             }
             i = self.next(i);
