@@ -34,18 +34,7 @@ fn export_writes_the_judged_messages_and_their_scores() {
     )
     .unwrap();
     let out = t.path().join("export");
-    let eval = |extra: &[&str]| {
-        let mut args = vec![
-            "eval",
-            "mail",
-            "--phish",
-            phish.to_str().unwrap(),
-            "--ham",
-            ham.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        run(&t.path().join("index"), &args)
-    };
+    let eval = |extra: &[&str]| eval_mail(&t.path().join("index"), &phish, &ham, extra);
     let o = eval(&["--json", "--export", out.to_str().unwrap()]);
     assert_eq!(
         o.status.code(),
@@ -135,18 +124,11 @@ fn export_keeps_files_of_the_same_name_apart() {
     std::fs::write(phish.join("b/1.eml"), b).unwrap();
     std::fs::write(ham.join("h.eml"), b).unwrap();
     let out = t.path().join("export");
-    let o = run(
+    let o = eval_mail(
         &t.path().join("index"),
-        &[
-            "eval",
-            "mail",
-            "--phish",
-            phish.to_str().unwrap(),
-            "--ham",
-            ham.to_str().unwrap(),
-            "--export",
-            out.to_str().unwrap(),
-        ],
+        &phish,
+        &ham,
+        &["--export", out.to_str().unwrap()],
     );
     assert_eq!(
         o.status.code(),
@@ -171,4 +153,23 @@ fn export_keeps_files_of_the_same_name_apart() {
     };
     let read = |n: &str| std::fs::read(out.join("phish").join(half).join(n)).unwrap();
     assert_ne!(read("1.eml"), read("1.eml.2"));
+}
+
+/// `chainhound eval mail --phish PHISH --ham HAM EXTRA...`.
+fn eval_mail(
+    index: &std::path::Path,
+    phish: &std::path::Path,
+    ham: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "eval",
+        "mail",
+        "--phish",
+        phish.to_str().unwrap(),
+        "--ham",
+        ham.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run(index, &args)
 }

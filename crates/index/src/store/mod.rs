@@ -461,6 +461,15 @@ pub struct Store {
     appended: u64,
 }
 
+/// The keys of a hash table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// `tx_txid` → `TxNum` (`txid.<gen>.tbl`).
+    Txids,
+    /// Address keys → `AddrId` (`addr.<gen>.tbl`).
+    Addresses,
+}
+
 /// Table entries hashed, then fetched, then inserted together by a rebuild.
 const REBUILD_BATCH: usize = 256;
 
@@ -1147,14 +1156,14 @@ impl Store {
             && self.txid_tbl.capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table("txid", gen, txs)?;
+            self.txid_tbl = self.rebuild_table(Keys::Txids, gen, txs)?;
             self.manifest.txid_table = gen;
         }
         if addrs * den > self.addr_tbl.capacity() * num
             && self.addr_tbl.capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table("addr", gen, addrs)?;
+            self.addr_tbl = self.rebuild_table(Keys::Addresses, gen, addrs)?;
             self.manifest.addr_table = gen;
         }
         Ok(())
@@ -1168,14 +1177,14 @@ impl Store {
         let want = Table::capacity_for(txs);
         if want > self.txid_tbl.capacity() {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table_to("txid", gen, want)?;
+            self.txid_tbl = self.rebuild_table_to(Keys::Txids, gen, want)?;
             self.manifest.txid_table = gen;
         }
         // Mainnet has about 1.25 distinct addresses per transaction.
         let want = Table::capacity_for(txs + txs / 4);
         if want > self.addr_tbl.capacity() {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table_to("addr", gen, want)?;
+            self.addr_tbl = self.rebuild_table_to(Keys::Addresses, gen, want)?;
             self.manifest.addr_table = gen;
         }
         Ok(())
@@ -1183,16 +1192,20 @@ impl Store {
 
     /// A new table file `<name>.<gen>.tbl` with room for 1.5 times
     /// `entries`, filled from the txids or address keys (id = row).
-    fn rebuild_table(&self, name: &str, gen: u32, entries: u64) -> Result<Table> {
+    fn rebuild_table(&self, keys: Keys, gen: u32, entries: u64) -> Result<Table> {
         self.rebuild_table_to(
-            name,
+            keys,
             gen,
             Table::capacity_for(entries + entries / 2).min(Table::MAX_CAPACITY),
         )
     }
 
-    fn rebuild_table_to(&self, name: &str, gen: u32, capacity: u64) -> Result<Table> {
+    fn rebuild_table_to(&self, keys: Keys, gen: u32, capacity: u64) -> Result<Table> {
         let hasher = self.hasher();
+        let name = match keys {
+            Keys::Txids => "txid",
+            Keys::Addresses => "addr",
+        };
         let p = self.dir.join(format!("{name}.{gen}.tbl"));
         let mut t = Table::create(&p, capacity).map_err(io_at(&p))?;
         // Hashes in batches: every slot of a batch is fetched before the
@@ -1207,7 +1220,7 @@ impl Store {
             }
             batch.clear();
         }
-        if name == "txid" {
+        if keys == Keys::Txids {
             for (id, key) in self.col(Col::TxTxid).bytes().chunks_exact(32).enumerate() {
                 batch.push((hasher.hash(key), id as u32));
                 if batch.len() == REBUILD_BATCH {

@@ -146,7 +146,8 @@ impl Table {
     pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) {
         let fp = hash >> 56;
         let mut i = self.home(hash);
-        loop {
+        // At most one lap: a damaged table with no empty slot must not hang.
+        for _ in 0..self.cap {
             let s = self.slot(i);
             if s == 0 {
                 return;
@@ -216,6 +217,28 @@ mod tests {
         assert!((1_714_285_715..1_714_289_812).contains(&c), "{c}");
         assert_eq!(Table::capacity_for(4_000_000_000), Table::MAX_CAPACITY);
         assert!(Table::MAX_CAPACITY <= u32::MAX as u64);
+    }
+
+    #[test]
+    fn a_probe_of_a_full_table_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Table::create(&dir.path().join("full.tbl"), 4096).unwrap();
+        let hash = |i: u32| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for i in 0..4096 {
+            t.insert(hash(i), i);
+        }
+        let mut seen = 0;
+        t.probe(hash(5000), u32::MAX, |_| {
+            seen += 1;
+            false
+        });
+        assert!(seen <= 4096, "{seen}");
+        let mut found = false;
+        t.probe(hash(4095), u32::MAX, |id| {
+            found |= id == 4095;
+            found
+        });
+        assert!(found);
     }
 
     #[test]
