@@ -12,8 +12,8 @@
 use crate::headers::{BlockLoc, HeaderTree};
 use crate::source::{Source, Warning};
 use crate::store::{
-    BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedOut, PreparedTx, Store, StoreError,
-    TxMeta,
+    BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedKey, PreparedOut, PreparedTx, Store,
+    StoreError, TxMeta,
 };
 use chainhound_chain::parse::work_from_bits;
 use chainhound_chain::{classify, Block, BlockHash, Network};
@@ -156,7 +156,7 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
             p.outs.push(PreparedOut {
                 value: o.value,
                 script_type,
-                key: key.map(|k| (k, hasher.addr(&k))),
+                key: key.map(|k| PreparedKey::new(&k, hasher)),
             });
         }
     }

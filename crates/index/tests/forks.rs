@@ -268,3 +268,110 @@ fn an_index_of_the_old_format_asks_for_a_new_ingest() {
         Ok(_) => panic!("an old index opened"),
     }
 }
+
+/// A transaction spending `(txid, vout)` pairs, paying `outs`.
+fn spend(prevs: &[([u8; 32], u32)], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
+    let ins = prevs
+        .iter()
+        .map(|&(txid, vout)| In {
+            txid,
+            vout,
+            script_sig: vec![0x51],
+            witness: vec![],
+        })
+        .collect();
+    TxSpec { ins, outs }.serialize()
+}
+
+/// A coinbase tx tagged `tag` paying `outs`.
+fn coinbase_tx(height: u32, tag: &[u8], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
+    let mut sig = vec![0x02, height as u8, (height >> 8) as u8];
+    sig.extend_from_slice(tag);
+    let ins = vec![In {
+        txid: [0; 32],
+        vout: u32::MAX,
+        script_sig: sig,
+        witness: vec![],
+    }];
+    TxSpec { ins, outs }.serialize()
+}
+
+#[test]
+fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
+    use chainhound_index::store::{OutId, Store, TxNum};
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(29, 120, 5);
+    let pay = |n: u64| vec![(n, script_of(1, 3)), (n, script_of(2, 3))];
+    // Block 121: a coinbase, a tx spending it, one spending that (both in
+    // the block), one spending a txid nowhere indexed, one an output index
+    // past the end.
+    let cb = coinbase_tx(121, b"spends", pay(25));
+    let t1 = spend(&[(cb.1, 1)], pay(10));
+    let t2 = spend(&[(t1.1, 0), (cb.1, 0)], pay(5));
+    let t3 = spend(&[([7; 32], 0)], pay(1));
+    let t4 = spend(&[(t1.1, 5)], pay(1));
+    let (b121, h121) = block(
+        hash_of(&main[120]),
+        1_800_000_121,
+        &[cb.clone(), t1.clone(), t2.clone(), t3.clone(), t4.clone()],
+    );
+    // Blocks 122 and 123: the same coinbase twice (one txid, as mainnet's
+    // blocks 91812 and 91842 share one), then a spend of it and a second
+    // spend of t1:0.
+    let dup = coinbase_tx(122, b"twice", pay(25));
+    let (b122, h122) = block(h121, 1_800_000_122, std::slice::from_ref(&dup));
+    let (b123, h123) = block(h122, 1_800_000_123, std::slice::from_ref(&dup));
+    let cb124 = coinbase_tx(124, b"later", pay(25));
+    let t5 = spend(&[(dup.1, 1), (t1.1, 0)], pay(3));
+    let (b124, _) = block(h123, 1_800_000_124, &[cb124, t5.clone()]);
+    let mut blocks = main.clone();
+    blocks.extend([b121, b122, b123, b124]);
+    let node = t.path().join("node");
+    write(&node, &blocks);
+    let ix = t.path().join("ix");
+    let report = run(&node, &ix);
+
+    let st = Store::open(&ix).unwrap();
+    let tx = |id: [u8; 32]| st.find_tx(&chainhound_chain::Txid(id)).unwrap();
+    let out = |id: [u8; 32], v: u64| OutId(st.tx_outputs(tx(id)).start + v);
+    let prevout = |id: [u8; 32], i: u64| st.in_prevout(st.tx_inputs(tx(id)).start + i);
+    // Spends of earlier txs of the same block, and their spenders.
+    assert_eq!(prevout(t1.1, 0), Ok(Some(out(cb.1, 1))));
+    assert_eq!(prevout(t2.1, 0), Ok(Some(out(t1.1, 0))));
+    assert_eq!(prevout(t2.1, 1), Ok(Some(out(cb.1, 0))));
+    assert_eq!(st.out_spender(out(cb.1, 1)).map(|s| s.0), Some(tx(t1.1)));
+    assert_eq!(st.out_spender(out(cb.1, 0)).map(|s| s.0), Some(tx(t2.1)));
+    // A repeated txid resolves to its latest tx (block 123's).
+    let dup_tx = tx(dup.1);
+    assert_eq!(st.tx_height(dup_tx), 123);
+    assert_eq!(prevout(t5.1, 0), Ok(Some(out(dup.1, 1))));
+    let first_dup = TxNum(st.block_txs(122).start);
+    assert_eq!(st.txid(first_dup).0, dup.1);
+    assert_eq!(
+        st.out_spender(OutId(st.tx_outputs(first_dup).start + 1)),
+        None
+    );
+    // The problems: unresolved inputs, each named once, in chain order.
+    let w = &report.chain_warnings;
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(
+        w[0].starts_with("block 121: ") && w[0].contains("spends unknown tx"),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[1].starts_with("block 121: ") && w[1].contains("spends missing output"),
+        "{}",
+        w[1]
+    );
+    assert!(
+        w[2].starts_with("block 124: ") && w[2].contains("spent again"),
+        "{}",
+        w[2]
+    );
+    assert_eq!(prevout(t3.1, 0), Err(()));
+    assert_eq!(prevout(t4.1, 0), Err(()));
+    // The double spend keeps the input's own prevout; the mark names the latest spender.
+    assert_eq!(prevout(t5.1, 1), Ok(Some(out(t1.1, 0))));
+    assert_eq!(st.out_spender(out(t1.1, 0)).map(|s| s.0), Some(tx(t5.1)));
+}

@@ -133,6 +133,7 @@ impl Column {
         }
     }
 
+    #[inline(always)]
     fn bytes_mut(&mut self) -> &mut [u8] {
         match &mut self.map {
             Map::Rw(m) => &mut m[..self.len as usize],
@@ -141,7 +142,7 @@ impl Column {
     }
 
     /// Makes room for `extra` more bytes.
-    #[inline]
+    #[inline(always)]
     fn reserve(&mut self, extra: u64) -> io::Result<()> {
         let need = self.len + extra;
         if need <= self.cap {
@@ -163,7 +164,7 @@ impl Column {
     }
 
     /// Appends bytes.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         self.reserve(data.len() as u64)?;
         let start = self.len as usize;
@@ -173,6 +174,7 @@ impl Column {
     }
 
     /// Overwrites bytes at `offset` (within the column).
+    #[inline(always)]
     pub fn write_at(&mut self, offset: u64, data: &[u8]) {
         let o = offset as usize;
         self.bytes_mut()[o..o + data.len()].copy_from_slice(data);

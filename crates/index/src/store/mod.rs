@@ -419,8 +419,40 @@ pub struct PreparedOut {
     pub value: u64,
     /// Script type.
     pub script_type: ScriptType,
-    /// Address key, with its table hash.
-    pub key: Option<(AddressKey, u64)>,
+    /// Address key, in its stored form.
+    pub key: Option<PreparedKey>,
+}
+
+/// An address key in the form the store keeps it, made by the parsing stage
+/// so that the appending stage only copies it.
+#[derive(Debug, Clone)]
+pub struct PreparedKey {
+    /// Table hash of the key.
+    pub hash: u64,
+    /// Its kind byte ([`AddressKey::kind_byte`]).
+    pub kind: u8,
+    /// Bytes of `body` in use.
+    pub len: u8,
+    /// Its compact body ([`AddressKey::compact`]).
+    pub body: [u8; 33],
+}
+
+impl PreparedKey {
+    /// The stored form of `key`.
+    pub fn new(key: &AddressKey, hasher: &KeyHasher) -> PreparedKey {
+        let (body, len) = key.compact();
+        PreparedKey {
+            hash: hasher.addr(key),
+            kind: key.kind_byte(),
+            len: len as u8,
+            body,
+        }
+    }
+
+    /// The compact body.
+    pub fn body(&self) -> &[u8] {
+        &self.body[..self.len as usize]
+    }
 }
 
 /// The keyed hash that places txids and address keys in the tables.
@@ -504,7 +536,17 @@ struct WriterState {
     deferred_heads: IdMap<u64>,
     /// Problems met while appending (double spends, unknown prevouts).
     warnings: Vec<String>,
+    /// Scratch of [`Store::find_spent`], kept between blocks: (input, id)
+    /// candidates, the latest matching id per input, and the result.
+    candidates: Vec<(u32, u32)>,
+    best: Vec<u32>,
+    spent: Vec<u64>,
 }
+
+/// What [`Store::find_spent`] says of a spend of a txid not indexed.
+const SPENDS_UNKNOWN_TX: u64 = u64::MAX;
+/// ... and of a spend of an output index past the tx's outputs.
+const SPENDS_MISSING_OUTPUT: u64 = u64::MAX - 1;
 
 fn u40(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
@@ -658,6 +700,9 @@ impl Store {
             _lock: lock,
             deferred_heads: IdMap::default(),
             warnings: Vec::new(),
+            candidates: Vec::new(),
+            best: Vec::new(),
+            spent: Vec::new(),
         });
         File::create(&dirty)
             .and_then(|f| f.sync_all())
@@ -1096,13 +1141,13 @@ impl Store {
 
     /// Finds an address by key.
     pub fn find_addr(&self, key: &AddressKey) -> Option<AddrId> {
-        self.find_addr_hashed(key, self.hasher().addr(key))
+        let (body, n) = key.compact();
+        self.find_addr_stored(key.kind_byte(), &body[..n], self.hasher().addr(key))
     }
 
-    fn find_addr_hashed(&self, key: &AddressKey, h: u64) -> Option<AddrId> {
-        let (want, n) = key.compact();
-        let want = &want[..n];
-        let kind = key.kind_byte();
+    /// Finds an address by the stored form of its key and its table hash.
+    fn find_addr_stored(&self, kind: u8, want: &[u8], h: u64) -> Option<AddrId> {
+        let n = want.len();
         let mut found = None;
         self.addr_tbl.probe(h, self.cur.addrs, |id| {
             let hit = self.key_place(id).is_some_and(|(k, o)| {
@@ -1132,7 +1177,7 @@ impl Store {
         std::mem::take(&mut self.writer().warnings)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, c: Col, data: &[u8]) -> Result<()> {
         self.appended += data.len() as u64;
         let col = &mut self.cols[c as usize];
@@ -1274,12 +1319,20 @@ impl Store {
         for tx in &b.txs {
             self.txid_tbl.prefetch(tx.hash);
         }
-        for (_, h) in keys() {
-            self.addr_tbl.prefetch(*h);
+        for k in keys() {
+            self.addr_tbl.prefetch(k.hash);
         }
     }
 
     /// Appends a block at the next height.
+    ///
+    /// In three passes, so that the cache misses of a block's lookups
+    /// overlap instead of following one another: (1) every transaction's
+    /// rows and txid-table entry; (2) every spend's probe, fetching the rows
+    /// its candidates point at, then the check of those rows and a fetch of
+    /// the spent output's mark; (3) inputs and outputs in order. Entering
+    /// the block's txids first changes no answer: a spend only sees ids
+    /// below its own transaction's, as when each tx was entered in turn.
     pub fn append(&mut self, b: &PreparedBlock) -> Result<()> {
         if self.cur.txs as u64 + b.txs.len() as u64 >= u32::MAX as u64 - 1 {
             return Err(StoreError::Full("more than 2^32 - 2 transactions"));
@@ -1304,85 +1357,51 @@ impl Store {
         self.push(Col::BlkInfo, &info.to_bytes())?;
         self.push(Col::Coinbase, &b.coinbase)?;
         self.cur.coinbase_bytes += b.coinbase.len() as u64;
-        let (mut ii, mut oi) = (0usize, 0usize);
+
+        // 1. Transactions.
+        let first = self.cur.txs;
+        let (mut outs, mut ins) = (self.cur.outs, self.cur.ins);
         for tx in &b.txs {
-            let t = self.cur.txs;
             self.push(Col::TxTxid, &tx.txid.0)?;
-            self.push(Col::TxOut, &u40_bytes(self.cur.outs))?;
-            self.push(Col::TxIn, &u40_bytes(self.cur.ins))?;
+            self.push(Col::TxOut, &u40_bytes(outs))?;
+            self.push(Col::TxIn, &u40_bytes(ins))?;
             self.push(Col::TxMeta, &[tx.meta.0])?;
-            self.txid_tbl.insert(tx.hash, t);
+            self.txid_tbl.insert(tx.hash, self.cur.txs);
             self.cur.txs += 1;
-            for inp in &b.ins[ii..ii + tx.n_in as usize] {
+            outs += tx.n_out as u64;
+            ins += tx.n_in as u64;
+        }
+
+        // 2. Spends.
+        let spent = self.find_spent(b, first);
+
+        // 3. Inputs and outputs.
+        let (mut ii, mut oi) = (0usize, 0usize);
+        for (k, tx) in b.txs.iter().enumerate() {
+            let t = first + k as u32;
+            for (j, inp) in b.ins[ii..ii + tx.n_in as usize].iter().enumerate() {
                 let o = if inp.coinbase {
                     NONE40
                 } else {
-                    self.resolve(inp, t, height)
+                    self.spend(inp, spent[ii + j], t, height)
                 };
                 self.push(Col::InOut, &u40_bytes(o))?;
                 self.cur.ins += 1;
             }
             ii += tx.n_in as usize;
             for out in &b.outs[oi..oi + tx.n_out as usize] {
-                let o = self.cur.outs;
-                let (addr, prev) = match &out.key {
-                    Some((key, h)) => {
-                        let a = match self.find_addr_hashed(key, *h) {
-                            Some(a) => a.0,
-                            None => {
-                                let a = self.cur.addrs;
-                                let (g, i) = (a as u64 / KEY_GROUP, a as u64 % KEY_GROUP);
-                                if i == 0 {
-                                    let mut rec = [0u8; 8 + KEY_GROUP as usize];
-                                    rec[..8].copy_from_slice(&self.cur.key_bytes.to_le_bytes());
-                                    self.push(Col::AddrGrp, &rec)?;
-                                }
-                                let w = Col::AddrGrp.width();
-                                self.col_mut(Col::AddrGrp)
-                                    .write_at(g * w + 8 + i, &[key.kind_byte()]);
-                                let (body, n) = key.compact();
-                                self.push(Col::AddrBody, &body[..n])?;
-                                self.cur.key_bytes += n as u64;
-                                self.push(Col::AddrHead, &u40_bytes(NONE40))?;
-                                self.addr_tbl.insert(*h, a);
-                                self.cur.addrs += 1;
-                                a
-                            }
-                        };
-                        let prev = self.addr_head(AddrId(a)).map_or(NONE40, |p| p.0);
-                        (a, prev)
-                    }
-                    None => (NO_ADDR, NONE40),
-                };
-                self.push(Col::OutValue, &u40_bytes(out.value.min(NONE40)))?;
-                if out.value >= NONE40 {
-                    let mut e = [0u8; 16];
-                    e[..8].copy_from_slice(&o.to_le_bytes());
-                    e[8..].copy_from_slice(&out.value.to_le_bytes());
-                    self.push(Col::OutBig, &e)?;
-                    self.cur.big_values += 1;
-                }
-                self.push(Col::OutAddr, &addr.to_le_bytes())?;
-                self.push(Col::OutType, &[out.script_type as u8])?;
-                self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
-                self.push(Col::OutPrev, &u40_bytes(prev))?;
-                self.cur.outs += 1;
-                if addr != NO_ADDR {
-                    if addr < self.manifest.counts.addrs {
-                        self.writer().deferred_heads.insert(addr, o);
-                    } else {
-                        self.col_mut(Col::AddrHead)
-                            .write_at(addr as u64 * 5, &u40_bytes(o));
-                    }
-                }
+                self.append_output(out)?;
             }
             oi += tx.n_out as usize;
         }
+        self.writer().spent = spent;
         self.cur.blocks += 1;
         if self.appended >= WRITEBACK_EVERY {
             self.appended = 0;
             for c in Col::ALL {
-                // Not the columns written in place (the group records' kind bytes too).
+                // Not the columns written in place (the group records' kind bytes
+                // too), nor the tables: measured slower, as each page written
+                // back and dirtied again costs a fault, and the close no faster.
                 if !matches!(c, Col::OutSpent | Col::AddrHead | Col::AddrGrp) {
                     self.col_mut(c).start_writeback();
                 }
@@ -1391,23 +1410,76 @@ impl Store {
         Ok(())
     }
 
-    /// Finds the output an input spends and marks it spent by `t`.
-    fn resolve(&mut self, inp: &PreparedIn, t: u32, height: u32) -> u64 {
-        let Some(prev) = self.find_tx_hashed(&inp.prev_txid, inp.prev_hash, t) else {
+    /// Pass 2 of [`Store::append`]: for each input of `b` (whose txs start
+    /// at id `first` and are in the table), the output it spends, or
+    /// [`SPENDS_UNKNOWN_TX`] or [`SPENDS_MISSING_OUTPUT`] (anything for a
+    /// coinbase input). Probes each txid once, fetching the candidates' rows
+    /// as it goes; checks them once all are on their way.
+    fn find_spent(&mut self, b: &PreparedBlock, first: u32) -> Vec<u64> {
+        let w = self.writer();
+        let mut cands = std::mem::take(&mut w.candidates);
+        let mut spent = std::mem::take(&mut w.spent);
+        cands.clear();
+        spent.clear();
+        spent.resize(b.ins.len(), SPENDS_UNKNOWN_TX);
+        let (txids, txouts) = (self.col(Col::TxTxid).bytes(), self.col(Col::TxOut).bytes());
+        let mut j = 0usize;
+        for (k, tx) in b.txs.iter().enumerate() {
+            for inp in &b.ins[j..j + tx.n_in as usize] {
+                if !inp.coinbase {
+                    self.txid_tbl.probe(inp.prev_hash, first + k as u32, |id| {
+                        column::prefetch_at(txids, id as usize * 32);
+                        column::prefetch_at(txouts, id as usize * 5);
+                        cands.push((j as u32, id));
+                        false
+                    });
+                }
+                j += 1;
+            }
+        }
+        // The latest tx of that txid (mainnet repeats two coinbase txids).
+        let mut best = std::mem::take(&mut self.writer().best);
+        best.clear();
+        best.resize(b.ins.len(), u32::MAX);
+        for &(j, id) in &cands {
+            let j = j as usize;
+            if (best[j] == u32::MAX || id > best[j])
+                && self.rec(Col::TxTxid, id as u64) == b.ins[j].prev_txid.0
+            {
+                best[j] = id;
+            }
+        }
+        let marks = self.col(Col::OutSpent).mapped();
+        for (j, inp) in b.ins.iter().enumerate() {
+            if best[j] == u32::MAX {
+                continue;
+            }
+            let outs = self.tx_outputs(TxNum(best[j]));
+            spent[j] = if (inp.vout as u64) < outs.end - outs.start {
+                let o = outs.start + inp.vout as u64;
+                column::prefetch_at(marks, o as usize * 4);
+                o
+            } else {
+                SPENDS_MISSING_OUTPUT
+            };
+        }
+        let w = self.writer();
+        w.candidates = cands;
+        w.best = best;
+        spent
+    }
+
+    /// Marks the output `found` by [`Store::find_spent`] for input `inp` as
+    /// spent by `t`; returns it, or [`UNRESOLVED40`] with a warning.
+    fn spend(&mut self, inp: &PreparedIn, found: u64, t: u32, height: u32) -> u64 {
+        if found == SPENDS_UNKNOWN_TX || found == SPENDS_MISSING_OUTPUT {
+            let what = if found == SPENDS_UNKNOWN_TX {
+                "unknown tx"
+            } else {
+                "missing output"
+            };
             let msg = format!(
-                "block {height}: tx {} spends unknown tx {}:{}",
-                self.txid(TxNum(t)),
-                inp.prev_txid,
-                inp.vout
-            );
-            self.writer().warnings.push(msg);
-            return UNRESOLVED40;
-        };
-        let outs = self.tx_outputs(prev);
-        // tx_outputs of the newest tx would end at cur.outs, which is right.
-        if inp.vout as u64 >= outs.end - outs.start {
-            let msg = format!(
-                "block {height}: tx {} spends missing output {}:{}",
+                "block {height}: tx {} spends {what} {}:{}",
                 self.txid(TxNum(t)),
                 inp.prev_txid,
                 inp.vout
@@ -1415,7 +1487,7 @@ impl Store {
             self.writer().warnings.push(msg);
             return UNRESOLVED40;
         }
-        let o = outs.start + inp.vout as u64;
+        let o = found;
         let s = self.read_u32(Col::OutSpent, o);
         if s != UNSPENT && s < t {
             let msg = format!(
@@ -1430,6 +1502,62 @@ impl Store {
         self.col_mut(Col::OutSpent)
             .write_at(o * 4, &t.to_le_bytes());
         o
+    }
+
+    /// Appends an output at the next output id, and its address if new.
+    #[inline(always)]
+    fn append_output(&mut self, out: &PreparedOut) -> Result<()> {
+        let o = self.cur.outs;
+        let (addr, prev) = match &out.key {
+            Some(key) => {
+                let a = match self.find_addr_stored(key.kind, key.body(), key.hash) {
+                    Some(a) => a.0,
+                    None => {
+                        let a = self.cur.addrs;
+                        let (g, i) = (a as u64 / KEY_GROUP, a as u64 % KEY_GROUP);
+                        if i == 0 {
+                            let mut rec = [0u8; 8 + KEY_GROUP as usize];
+                            rec[..8].copy_from_slice(&self.cur.key_bytes.to_le_bytes());
+                            self.push(Col::AddrGrp, &rec)?;
+                        }
+                        let w = Col::AddrGrp.width();
+                        self.col_mut(Col::AddrGrp)
+                            .write_at(g * w + 8 + i, &[key.kind]);
+                        self.push(Col::AddrBody, key.body())?;
+                        self.cur.key_bytes += key.len as u64;
+                        self.push(Col::AddrHead, &u40_bytes(NONE40))?;
+                        self.addr_tbl.insert(key.hash, a);
+                        self.cur.addrs += 1;
+                        a
+                    }
+                };
+                let prev = self.addr_head(AddrId(a)).map_or(NONE40, |p| p.0);
+                (a, prev)
+            }
+            None => (NO_ADDR, NONE40),
+        };
+        self.push(Col::OutValue, &u40_bytes(out.value.min(NONE40)))?;
+        if out.value >= NONE40 {
+            let mut e = [0u8; 16];
+            e[..8].copy_from_slice(&o.to_le_bytes());
+            e[8..].copy_from_slice(&out.value.to_le_bytes());
+            self.push(Col::OutBig, &e)?;
+            self.cur.big_values += 1;
+        }
+        self.push(Col::OutAddr, &addr.to_le_bytes())?;
+        self.push(Col::OutType, &[out.script_type as u8])?;
+        self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
+        self.push(Col::OutPrev, &u40_bytes(prev))?;
+        self.cur.outs += 1;
+        if addr != NO_ADDR {
+            if addr < self.manifest.counts.addrs {
+                self.writer().deferred_heads.insert(addr, o);
+            } else {
+                self.col_mut(Col::AddrHead)
+                    .write_at(addr as u64 * 5, &u40_bytes(o));
+            }
+        }
+        Ok(())
     }
 
     fn flush_all(&mut self) -> Result<()> {
