@@ -57,7 +57,8 @@ enum Cmd {
         /// Stop after this height.
         #[arg(long)]
         max_height: Option<u32>,
-        /// Commit after every N blocks (default: every 20 seconds).
+        /// Commit after every N blocks (default: every 20 seconds, or four
+        /// times as long as the last commit took if that is longer).
         #[arg(long, hide = true, default_value_t = 0)]
         commit_every: u32,
         /// Print the report as JSON.

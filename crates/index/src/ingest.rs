@@ -28,7 +28,9 @@ pub struct IngestOptions {
     pub network: Option<Network>,
     /// Commit after this many blocks (0: every `commit_interval`).
     pub commit_every_blocks: u32,
-    /// Commit at least this often.
+    /// Commit after appending this long, or after [`COMMIT_SHARE`] times
+    /// as long as the last commit took if that is longer (see
+    /// [`commit_due`]).
     pub commit_interval: Duration,
     /// Stop after this height.
     pub max_height: Option<u32>,
@@ -43,6 +45,19 @@ impl Default for IngestOptions {
             max_height: None,
         }
     }
+}
+
+/// Appending lasts at least this many times as long as the commit before
+/// it: a commit writes every page dirtied since the last one, and on a large
+/// index those are spread over the whole of the hash tables and the columns
+/// written in place, so a fixed interval would let commits take over the run.
+pub const COMMIT_SHARE: u32 = 4;
+
+/// Whether a commit is due after `appending` since the last one, which took
+/// `last_commit`: at least `interval` and [`COMMIT_SHARE`] times
+/// `last_commit`, so that commits take at most a fifth of the run.
+pub fn commit_due(appending: Duration, last_commit: Duration, interval: Duration) -> bool {
+    appending >= interval.max(last_commit * COMMIT_SHARE)
 }
 
 /// Receives progress of a run.
@@ -296,6 +311,7 @@ pub fn ingest(
             }
         });
         let mut last_commit = Instant::now();
+        let mut commit_took = Duration::ZERO;
         let mut since_commit = 0u32;
         for (k, item) in rx.into_iter().enumerate() {
             let Some((block, size)) = item else {
@@ -316,10 +332,12 @@ pub fn ingest(
             let due = if opts.commit_every_blocks > 0 {
                 since_commit >= opts.commit_every_blocks
             } else {
-                last_commit.elapsed() >= opts.commit_interval
+                commit_due(last_commit.elapsed(), commit_took, opts.commit_interval)
             };
             if due {
+                let t = Instant::now();
                 store.commit()?;
+                commit_took = t.elapsed();
                 last_commit = Instant::now();
                 since_commit = 0;
             }
@@ -337,4 +355,22 @@ pub fn ingest(
     store.close()?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commit_due;
+    use std::time::Duration;
+
+    #[test]
+    fn commits_wait_for_the_interval_and_for_four_times_the_last_commit() {
+        let s = Duration::from_secs;
+        let every = s(20);
+        assert!(!commit_due(s(19), s(0), every));
+        assert!(commit_due(s(20), s(0), every));
+        assert!(commit_due(s(20), s(5), every));
+        // A commit of 30 s (a mainnet-sized index) is followed by 120 s of appending.
+        assert!(!commit_due(s(119), s(30), every));
+        assert!(commit_due(s(120), s(30), every));
+    }
 }
