@@ -53,11 +53,17 @@ impl Default for IngestOptions {
 /// written in place, so a fixed interval would let commits take over the run.
 pub const COMMIT_SHARE: u32 = 4;
 
+/// The longest appending between commits that a slow commit can stretch
+/// the interval to: what a crash can cost is bounded.
+pub const MAX_COMMIT_GAP: Duration = Duration::from_secs(600);
+
 /// Whether a commit is due after `appending` since the last one, which took
-/// `last_commit`: at least `interval` and [`COMMIT_SHARE`] times
-/// `last_commit`, so that commits take at most a fifth of the run.
+/// `last_commit`: at least `interval`, and [`COMMIT_SHARE`] times
+/// `last_commit` up to [`MAX_COMMIT_GAP`], so that commits take at most a
+/// fifth of the run unless a commit takes longer than two and a half minutes.
 pub fn commit_due(appending: Duration, last_commit: Duration, interval: Duration) -> bool {
-    appending >= interval.max(last_commit * COMMIT_SHARE)
+    let stretched = last_commit.saturating_mul(COMMIT_SHARE).min(MAX_COMMIT_GAP);
+    appending >= interval.max(stretched)
 }
 
 /// Receives progress of a run.
@@ -363,7 +369,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn commits_wait_for_the_interval_and_for_four_times_the_last_commit() {
+    fn commits_wait_for_the_interval_and_for_four_times_the_last_commit_up_to_ten_minutes() {
         let s = Duration::from_secs;
         let every = s(20);
         assert!(!commit_due(s(19), s(0), every));
@@ -372,5 +378,11 @@ mod tests {
         // A commit of 30 s (a mainnet-sized index) is followed by 120 s of appending.
         assert!(!commit_due(s(119), s(30), every));
         assert!(commit_due(s(120), s(30), every));
+        // At most ten minutes, however slow the last commit was.
+        assert!(!commit_due(s(599), s(1000), every));
+        assert!(commit_due(s(600), s(1000), every));
+        assert!(commit_due(s(600), Duration::MAX, every));
+        // A longer interval asked for is kept.
+        assert!(!commit_due(s(700), s(1000), s(900)));
     }
 }

@@ -315,17 +315,24 @@ fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
         1_800_000_121,
         &[cb.clone(), t1.clone(), t2.clone(), t3.clone(), t4.clone()],
     );
-    // Blocks 122 and 123: the same coinbase twice (one txid, as mainnet's
-    // blocks 91812 and 91842 share one), then a spend of it and a second
-    // spend of t1:0.
-    let dup = coinbase_tx(122, b"twice", pay(25));
-    let (b122, h122) = block(h121, 1_800_000_122, std::slice::from_ref(&dup));
-    let (b123, h123) = block(h122, 1_800_000_123, std::slice::from_ref(&dup));
-    let cb124 = coinbase_tx(124, b"later", pay(25));
+    // Blocks 122 to 127: the same coinbase six times (one txid, as mainnet's
+    // blocks 91812 and 91842 share one; more than the candidates a spend
+    // defers), then a spend of it and a second spend of t1:0.
+    let dup = coinbase_tx(122, b"repeated", pay(25));
+    let mut dups = Vec::new();
+    let mut prev = h121;
+    for h in 122..128u32 {
+        let (b, hash) = block(prev, 1_800_000_000 + h, std::slice::from_ref(&dup));
+        dups.push(b);
+        prev = hash;
+    }
+    let cb128 = coinbase_tx(128, b"later", pay(25));
     let t5 = spend(&[(dup.1, 1), (t1.1, 0)], pay(3));
-    let (b124, _) = block(h123, 1_800_000_124, &[cb124, t5.clone()]);
+    let (b128, _) = block(prev, 1_800_000_128, &[cb128, t5.clone()]);
     let mut blocks = main.clone();
-    blocks.extend([b121, b122, b123, b124]);
+    blocks.push(b121);
+    blocks.extend(dups);
+    blocks.push(b128);
     let node = t.path().join("node");
     write(&node, &blocks);
     let ix = t.path().join("ix");
@@ -341,9 +348,9 @@ fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
     assert_eq!(prevout(t2.1, 1), Ok(Some(out(cb.1, 0))));
     assert_eq!(st.out_spender(out(cb.1, 1)).map(|s| s.0), Some(tx(t1.1)));
     assert_eq!(st.out_spender(out(cb.1, 0)).map(|s| s.0), Some(tx(t2.1)));
-    // A repeated txid resolves to its latest tx (block 123's).
+    // A repeated txid resolves to its latest tx (block 127's).
     let dup_tx = tx(dup.1);
-    assert_eq!(st.tx_height(dup_tx), 123);
+    assert_eq!(st.tx_height(dup_tx), 127);
     assert_eq!(prevout(t5.1, 0), Ok(Some(out(dup.1, 1))));
     let first_dup = TxNum(st.block_txs(122).start);
     assert_eq!(st.txid(first_dup).0, dup.1);
@@ -365,7 +372,7 @@ fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
         w[1]
     );
     assert!(
-        w[2].starts_with("block 124: ") && w[2].contains("spent again"),
+        w[2].starts_with("block 128: ") && w[2].contains("spent again"),
         "{}",
         w[2]
     );

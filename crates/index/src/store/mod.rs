@@ -543,6 +543,12 @@ struct WriterState {
     spent: Vec<u64>,
 }
 
+/// Candidates of one spend whose rows [`Store::find_spent`] fetches before
+/// checking them; further ones (a txid repeated by crafted blocks) are
+/// checked as the probe meets them, so scratch memory stays within four
+/// entries per input.
+const DEFERRED_CANDIDATES: u32 = 4;
+
 /// What [`Store::find_spent`] says of a spend of a txid not indexed.
 const SPENDS_UNKNOWN_TX: u64 = u64::MAX;
 /// ... and of a spend of an output index past the tx's outputs.
@@ -1418,34 +1424,43 @@ impl Store {
     fn find_spent(&mut self, b: &PreparedBlock, first: u32) -> Vec<u64> {
         let w = self.writer();
         let mut cands = std::mem::take(&mut w.candidates);
+        let mut best = std::mem::take(&mut w.best);
         let mut spent = std::mem::take(&mut w.spent);
         cands.clear();
+        best.clear();
+        best.resize(b.ins.len(), u32::MAX);
         spent.clear();
         spent.resize(b.ins.len(), SPENDS_UNKNOWN_TX);
+        // The latest tx of that txid (mainnet repeats two coinbase txids).
+        let is_latest = |best: u32, id: u32, txid: &Txid| {
+            (best == u32::MAX || id > best) && self.rec(Col::TxTxid, id as u64) == txid.0
+        };
         let (txids, txouts) = (self.col(Col::TxTxid).bytes(), self.col(Col::TxOut).bytes());
         let mut j = 0usize;
         for (k, tx) in b.txs.iter().enumerate() {
             for inp in &b.ins[j..j + tx.n_in as usize] {
                 if !inp.coinbase {
+                    let mut n = 0;
                     self.txid_tbl.probe(inp.prev_hash, first + k as u32, |id| {
-                        column::prefetch_at(txids, id as usize * 32);
-                        column::prefetch_at(txouts, id as usize * 5);
-                        cands.push((j as u32, id));
+                        if n < DEFERRED_CANDIDATES {
+                            column::prefetch_at(txids, id as usize * 32);
+                            column::prefetch_at(txouts, id as usize * 5);
+                            cands.push((j as u32, id));
+                            n += 1;
+                        } else if is_latest(best[j], id, &inp.prev_txid) {
+                            // A txid repeated many times (crafted blocks can):
+                            // checked at once, so the candidates stay few.
+                            best[j] = id;
+                        }
                         false
                     });
                 }
                 j += 1;
             }
         }
-        // The latest tx of that txid (mainnet repeats two coinbase txids).
-        let mut best = std::mem::take(&mut self.writer().best);
-        best.clear();
-        best.resize(b.ins.len(), u32::MAX);
         for &(j, id) in &cands {
             let j = j as usize;
-            if (best[j] == u32::MAX || id > best[j])
-                && self.rec(Col::TxTxid, id as u64) == b.ins[j].prev_txid.0
-            {
+            if is_latest(best[j], id, &b.ins[j].prev_txid) {
                 best[j] = id;
             }
         }
