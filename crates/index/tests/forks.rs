@@ -29,18 +29,8 @@ fn coinbases(
     let mut out = Vec::new();
     for i in 0..n {
         let h = first_height + i;
-        let mut sig = vec![0x02, h as u8, (h >> 8) as u8];
-        sig.extend_from_slice(tag);
-        let cb = TxSpec {
-            ins: vec![In {
-                txid: [0; 32],
-                vout: u32::MAX,
-                script_sig: sig,
-                witness: vec![],
-            }],
-            outs: outs(i, h),
-        };
-        let (bytes, hash) = block(prev, 1_800_000_000 + h, &[cb.serialize()]);
+        let cb = coinbase_tx(h, tag, outs(i, h));
+        let (bytes, hash) = block(prev, 1_800_000_000 + h, &[cb]);
         prev = hash;
         out.push(bytes);
     }
