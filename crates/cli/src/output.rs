@@ -88,6 +88,14 @@ pub fn ingest_report(r: &IngestReport, index: &Path, as_json: bool) -> Result<()
         r.txs_added as f64 / r.seconds.max(1e-9),
         mbs
     )?;
+    if r.headers_cached > 0 {
+        writeln!(
+            o,
+            "headers     {} from the cache of earlier runs ({:.1} MB of block files not read again)",
+            r.headers_cached,
+            r.bytes_not_rescanned as f64 / 1e6
+        )?;
+    }
     writeln!(
         o,
         "skipped     {} stale-fork blocks, {} orphan blocks, {} other-network records, {} warnings",

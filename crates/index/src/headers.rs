@@ -7,6 +7,7 @@
 //! remembering every place a block was found, so a damaged copy can be
 //! passed over for a good one.
 
+use crate::headercache::HeaderCache;
 use crate::source::{Record, Source, Warning};
 use chainhound_chain::parse::{check_pow, work_from_bits};
 use chainhound_chain::{BlockHash, Header, Network};
@@ -67,37 +68,36 @@ impl HeaderTree {
     /// Reads the headers of every record of `source`. `network`: keep only
     /// this network (default: the network of the first record).
     pub fn scan(source: &Source, network: Option<Network>) -> HeaderTree {
+        Self::scan_cached(source, network, &mut HeaderCache::empty())
+    }
+
+    /// As [`HeaderTree::scan`], walking each file only from where `cache`
+    /// says the last walk may resume (the same tree, warnings included).
+    pub fn scan_cached(
+        source: &Source,
+        network: Option<Network>,
+        cache: &mut HeaderCache,
+    ) -> HeaderTree {
         let mut tree = HeaderTree {
             network,
             ..Default::default()
         };
-        let mut buf = Vec::new();
         for (fi, file) in source.files.iter().enumerate() {
-            let mut recs = Vec::new();
-            let w = file.records(|r| recs.push(r));
+            let (recs, w) = cache.walk(file);
             tree.warnings.extend(w);
-            for r in recs {
+            for s in recs {
+                let r = s.record;
                 let net = *tree.network.get_or_insert(r.network);
                 if r.network != net {
                     tree.foreign_records += 1;
                     continue;
                 }
-                let Some(bytes) = file.bytes(r.offset, 80, &mut buf) else {
+                let Some(hb) = s.header else {
                     continue;
                 };
-                let mut hb = [0u8; 80];
-                hb.copy_from_slice(bytes);
                 let header = Header::parse(&hb).expect("80 bytes");
                 let hash = Header::hash_of(&hb);
-                let tx_count = file
-                    .bytes(
-                        r.offset + 80,
-                        9.min(r.size.saturating_sub(80)) as usize,
-                        &mut buf,
-                    )
-                    .and_then(read_varint)
-                    .unwrap_or(0)
-                    .min(r.size as u64 / 10);
+                let tx_count = s.tx_count.min(r.size as u64 / 10);
                 if !check_pow(&hash, header.bits, net.pow_limit_bits()) {
                     tree.warnings.push(Warning {
                         file: file.path.clone(),
@@ -194,19 +194,5 @@ impl HeaderTree {
             orphans: n - reached,
             nodes: chain,
         }
-    }
-}
-
-/// A Bitcoin varint at the start of `b`.
-fn read_varint(b: &[u8]) -> Option<u64> {
-    let le = |n: usize| -> Option<u64> {
-        let s = b.get(1..1 + n)?;
-        Some(s.iter().rev().fold(0u64, |a, x| a << 8 | *x as u64))
-    };
-    match *b.first()? {
-        0xfd => le(2),
-        0xfe => le(4),
-        0xff => le(8),
-        n => Some(n as u64),
     }
 }

@@ -1,6 +1,7 @@
 //! Ingest: bring the index up to the most-work chain found in block files.
 //!
-//! Owns the run: scan headers, choose the chain, find where the indexed
+//! Owns the run: scan headers (walking only what was appended since the
+//! last run, through the header cache), choose the chain, find where the indexed
 //! chain and the best chain part (rolling back if the best chain changed
 //! under the indexed tip and has more work), then parse the new blocks on
 //! one thread while another appends them to the store, committing at a
@@ -9,6 +10,7 @@
 //! Must not: know the store's file layout (it calls `Store`), or print
 //! anything (it reports through [`Progress`] and the returned report).
 
+use crate::headercache::{self, HeaderCache};
 use crate::headers::{BlockLoc, HeaderTree};
 use crate::source::{Source, Warning};
 use crate::store::{
@@ -109,6 +111,11 @@ pub struct IngestReport {
     pub orphan_blocks: usize,
     /// Records of another network, skipped.
     pub foreign_records: u64,
+    /// Block records whose headers came from the header cache of earlier
+    /// runs (`INDEX/headers.cache`) rather than from the block files.
+    pub headers_cached: u64,
+    /// Bytes of block files not walked for headers thanks to that cache.
+    pub bytes_not_rescanned: u64,
     /// Problems with the input, each naming file and offset.
     pub warnings: Vec<Warning>,
     /// Problems with the chain's content (unknown prevouts, double spends).
@@ -241,13 +248,20 @@ pub fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
     progress.message("reading block headers");
-    let tree = HeaderTree::scan(source, opts.network);
+    let cache_path = index_dir.join(headercache::FILE_NAME);
+    let mut cache = HeaderCache::load(&cache_path);
+    if let Some(why) = &cache.problem {
+        progress.message(why);
+    }
+    let tree = HeaderTree::scan_cached(source, opts.network, &mut cache);
     let best = tree.best_chain();
     let mut report = IngestReport {
         network: tree.network,
         stale_blocks: best.stale,
         orphan_blocks: best.orphans,
         foreign_records: tree.foreign_records,
+        headers_cached: cache.reused,
+        bytes_not_rescanned: cache.bytes_skipped,
         warnings: tree.warnings.clone(),
         ..Default::default()
     };
@@ -266,6 +280,16 @@ pub fn ingest(
         chain.truncate(m as usize + 1);
     }
     let mut store = Store::open_writer(index_dir, network)?;
+    // Saved under the index's lock; a failure costs the next run time only.
+    if let Err(e) = cache.save(&cache_path) {
+        report.warnings.push(Warning {
+            file: cache_path.clone(),
+            offset: 0,
+            message: format!(
+                "could not save the header cache ({e}); the next run reads every header again"
+            ),
+        });
+    }
 
     // Where do the indexed chain and the best chain part?
     let indexed = store.counts().blocks as usize;

@@ -7,6 +7,8 @@
 //!   obfuscation, frames records and survives damage, with warnings that
 //!   name file and offset;
 //! - [`headers`]: the header tree and the most-work chain;
+//! - [`headercache`]: what the last run learnt walking each block file, so
+//!   a run walks only what was appended since;
 //! - [`store`]: the index itself, fixed-width memory-mapped columns with a
 //!   manifest (layout in `docs/layout.md`), crash-safe and incremental;
 //! - [`ingest`]: the run that brings a store up to a source's best chain;
@@ -26,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod headercache;
 pub mod headers;
 pub mod ingest;
 pub mod query;

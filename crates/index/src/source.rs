@@ -74,13 +74,24 @@ pub struct BlkFile {
     pub path: PathBuf,
     map: Option<Mmap>,
     xor: [u8; 8],
+    /// Device and inode (Unix; zero elsewhere): which file this is, whatever
+    /// its name, for the header cache.
+    id: (u64, u64),
 }
 
 impl BlkFile {
     /// Maps `path`, to be read through `xor` (all zero: no obfuscation).
     pub fn open(path: &Path, xor: [u8; 8]) -> Result<BlkFile, SourceError> {
         let f = File::open(path).map_err(io_err(path))?;
-        let len = f.metadata().map_err(io_err(path))?.len();
+        let meta = f.metadata().map_err(io_err(path))?;
+        let len = meta.len();
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let id = (0, 0);
         // SAFETY: block files are only appended to by Bitcoin Core; we never
         // write through this map and tolerate any content we read.
         let map = if len == 0 {
@@ -92,7 +103,18 @@ impl BlkFile {
             path: path.to_path_buf(),
             map,
             xor,
+            id,
         })
+    }
+
+    /// The XOR key it is read through.
+    pub fn xor(&self) -> [u8; 8] {
+        self.xor
+    }
+
+    /// Device and inode numbers (Unix; zero elsewhere).
+    pub fn id(&self) -> (u64, u64) {
+        self.id
     }
 
     /// File length in bytes.
@@ -160,21 +182,46 @@ impl BlkFile {
 
     /// Walks the records of the file, calling `found` for each well-framed
     /// one, and returns warnings for everything skipped.
-    pub fn records(&self, mut found: impl FnMut(Record)) -> Vec<Warning> {
+    pub fn records(&self, found: impl FnMut(Record)) -> Vec<Warning> {
+        self.records_from(0, found).0
+    }
+
+    /// Walks the records from offset `start` (0, or a [`Resume::offset`] of
+    /// an earlier walk of the same bytes), as [`BlkFile::records`] does.
+    /// Also returns where a later walk may start again: the start of the
+    /// last record whose size was confirmed by what follows it, with the
+    /// number of records and warnings this walk gave before it. Everything
+    /// from there on depends only on bytes at or after it, so a walk
+    /// resumed there, once the file has grown, gives exactly what this walk
+    /// gave from there, then what was appended. The last record is always
+    /// walked again: it may be the one Bitcoin Core is writing.
+    pub fn records_from(
+        &self,
+        start: u64,
+        mut found: impl FnMut(Record),
+    ) -> (Vec<Warning>, Resume) {
         let mut warnings = Vec::new();
+        let mut records = 0usize;
+        let mut resume = Resume {
+            offset: start,
+            records: 0,
+            warnings: 0,
+        };
         let len = self.len();
-        let mut warn = |offset: u64, message: String| {
+        let path = &self.path;
+        let warn = |warnings: &mut Vec<Warning>, offset: u64, message: String| {
             warnings.push(Warning {
-                file: self.path.clone(),
+                file: path.clone(),
                 offset,
                 message,
             })
         };
-        let mut p: u64 = 0;
+        let mut p: u64 = start;
         while p < len {
             if len - p < 8 {
                 if let Some(bad) = (p..len).find(|&i| !self.is_padding(i)) {
                     warn(
+                        &mut warnings,
                         bad,
                         format!(
                             "{} trailing bytes too short for a record; skipped",
@@ -192,6 +239,7 @@ impl BlkFile {
                 let end = next.unwrap_or(len);
                 if let Some(bad) = (p..end).find(|&i| !self.is_padding(i)) {
                     warn(
+                        &mut warnings,
                         bad,
                         format!("{} bytes of garbage (no network magic); skipped", end - bad),
                     );
@@ -218,7 +266,8 @@ impl BlkFile {
                     network,
                     size_trusted: false,
                 });
-                warn(p, format!("{why}; resynchronising"));
+                records += 1;
+                warn(&mut warnings, p, format!("{why}; resynchronising"));
                 match self.find_magic(body) {
                     Some(q) => {
                         p = q;
@@ -227,18 +276,25 @@ impl BlkFile {
                     None => break,
                 }
             }
+            let before = Resume {
+                offset: p,
+                records,
+                warnings: warnings.len(),
+            };
             found(Record {
                 offset: body,
                 size,
                 network,
                 size_trusted: true,
             });
+            records += 1;
             let next = body + size as u64;
             if !self.record_starts_at(next) {
                 // The size may have lied: look for the next record from
                 // just after this one's header, so nothing is jumped over.
                 if let Some(q) = self.find_magic(body).filter(|&q| q < next) {
                     warn(
+                        &mut warnings,
                         p,
                         format!("record size {size} overshoots the next record at offset {q}"),
                     );
@@ -246,9 +302,10 @@ impl BlkFile {
                     continue;
                 }
             }
+            resume = before;
             p = next;
         }
-        warnings
+        (warnings, resume)
     }
 
     /// Does a record, or padding up to a record or the end, start at `off`?
@@ -281,6 +338,18 @@ impl BlkFile {
         }
         None
     }
+}
+
+/// Where a walk of a file's records may start again (see
+/// [`BlkFile::records_from`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resume {
+    /// Offset to walk from.
+    pub offset: u64,
+    /// Records the walk had found before reaching it.
+    pub records: usize,
+    /// Warnings the walk had given before reaching it.
+    pub warnings: usize,
 }
 
 /// A framed block record: where the block bytes are.
