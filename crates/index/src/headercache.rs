@@ -408,6 +408,49 @@ mod tests {
         }
     }
 
+    /// A walk resumed from a cache equals a fresh walk of the grown file,
+    /// even when a damaged record's reading depended on where the file
+    /// ended (its size field pointing past the end, then no longer).
+    #[test]
+    fn a_resumed_walk_of_a_grown_file_equals_a_fresh_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blk00000.dat");
+        let magic = Network::Regtest.magic();
+        let rec = |out: &mut Vec<u8>, size: u32, fill: u8, len: usize| {
+            out.extend_from_slice(&magic);
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend(std::iter::repeat_n(fill, len));
+        };
+        let mut bytes = Vec::new();
+        rec(&mut bytes, 100, 1, 100);
+        rec(&mut bytes, 100, 2, 100);
+        // Claims 20,000 bytes: past the end of the file for now.
+        rec(&mut bytes, 20_000, 3, 100);
+        rec(&mut bytes, 100, 4, 100);
+        rec(&mut bytes, 100, 5, 100);
+        std::fs::write(&path, &bytes).unwrap();
+        let mut cache = HeaderCache::empty();
+        let file = BlkFile::open(&path, [0; 8]).unwrap();
+        let (_, w) = cache.walk(&file);
+        assert!(w[0].message.contains("only"), "{w:?}");
+        let entry = cache.new.pop().unwrap();
+        // The resume point is before the damaged record.
+        assert_eq!((entry.resume, entry.records.len()), (108, 1));
+        // The file grows past the claim.
+        for k in 0..200u8 {
+            rec(&mut bytes, 100, k, 100);
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let file = BlkFile::open(&path, [0; 8]).unwrap();
+        let mut resumed = HeaderCache::empty();
+        resumed.old.insert(path.clone(), entry);
+        let again = resumed.walk(&file);
+        assert_eq!(resumed.reused, 1);
+        let fresh = HeaderCache::empty().walk(&file);
+        assert_eq!(again, fresh);
+        assert!(fresh.1[0].message.contains("overshoots"), "{:?}", fresh.1);
+    }
+
     #[test]
     fn entries_survive_a_round_trip_and_damage_is_refused() {
         let bytes = encode(&[entry(), entry()]);

@@ -194,7 +194,9 @@ impl BlkFile {
     /// from there on depends only on bytes at or after it, so a walk
     /// resumed there, once the file has grown, gives exactly what this walk
     /// gave from there, then what was appended. The last record is always
-    /// walked again: it may be the one Bitcoin Core is writing.
+    /// walked again: it may be the one Bitcoin Core is writing; so is
+    /// everything from the last confirmed record before a damaged one whose
+    /// reading depended on where the file ended.
     pub fn records_from(
         &self,
         start: u64,
@@ -216,6 +218,10 @@ impl BlkFile {
                 message,
             })
         };
+        // Set once a record's reading depended on the file's length (a size
+        // past the end, or a damaged record measured up to the end): the
+        // file may grow, so walks must resume before it.
+        let mut frozen = false;
         let mut p: u64 = start;
         while p < len {
             if len - p < 8 {
@@ -255,6 +261,7 @@ impl BlkFile {
             let size = u32::from_le_bytes(self.array::<4>(p + 4).expect("8 bytes remain"));
             let body = p + 8;
             if !(81..=MAX_BLOCK_SIZE).contains(&size) || body + size as u64 > len {
+                frozen |= body + size as u64 > len || len - body < MAX_BLOCK_SIZE as u64;
                 let why = if body + size as u64 > len {
                     format!("record claims {size} bytes but only {} remain", len - body)
                 } else {
@@ -302,7 +309,9 @@ impl BlkFile {
                     continue;
                 }
             }
-            resume = before;
+            if !frozen {
+                resume = before;
+            }
             p = next;
         }
         (warnings, resume)
