@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest under memory pressure: how chainhound's ingest slows down once its
 # index outgrows the RAM the page cache can give it, as a mainnet index
-# (~200 GB) outgrows a 24 GB machine.
+# (~225 GB) outgrows a 24 GB machine.
 #
 # It ingests one simulated chain in equal chunks of blocks (`--max-height`),
 # first with the machine's RAM free, then with all but AVAIL MB of it locked

@@ -21,6 +21,7 @@
 //! `headers.rs` judges), or touch the index's own files.
 
 use crate::source::{BlkFile, Record, Warning};
+use chainhound_chain::hash::sha256d;
 use chainhound_chain::Network;
 use std::collections::HashMap;
 use std::io;
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub const FILE_NAME: &str = "headers.cache";
 
 const MAGIC: &[u8; 16] = b"chainhound-hdrs\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The largest cache file read (mainnet's is about 100 MB).
 const MAX_FILE: u64 = 2 << 30;
@@ -118,6 +119,10 @@ impl Entry {
         self.id == file.id()
             && self.xor == file.xor()
             && self.resume <= file.len()
+            && self.records.iter().all(|s| {
+                let r = s.record;
+                r.offset >= 8 && r.offset.saturating_add(r.size as u64) <= self.resume
+            })
             && self.records.first().is_none_or(|r| r.still_in(file, buf))
             && self.records.last().is_none_or(|r| r.still_in(file, buf))
     }
@@ -269,6 +274,8 @@ fn encode(entries: &[Entry]) -> Vec<u8> {
             o.extend_from_slice(words.as_bytes());
         }
     }
+    let sum = sha256d(&o);
+    o.extend_from_slice(&sum);
     o
 }
 
@@ -309,6 +316,15 @@ impl<'a> Reader<'a> {
 }
 
 fn decode(b: &[u8]) -> Result<Vec<Entry>, String> {
+    // A checksum of everything before it ends the file: a changed byte in
+    // a record would otherwise point a block at the wrong place.
+    let Some(body_len) = b.len().checked_sub(32) else {
+        return Err("truncated".into());
+    };
+    let (b, sum) = b.split_at(body_len);
+    if sha256d(b) != sum {
+        return Err("checksum mismatch (damaged)".into());
+    }
     let mut r = Reader(b);
     if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
         return Err("not a chainhound header cache".into());
@@ -469,6 +485,10 @@ mod tests {
         let mut huge = encode(&[entry()]);
         let at = 16 + 4 + 4 + 4 + entry().path.as_os_str().len() + 8 + 8 + 8 + 8;
         huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode(&huge).unwrap_err(), "checksum mismatch (damaged)");
+        let n = huge.len() - 32;
+        let sum = sha256d(&huge[..n]);
+        huge[n..].copy_from_slice(&sum);
         assert_eq!(decode(&huge).unwrap_err(), "a count runs past the end");
         let mut bad = bytes.clone();
         bad[0] ^= 1;

@@ -195,6 +195,7 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
 /// intact; warns about damaged copies.
 fn load_block(
     source: &Source,
+    hash: &BlockHash,
     locs: &[BlockLoc],
     hasher: &KeyHasher,
     warnings: &mut Vec<Warning>,
@@ -206,6 +207,16 @@ fn load_block(
             continue;
         };
         match Block::parse(bytes) {
+            // Another block than the header tree found there (the files
+            // changed under the header cache): not this block's copy.
+            Ok(b) if b.hash != *hash => warnings.push(Warning {
+                file: file.path.clone(),
+                offset: loc.record.offset.saturating_sub(8),
+                message: format!(
+                    "expected block {hash} here, found {}; trying another copy",
+                    b.hash
+                ),
+            }),
             Ok(b) => {
                 if loc.record.size_trusted && b.size != loc.record.size as usize {
                     warnings.push(Warning {
@@ -333,7 +344,7 @@ pub fn ingest(
         let hasher = &hasher;
         s.spawn(move || {
             for node in todo {
-                let b = load_block(source, &node.locs, hasher, lw);
+                let b = load_block(source, &node.hash, &node.locs, hasher, lw);
                 let stop = b.is_none();
                 if tx.send(b).is_err() || stop {
                     break;

@@ -195,8 +195,10 @@ impl BlkFile {
     /// resumed there, once the file has grown, gives exactly what this walk
     /// gave from there, then what was appended. The last record is always
     /// walked again: it may be the one Bitcoin Core is writing; so is
-    /// everything from the last confirmed record before a damaged one whose
-    /// reading depended on where the file ended.
+    /// everything from the last confirmed record before the first record
+    /// whose framing was in doubt (a size out of range or past the end, or
+    /// overshooting the next record), whose reading may depend on where the
+    /// file ended or on a record still being written.
     pub fn records_from(
         &self,
         start: u64,
@@ -218,9 +220,10 @@ impl BlkFile {
                 message,
             })
         };
-        // Set once a record's reading depended on the file's length (a size
-        // past the end, or a damaged record measured up to the end): the
-        // file may grow, so walks must resume before it.
+        // Set at the first record whose framing was in doubt (a size field
+        // out of range or past the end, or one overshooting the next
+        // record): its reading may depend on where the file ended or on a
+        // record Core was still writing, so walks must resume before it.
         let mut frozen = false;
         let mut p: u64 = start;
         while p < len {
@@ -261,7 +264,7 @@ impl BlkFile {
             let size = u32::from_le_bytes(self.array::<4>(p + 4).expect("8 bytes remain"));
             let body = p + 8;
             if !(81..=MAX_BLOCK_SIZE).contains(&size) || body + size as u64 > len {
-                frozen |= body + size as u64 > len || len - body < MAX_BLOCK_SIZE as u64;
+                frozen = true;
                 let why = if body + size as u64 > len {
                     format!("record claims {size} bytes but only {} remain", len - body)
                 } else {
@@ -300,6 +303,7 @@ impl BlkFile {
                 // The size may have lied: look for the next record from
                 // just after this one's header, so nothing is jumped over.
                 if let Some(q) = self.find_magic(body).filter(|&q| q < next) {
+                    frozen = true;
                     warn(
                         &mut warnings,
                         p,

@@ -175,6 +175,13 @@ fn a_cache_that_no_longer_fits_the_files_is_not_trusted() {
     for damaged in [
         good[..good.len() / 2].to_vec(),
         b"not a cache".to_vec(),
+        {
+            // One bit of a record in the middle changed.
+            let mut g = good.clone();
+            let at = g.len() / 2;
+            g[at] ^= 4;
+            g
+        },
         Vec::new(),
         {
             let mut g = good.clone();
