@@ -137,7 +137,8 @@ pub struct HeaderCache {
     pub reused: u64,
     /// Bytes of block files not walked thanks to the cache.
     pub bytes_skipped: u64,
-    /// Why the cache file was not used, if it was there but unusable.
+    /// Why the cache file was not used, if it was there but unusable (the
+    /// words name no file: the caller knows which it loaded).
     pub problem: Option<String>,
 }
 
@@ -162,8 +163,7 @@ impl HeaderCache {
             }
             Err(why) => {
                 c.problem = Some(format!(
-                    "{}: {why}; every block file is read again",
-                    path.display()
+                    "header cache not used ({why}); every block file is read again"
                 ))
             }
         }

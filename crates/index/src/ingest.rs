@@ -262,7 +262,7 @@ pub fn ingest(
     let cache_path = index_dir.join(headercache::FILE_NAME);
     let mut cache = HeaderCache::load(&cache_path);
     if let Some(why) = &cache.problem {
-        progress.message(why);
+        progress.message(&format!("{}: {why}", cache_path.display()));
     }
     let tree = HeaderTree::scan_cached(source, opts.network, &mut cache);
     let best = tree.best_chain();
@@ -273,7 +273,16 @@ pub fn ingest(
         foreign_records: tree.foreign_records,
         headers_cached: cache.reused,
         bytes_not_rescanned: cache.bytes_skipped,
-        warnings: tree.warnings.clone(),
+        warnings: cache
+            .problem
+            .iter()
+            .map(|why| Warning {
+                file: cache_path.clone(),
+                offset: 0,
+                message: why.clone(),
+            })
+            .chain(tree.warnings.iter().cloned())
+            .collect(),
         ..Default::default()
     };
     let Some(network) = tree.network else {

@@ -110,9 +110,15 @@ fn reorganisation_rolls_back_to_the_fork_and_matches_a_fresh_index() {
     // The same as indexing the winning chain from scratch.
     let mut winner: Vec<Vec<u8>> = main[..=170].to_vec();
     winner.extend(branch);
-    write(&t.path().join("winner"), &winner);
-    run(&t.path().join("winner"), &t.path().join("fresh"));
-    assert_same_index(&ix, &t.path().join("fresh"));
+    assert_same_as_fresh(t.path(), &ix, &winner);
+}
+
+/// Asserts that `ix` is the index of `chain` ingested from scratch (files
+/// and index written under `tmp`).
+fn assert_same_as_fresh(tmp: &Path, ix: &Path, chain: &[Vec<u8>]) {
+    write(&tmp.join("winner"), chain);
+    run(&tmp.join("winner"), &tmp.join("fresh"));
+    assert_same_index(ix, &tmp.join("fresh"));
 }
 
 #[test]
@@ -229,9 +235,7 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
     assert_eq!((r.rolled_back_from, r.blocks_added), (Some(151), 9));
     let mut winner = main.clone();
     winner.extend(second);
-    write(&t.path().join("winner"), &winner);
-    run(&t.path().join("winner"), &t.path().join("fresh"));
-    assert_same_index(&ix, &t.path().join("fresh"));
+    assert_same_as_fresh(t.path(), &ix, &winner);
 }
 
 #[test]

@@ -15,12 +15,18 @@ use std::path::Path;
 
 const KEY: [u8; 8] = *b"k3y!xor.";
 
-/// Framed records of `blocks`, XORed with [`KEY`] as if they started at
-/// byte `at` of their file.
+/// Framed regtest records of `blocks`, XORed with [`KEY`] as if they
+/// started at byte `at` of their file.
 fn frames(blocks: &[Vec<u8>], at: usize) -> Vec<u8> {
+    frames_on(Network::Regtest, blocks, at)
+}
+
+/// Framed records of `blocks` of `network`, XORed with [`KEY`] as if they
+/// started at byte `at` of their file.
+fn frames_on(network: Network, blocks: &[Vec<u8>], at: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for b in blocks {
-        frame(&mut out, Network::Regtest.magic(), b);
+        frame(&mut out, network.magic(), b);
     }
     for (i, x) in out.iter_mut().enumerate() {
         *x ^= KEY[(at + i) % 8];
@@ -71,13 +77,25 @@ fn node() -> Node {
     }
 }
 
-fn write_full(dir: &Path, n: &Node) {
+/// A datadir's `blocks/` with [`KEY`] as its XOR key and these files.
+fn write_node(dir: &Path, files: &[(&str, &[u8])]) {
     let b = dir.join("blocks");
     std::fs::create_dir_all(&b).unwrap();
     std::fs::write(b.join("xor.dat"), KEY).unwrap();
-    std::fs::write(b.join("blk00000.dat"), &n.file0).unwrap();
-    std::fs::write(b.join("blk00001.dat"), &n.file1).unwrap();
-    std::fs::write(b.join("blk00002.dat"), &n.file2).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(b.join(name), bytes).unwrap();
+    }
+}
+
+fn write_full(dir: &Path, n: &Node) {
+    write_node(
+        dir,
+        &[
+            ("blk00000.dat", &n.file0),
+            ("blk00001.dat", &n.file1),
+            ("blk00002.dat", &n.file2),
+        ],
+    );
 }
 
 fn summary(r: &IngestReport) -> (u64, u64, u64, Vec<(String, u64, String)>) {
@@ -105,12 +123,12 @@ fn a_second_run_walks_only_what_was_appended_and_gives_the_same_index() {
     // later blocks still zeros; no blk00002.dat yet.
     let node_dir = t.path().join("node");
     let b = node_dir.join("blocks");
-    std::fs::create_dir_all(&b).unwrap();
-    std::fs::write(b.join("xor.dat"), KEY).unwrap();
-    std::fs::write(b.join("blk00000.dat"), &n.file0).unwrap();
     let mut early1 = n.file1[..n.file1_early].to_vec();
     early1.resize(n.file1.len(), 0);
-    std::fs::write(b.join("blk00001.dat"), &early1).unwrap();
+    write_node(
+        &node_dir,
+        &[("blk00000.dat", &n.file0), ("blk00001.dat", &early1)],
+    );
 
     let ix = t.path().join("ix");
     let first = ingest_datadir(&node_dir, &ix);
@@ -193,6 +211,15 @@ fn a_cache_that_no_longer_fits_the_files_is_not_trusted() {
         let r = redo(&ix);
         assert_eq!((r.headers_cached, r.blocks_added), (0, 251));
         assert_same_index(&ix, &fresh);
+        // Said, naming the cache file, before the block files' warnings.
+        let w = &r.warnings[0];
+        assert_eq!((w.file.as_path(), w.offset), (cache.as_path(), 0));
+        assert!(
+            w.message.starts_with("header cache not used ("),
+            "{}",
+            w.message
+        );
+        assert!(r.warnings[1].message.contains("garbage"));
     }
 
     // A file replaced by another (a new inode: written beside it, then
@@ -214,4 +241,37 @@ fn a_cache_that_no_longer_fits_the_files_is_not_trusted() {
         offsets(&r),
         vec![800 + 11 * 8 + n.blocks[..11].iter().map(|b| b.len() as u64).sum::<u64>()]
     );
+}
+
+/// Real mainnet blocks 0 to 4312 (`../shared/data/blocks/mainnet_h0-4312.dat`)
+/// in a file Core has pre-allocated and filled up to block 2000, then to
+/// the end: the second run takes blocks 0 to 1999 from the cache and ends
+/// with the same index as the plain file ingested in one go.
+#[test]
+fn real_mainnet_blocks_filled_in_place_as_core_does() {
+    let t = tempfile::tempdir().unwrap();
+    let real = shared("blocks/mainnet_h0-4312.dat");
+    let recs = records(&real);
+    assert_eq!(recs.len(), 4313);
+    let blocks: Vec<Vec<u8>> = recs.iter().map(|(_, b)| b.clone()).collect();
+    let full = frames_on(Network::Mainnet, &blocks, 0);
+    let early_len = frames_on(Network::Mainnet, &blocks[..2001], 0).len();
+    let mut early = full[..early_len].to_vec();
+    early.resize(full.len() + 4096, 0);
+    let node_dir = t.path().join("node");
+    write_node(&node_dir, &[("blk00000.dat", &early)]);
+    let ix = t.path().join("ix");
+    let first = ingest_datadir(&node_dir, &ix);
+    assert_eq!((first.blocks_added, first.headers_cached), (2001, 0));
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+
+    write_in_place(&node_dir.join("blocks/blk00000.dat"), &full);
+    let second = ingest_datadir(&node_dir, &ix);
+    assert_eq!((second.blocks_added, second.headers_cached), (2312, 2000));
+    assert!(second.warnings.is_empty(), "{:?}", second.warnings);
+    let plain = t.path().join("plain");
+    ingest_path(&real, &plain);
+    assert_same_index(&ix, &plain);
+    let third = ingest_datadir(&node_dir, &ix);
+    assert_eq!((third.blocks_added, third.headers_cached), (0, 4312));
 }
