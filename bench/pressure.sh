@@ -14,6 +14,7 @@
 # Linux and root only (it drops the page cache and locks memory). Outside CI.
 #
 #   bench/pressure.sh [--txs N] [--avail "MB MB ..."] [--chunks K] [--workdir DIR]
+#                     [--ingest-args "ARGS"]
 #
 # Defaults: a 10M-tx toy chain (the bench's `--chain toy`: coins are spent
 # picked uniformly at random, with no preference for recent ones, so reads
@@ -25,13 +26,15 @@ txs=10_000_000
 avail="1400 720"
 chunks=4
 work=/tmp/chainhound-pressure
+ingest_args=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --txs) txs=$2; shift 2 ;;
         --avail) avail=$2; shift 2 ;;
         --chunks) chunks=$2; shift 2 ;;
         --workdir) work=$2; shift 2 ;;
-        *) echo "usage: $0 [--txs N] [--avail \"MB ...\"] [--chunks K] [--workdir DIR]" >&2; exit 2 ;;
+        --ingest-args) ingest_args=$2; shift 2 ;;
+        *) echo "usage: $0 [--txs N] [--avail \"MB ...\"] [--chunks K] [--workdir DIR] [--ingest-args \"ARGS\"]" >&2; exit 2 ;;
     esac
 done
 if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/drop_caches ]; then
@@ -81,17 +84,20 @@ EOF
 # Ingests up to height $1 into $work/ix; prints "txs wall_s read_MB written_MB"
 # (read: from disk; written: pages dirtied; both from the child's rusage).
 measure() {
-    python3 - "$ch" "$blocks" "$work/ix" "$1" <<'EOF'
+    python3 - "$ch" "$blocks" "$work/ix" "$1" "$ingest_args" <<'EOF'
 import json, resource, subprocess, sys, time
-ch, blocks, ix, h = sys.argv[1:]
+ch, blocks, ix, h, extra = sys.argv[1:]
 t = time.monotonic()
-p = subprocess.run([ch, "ingest", "--datadir", blocks, "--index", ix, "--max-height", h, "-q", "--json"],
-                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p = subprocess.run([ch, "ingest", "--datadir", blocks, "--index", ix, "--max-height", h, "-q", "--json"]
+                   + extra.split(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 wall = time.monotonic() - t
 if p.returncode != 0:
     sys.exit(f"ingest failed ({p.returncode})")
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.loads(p.stdout)["txs_added"], f"{wall:.2f}", u.ru_inblock >> 11, u.ru_oublock >> 11)
+r = json.loads(p.stdout)
+spends = r["spends_from_cache"] + r["spends_from_index"]
+hit = 100.0 * r["spends_from_cache"] / spends if spends else 0.0
+print(r["txs_added"], f"{wall:.2f}", u.ru_inblock >> 11, u.ru_oublock >> 11, f"{hit:.1f}")
 EOF
 }
 
@@ -100,16 +106,16 @@ run() {
     rm -rf "$work/ix"
     sync
     echo 3 >/proc/sys/vm/drop_caches
-    printf '%-12s %7s %9s %8s %9s %9s %9s %9s\n' "$label" height txs wall_s "tx/s" index_MB read_MB written_MB
+    printf '%-12s %7s %9s %8s %9s %9s %9s %9s %9s\n' "$label" height txs wall_s "tx/s" index_MB read_MB written_MB cached_%
     local total=0 h prev=0 k
     for k in $(seq 1 "$chunks"); do
         h=$((tip * k / chunks))
         local out
         out=$(measure "$h")
-        read -r n wall rd wr <<<"$out"
+        read -r n wall rd wr hit <<<"$out"
         local mb
         mb=$(du -sm "$work/ix" | cut -f1)
-        printf '%-12s %7d %9d %8.2f %9.0f %9d %9d %9d\n' "" "$h" "$n" "$wall" "$(echo "$n / $wall" | bc -l)" "$mb" "$rd" "$wr"
+        printf '%-12s %7d %9d %8.2f %9.0f %9d %9d %9d %9s\n' "" "$h" "$n" "$wall" "$(echo "$n / $wall" | bc -l)" "$mb" "$rd" "$wr" "$hit"
         total=$(echo "$total + $wall" | bc -l)
     done
     printf '%-12s total %.1f s\n' "" "$total"
@@ -124,7 +130,7 @@ for a in $avail; do
     fi
     lock_mb $((have - a))
     # mlock returns once every page is in: wait for the line saying so.
-    while [ "$(mem_available_mb)" -gt $((a + 200)) ]; do sleep 1; done
+    for _ in $(seq 60); do [ "$(mem_available_mb)" -gt $((a + 200)) ] || break; sleep 1; done
     sleep 2
     run "${a} MB left"
     kill "$locker"
@@ -140,6 +146,6 @@ for mode in "header cache" "no header cache"; do
     if [ "$mode" = "no header cache" ]; then rm -f "$work/ix/headers.cache"; fi
     sync
     echo 3 >/proc/sys/vm/drop_caches
-    read -r n wall rd wr <<<"$(measure "$tip")"
+    read -r n wall rd wr hit <<<"$(measure "$tip")"
     printf '  %-16s %6.2f s, %6d MB read\n' "$mode" "$wall" "$rd"
 done

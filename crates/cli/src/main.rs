@@ -61,6 +61,10 @@ enum Cmd {
         /// times as long as the last commit took if that is longer).
         #[arg(long, hide = true, default_value_t = 0)]
         commit_every: u32,
+        /// Memory (MB) for the spend cache, which resolves spends of recent
+        /// coins without reading the index; 0 turns it off.
+        #[arg(long, value_name = "MB", default_value_t = 256)]
+        spend_cache_mb: u64,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -564,6 +568,7 @@ fn run(cli: Cli) -> Result<Found> {
             network,
             max_height,
             commit_every,
+            spend_cache_mb,
             json,
             quiet,
         } => {
@@ -585,6 +590,7 @@ fn run(cli: Cli) -> Result<Found> {
                 network,
                 max_height,
                 commit_every_blocks: commit_every,
+                spend_cache_bytes: spend_cache_mb.saturating_mul(1 << 20),
                 ..Default::default()
             };
             let mut bar = Bar::new(quiet || json);

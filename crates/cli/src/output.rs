@@ -96,6 +96,16 @@ pub fn ingest_report(r: &IngestReport, index: &Path, as_json: bool) -> Result<()
             r.bytes_not_rescanned as f64 / 1e6
         )?;
     }
+    let spends = r.spends_from_cache + r.spends_from_index;
+    if spends > 0 {
+        writeln!(
+            o,
+            "spends      {} resolved from memory ({:.1}%), {} from the index",
+            r.spends_from_cache,
+            100.0 * r.spends_from_cache as f64 / spends as f64,
+            r.spends_from_index
+        )?;
+    }
     writeln!(
         o,
         "skipped     {} stale-fork blocks, {} orphan blocks, {} other-network records, {} warnings",

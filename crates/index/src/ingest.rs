@@ -36,6 +36,9 @@ pub struct IngestOptions {
     pub commit_interval: Duration,
     /// Stop after this height.
     pub max_height: Option<u32>,
+    /// Memory for the spend cache, which answers spends of recent outputs
+    /// without reading the index (`store::spends`; 0: none).
+    pub spend_cache_bytes: u64,
 }
 
 impl Default for IngestOptions {
@@ -45,6 +48,7 @@ impl Default for IngestOptions {
             commit_every_blocks: 0,
             commit_interval: Duration::from_secs(20),
             max_height: None,
+            spend_cache_bytes: crate::store::spends::DEFAULT_BUDGET,
         }
     }
 }
@@ -116,6 +120,12 @@ pub struct IngestReport {
     pub headers_cached: u64,
     /// Bytes of block files not walked for headers thanks to that cache.
     pub bytes_not_rescanned: u64,
+    /// Outputs of earlier runs put in the spend cache at the start.
+    pub spend_cache_warmed: u64,
+    /// Spends answered by the spend cache (from memory).
+    pub spends_from_cache: u64,
+    /// Spends looked up in the index (older outputs, or in doubt).
+    pub spends_from_index: u64,
     /// Problems with the input, each naming file and offset.
     pub warnings: Vec<Warning>,
     /// Problems with the chain's content (unknown prevouts, double spends).
@@ -228,7 +238,9 @@ fn load_block(
                         ),
                     });
                 }
-                return Some((prepare(&b, hasher), b.size as u64));
+                let prepared = prepare(&b, hasher);
+                file.release(loc.record.offset - 8, loc.record.size as u64 + 8);
+                return Some((prepared, b.size as u64));
             }
             Err(e) => warnings.push(Warning {
                 file: file.path.clone(),
@@ -343,6 +355,13 @@ pub fn ingest(
     store.reserve(chain.iter().map(|n| n.tx_count).sum())?;
     let todo = &chain[keep.min(chain.len())..];
     let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
+    if !todo.is_empty() {
+        store.set_spend_cache_budget(opts.spend_cache_bytes);
+        // Outputs of the newest indexed txs, as many txs as this run adds:
+        // the coins its spends are most likely to take.
+        let ahead: u64 = todo.iter().map(|n| n.tx_count).sum();
+        report.spend_cache_warmed = store.warm_spend_cache(ahead) as u64;
+    }
     progress.start(todo.len() as u64, bytes_todo);
     let hasher = store.hasher();
 
@@ -397,6 +416,10 @@ pub fn ingest(
     result?;
     report.warnings.extend(load_warnings);
     report.chain_warnings.extend(store.take_warnings());
+    if let Some(c) = store.spend_cache() {
+        report.spends_from_cache = c.hits;
+        report.spends_from_index = c.misses;
+    }
     let c = store.counts();
     if c.blocks > 0 {
         report.tip_height = Some(c.blocks - 1);

@@ -77,6 +77,9 @@ pub struct BlkFile {
     /// Device and inode (Unix; zero elsewhere): which file this is, whatever
     /// its name, for the header cache.
     id: (u64, u64),
+    /// The open file (for [`BlkFile::release`]).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    file: File,
 }
 
 impl BlkFile {
@@ -104,6 +107,7 @@ impl BlkFile {
             map,
             xor,
             id,
+            file: f,
         })
     }
 
@@ -170,6 +174,41 @@ impl BlkFile {
             *b ^= k;
         }
         Some(&buf[..])
+    }
+
+    /// Tells the kernel that the whole pages within `len` bytes from `off`
+    /// will not be read again (a block ingested): it may drop them from the
+    /// page cache at once rather than push out pages of the index. A hint
+    /// (Linux only): reading them again still gives the same bytes.
+    pub fn release(&self, off: u64, len: u64) {
+        #[cfg(target_os = "linux")]
+        if let Some(m) = &self.map {
+            use std::os::fd::AsRawFd;
+            const PAGE: u64 = 4096;
+            let start = off.div_ceil(PAGE) * PAGE;
+            let end = off.saturating_add(len).min(m.len() as u64) / PAGE * PAGE;
+            if end > start {
+                // SAFETY: the range lies within the mapping; on a shared,
+                // read-only file mapping MADV_DONTNEED only unmaps pages, and
+                // reads through any slice of it fault them in again from
+                // the file, with the same bytes.
+                unsafe {
+                    libc::madvise(
+                        m.as_ptr().add(start as usize) as *mut libc::c_void,
+                        (end - start) as usize,
+                        libc::MADV_DONTNEED,
+                    );
+                    libc::posix_fadvise(
+                        self.file.as_raw_fd(),
+                        start as libc::off64_t,
+                        (end - start) as libc::off64_t,
+                        libc::POSIX_FADV_DONTNEED,
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (off, len);
     }
 
     fn array<const N: usize>(&self, off: u64) -> Option<[u8; N]> {

@@ -3,18 +3,13 @@
 
 mod common;
 
-use chainhound_chain::hash::sha256d;
 use chainhound_chain::Network;
 use chainhound_index::ingest::{ingest, IngestOptions, NoProgress};
 use chainhound_index::source::Source;
 use chainhound_sim::toy::{generate, script_of};
-use chainhound_sim::write::{block, write_blocks, In, TxSpec};
+use chainhound_sim::write::block;
 use common::*;
 use std::path::Path;
-
-fn hash_of(block: &[u8]) -> [u8; 32] {
-    sha256d(&block[..80])
-}
 
 /// `n` blocks of a coinbase only on top of `parent`, its scriptSig tagged
 /// with `tag`, its outputs `outs(i, height)` for the `i`th block.
@@ -48,10 +43,6 @@ fn fork(parent: &[u8], first_height: u32, n: u32, tag: u8) -> Vec<Vec<u8>> {
     )
 }
 
-fn write(dir: &Path, blocks: &[Vec<u8>]) {
-    write_blocks(dir, Network::Regtest, blocks, [0; 8], 64 << 10).unwrap();
-}
-
 fn run(datadir: &Path, index: &Path) -> chainhound_index::ingest::IngestReport {
     fixed_seed();
     ingest(
@@ -71,8 +62,8 @@ fn stale_fork_blocks_stored_out_of_order_are_left_out() {
     // Stored out of height order, the fork in the middle.
     let mut mixed: Vec<Vec<u8>> = main.iter().rev().cloned().collect();
     mixed.splice(60..60, stale);
-    write(&t.path().join("mixed"), &mixed);
-    write(&t.path().join("clean"), &main);
+    write_regtest(&t.path().join("mixed"), &mixed);
+    write_regtest(&t.path().join("clean"), &main);
     let r = run(&t.path().join("mixed"), &t.path().join("a"));
     assert_eq!(
         (r.blocks_added, r.stale_blocks, r.orphan_blocks),
@@ -89,14 +80,14 @@ fn reorganisation_rolls_back_to_the_fork_and_matches_a_fresh_index() {
     // The best chain changes: from height 171 a longer branch wins.
     let branch = fork(&main[170], 171, 20, 2);
     let node = t.path().join("node");
-    write(&node, &main);
+    write_regtest(&node, &main);
     let ix = t.path().join("ix");
     let first = run(&node, &ix);
     assert_eq!(first.blocks_added, 181);
     let mut both = main.clone();
     both.extend(branch.iter().cloned());
     std::fs::remove_dir_all(&node).unwrap();
-    write(&node, &both);
+    write_regtest(&node, &both);
     let second = run(&node, &ix);
     assert_eq!(
         (
@@ -116,7 +107,7 @@ fn reorganisation_rolls_back_to_the_fork_and_matches_a_fresh_index() {
 /// Asserts that `ix` is the index of `chain` ingested from scratch (files
 /// and index written under `tmp`).
 fn assert_same_as_fresh(tmp: &Path, ix: &Path, chain: &[Vec<u8>]) {
-    write(&tmp.join("winner"), chain);
+    write_regtest(&tmp.join("winner"), chain);
     run(&tmp.join("winner"), &tmp.join("fresh"));
     assert_same_index(ix, &tmp.join("fresh"));
 }
@@ -125,8 +116,8 @@ fn assert_same_as_fresh(tmp: &Path, ix: &Path, chain: &[Vec<u8>]) {
 fn running_again_adds_only_new_blocks() {
     let t = tempfile::tempdir().unwrap();
     let main = generate(3, 250, 20);
-    write(&t.path().join("early"), &main[..=120]);
-    write(&t.path().join("all"), &main);
+    write_regtest(&t.path().join("early"), &main[..=120]);
+    write_regtest(&t.path().join("all"), &main);
     let ix = t.path().join("ix");
     assert_eq!(run(&t.path().join("early"), &ix).blocks_added, 121);
     let r = run(&t.path().join("all"), &ix);
@@ -140,14 +131,14 @@ fn running_again_adds_only_new_blocks() {
 fn an_input_with_less_work_than_the_index_changes_nothing() {
     let t = tempfile::tempdir().unwrap();
     let main = generate(5, 200, 20);
-    write(&t.path().join("all"), &main);
+    write_regtest(&t.path().join("all"), &main);
     let ix = t.path().join("ix");
     run(&t.path().join("all"), &ix);
     run(&t.path().join("all"), &t.path().join("ref"));
     // Only the first 150 blocks and a short fork off 140.
     let mut weak: Vec<Vec<u8>> = main[..=150].to_vec();
     weak.extend(fork(&main[140], 141, 5, 3));
-    write(&t.path().join("weak"), &weak);
+    write_regtest(&t.path().join("weak"), &weak);
     let r = run(&t.path().join("weak"), &ix);
     assert_eq!((r.blocks_added, r.blocks_rolled_back), (0, 0));
     assert!(
@@ -200,7 +191,7 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
     let mut first = main.clone();
     first.extend(odd_blocks(&main[150], 151, 6, 1));
     let node = t.path().join("node");
-    write(&node, &first);
+    write_regtest(&node, &first);
     let ix = t.path().join("ix");
     run(&node, &ix);
 
@@ -230,7 +221,7 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
     let mut both = first.clone();
     both.extend(second.iter().cloned());
     std::fs::remove_dir_all(&node).unwrap();
-    write(&node, &both);
+    write_regtest(&node, &both);
     let r = run(&node, &ix);
     assert_eq!((r.rolled_back_from, r.blocks_added), (Some(151), 9));
     let mut winner = main.clone();
@@ -242,7 +233,7 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
 fn an_index_of_the_old_format_asks_for_a_new_ingest() {
     use chainhound_index::store::{Store, StoreError};
     let t = tempfile::tempdir().unwrap();
-    write(&t.path().join("node"), &generate(23, 120, 5));
+    write_regtest(&t.path().join("node"), &generate(23, 120, 5));
     let ix = t.path().join("ix");
     run(&t.path().join("node"), &ix);
     // A format 2 manifest: no counts of big values and key bytes.
@@ -264,32 +255,6 @@ fn an_index_of_the_old_format_asks_for_a_new_ingest() {
 }
 
 /// A transaction spending `(txid, vout)` pairs, paying `outs`.
-fn spend(prevs: &[([u8; 32], u32)], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
-    let ins = prevs
-        .iter()
-        .map(|&(txid, vout)| In {
-            txid,
-            vout,
-            script_sig: vec![0x51],
-            witness: vec![],
-        })
-        .collect();
-    TxSpec { ins, outs }.serialize()
-}
-
-/// A coinbase tx tagged `tag` paying `outs`.
-fn coinbase_tx(height: u32, tag: &[u8], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
-    let mut sig = vec![0x02, height as u8, (height >> 8) as u8];
-    sig.extend_from_slice(tag);
-    let ins = vec![In {
-        txid: [0; 32],
-        vout: u32::MAX,
-        script_sig: sig,
-        witness: vec![],
-    }];
-    TxSpec { ins, outs }.serialize()
-}
-
 #[test]
 fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
     use chainhound_index::store::{OutId, Store, TxNum};
@@ -328,7 +293,7 @@ fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
     blocks.extend(dups);
     blocks.push(b128);
     let node = t.path().join("node");
-    write(&node, &blocks);
+    write_regtest(&node, &blocks);
     let ix = t.path().join("ix");
     let report = run(&node, &ix);
 

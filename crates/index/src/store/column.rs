@@ -49,6 +49,8 @@ pub struct Column {
     writable: bool,
     /// Bytes already handed to the kernel's writeback ([`Column::start_writeback`]).
     written_back: u64,
+    /// Bytes whose pages were given back to the kernel ([`Column::start_writeback`]).
+    dropped: u64,
 }
 
 const PAGE: u64 = 4096;
@@ -87,6 +89,7 @@ impl Column {
             cap: flen,
             writable,
             written_back: len & !(PAGE - 1),
+            dropped: len & !(PAGE - 1),
         };
         // Bytes past `len` (left by an interrupted run) are kept: a repair may
         // still need to read them, appends overwrite them, and `trim` cuts
@@ -184,6 +187,7 @@ impl Column {
     pub fn truncate(&mut self, len: u64) {
         self.len = self.len.min(len);
         self.written_back = self.written_back.min(self.len & !(PAGE - 1));
+        self.dropped = self.dropped.min(self.written_back);
     }
 
     /// Starts writing the whole pages appended since the last call to disk,
@@ -191,11 +195,46 @@ impl Column {
     /// [`Column::flush`] finds less left to write: the disk works while
     /// ingest goes on. Only for append-only columns: a page rewritten later
     /// would be written twice. A hint; durability still comes from `flush`.
-    pub fn start_writeback(&mut self) {
+    ///
+    /// With `drop_behind` (columns ingest never reads back), the pages
+    /// handed to writeback by the call before this one, written by now, are
+    /// also given back to the kernel (`MADV_DONTNEED` then
+    /// `POSIX_FADV_DONTNEED`), so that on a machine whose RAM the index
+    /// outgrows they do not push out the pages ingest does read and write
+    /// at random. Their content stays in the file; a dirty page is written,
+    /// not lost.
+    pub fn start_writeback(&mut self, drop_behind: bool) {
         let end = self.len & !(PAGE - 1);
         if !self.writable || end <= self.written_back {
             return;
         }
+        #[cfg(target_os = "linux")]
+        if drop_behind && self.written_back > self.dropped {
+            use std::os::fd::AsRawFd;
+            let (from, n) = (self.dropped, self.written_back - self.dropped);
+            if let Map::Rw(m) = &self.map {
+                // SAFETY: the range lies within the mapping (below `len`);
+                // on a shared file mapping MADV_DONTNEED only unmaps pages
+                // (their content stays in the page cache and the file) and
+                // no reference into the map is held across this call.
+                unsafe {
+                    libc::madvise(
+                        m.as_ptr().add(from as usize) as *mut libc::c_void,
+                        n as usize,
+                        libc::MADV_DONTNEED,
+                    );
+                    libc::posix_fadvise(
+                        self.file.as_raw_fd(),
+                        from as libc::off64_t,
+                        n as libc::off64_t,
+                        libc::POSIX_FADV_DONTNEED,
+                    );
+                }
+            }
+            self.dropped = self.written_back;
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = drop_behind;
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;

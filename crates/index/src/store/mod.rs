@@ -18,6 +18,7 @@
 
 mod column;
 mod manifest;
+pub mod spends;
 pub mod table;
 
 pub use manifest::{Counts, Manifest, FORMAT};
@@ -166,6 +167,17 @@ pub enum Col {
 pub const KEY_GROUP: u64 = 32;
 
 impl Col {
+    /// Does appending read this column at places other than its end (spends
+    /// found through `tx_txid` and `tx_out`, address keys confirmed, marks
+    /// and heads changed in place)? The others' pages are given back to the
+    /// kernel once written (see [`Column::start_writeback`]).
+    pub fn read_while_appending(self) -> bool {
+        matches!(
+            self,
+            Col::TxTxid | Col::TxOut | Col::OutSpent | Col::AddrGrp | Col::AddrBody | Col::AddrHead
+        )
+    }
+
     /// Every column.
     pub const ALL: [Col; 17] = [
         Col::BlkHash,
@@ -509,7 +521,8 @@ const REBUILD_BATCH: usize = 256;
 /// [`Column::start_writeback`]).
 const WRITEBACK_EVERY: u64 = 32 << 20;
 
-/// Hasher for dense integer ids (the writer's in-memory maps): one multiply.
+/// Hasher for the writer's in-memory maps: one multiply for dense integer
+/// ids; none for 64-bit keys, which are already keyed hashes (`spends`).
 #[derive(Default, Clone, Copy)]
 struct IdHasher(u64);
 
@@ -524,6 +537,9 @@ impl Hasher for IdHasher {
     }
     fn write_u32(&mut self, v: u32) {
         self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
@@ -541,6 +557,8 @@ struct WriterState {
     candidates: Vec<(u32, u32)>,
     best: Vec<u32>,
     spent: Vec<u64>,
+    /// Outputs appended by this writer and not yet spent, by outpoint.
+    spends: spends::SpendCache,
 }
 
 /// Candidates of one spend whose rows [`Store::find_spent`] fetches before
@@ -709,6 +727,7 @@ impl Store {
             candidates: Vec::new(),
             best: Vec::new(),
             spent: Vec::new(),
+            spends: spends::SpendCache::with_budget(spends::DEFAULT_BUDGET),
         });
         File::create(&dirty)
             .and_then(|f| f.sync_all())
@@ -1178,6 +1197,47 @@ impl Store {
         self.writer.as_mut().expect("store opened for writing")
     }
 
+    /// Bounds the memory of the spend cache (see [`spends`]) to `bytes`,
+    /// dropping what it holds; 0 resolves every spend through the index.
+    pub fn set_spend_cache_budget(&mut self, bytes: u64) {
+        self.writer().spends = spends::SpendCache::with_budget(bytes);
+    }
+
+    /// Fills the spend cache with the unspent outputs of the newest
+    /// transactions already indexed, newest first, up to `txs` of them or
+    /// half the cache's limit, so that a run resumed or continued spends
+    /// from memory as one run from the start would. Returns the entries.
+    pub fn warm_spend_cache(&mut self, txs: u64) -> usize {
+        let (hasher, cur) = (self.hasher(), self.cur);
+        let mut cache = std::mem::replace(&mut self.writer().spends, spends::SpendCache::new(0));
+        cache.clear();
+        let room = cache.limit() / 2;
+        let mut t = cur.txs;
+        'txs: while t > 0 && u64::from(cur.txs - t) < txs && cache.len() < room {
+            t -= 1;
+            let txid = self.txid(TxNum(t));
+            let (h, check) = (hasher.txid(&txid), spends::check(&txid));
+            let outs = self.tx_outputs(TxNum(t));
+            for o in outs.clone().rev() {
+                if cache.len() >= cache.limit() {
+                    break 'txs; // a tx of very many outputs
+                }
+                let unspent = self.read_u32(Col::OutSpent, o) >= cur.txs;
+                cache.warm_insert(spends::key(h, (o - outs.start) as u32), check, o, unspent);
+            }
+        }
+        cache.end_warming();
+        let n = cache.len();
+        self.writer().spends = cache;
+        n
+    }
+
+    /// The spend cache: its figures (spends answered, sent to the index,
+    /// entries dropped) and size.
+    pub fn spend_cache(&self) -> Option<&spends::SpendCache> {
+        self.writer.as_ref().map(|w| &w.spends)
+    }
+
     /// Takes the warnings collected while appending.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.writer().warnings)
@@ -1409,7 +1469,7 @@ impl Store {
                 // too), nor the tables: measured slower, as each page written
                 // back and dirtied again costs a fault, and the close no faster.
                 if !matches!(c, Col::OutSpent | Col::AddrHead | Col::AddrGrp) {
-                    self.col_mut(c).start_writeback();
+                    self.col_mut(c).start_writeback(!c.read_while_appending());
                 }
             }
         }
@@ -1426,6 +1486,7 @@ impl Store {
         let mut cands = std::mem::take(&mut w.candidates);
         let mut best = std::mem::take(&mut w.best);
         let mut spent = std::mem::take(&mut w.spent);
+        let mut cache = std::mem::replace(&mut w.spends, spends::SpendCache::new(0));
         cands.clear();
         best.clear();
         best.resize(b.ins.len(), u32::MAX);
@@ -1436,27 +1497,44 @@ impl Store {
             (best == u32::MAX || id > best) && self.rec(Col::TxTxid, id as u64) == txid.0
         };
         let (txids, txouts) = (self.col(Col::TxTxid).bytes(), self.col(Col::TxOut).bytes());
+        let marks = self.col(Col::OutSpent).mapped();
         let mut j = 0usize;
+        let mut outs = self.cur.outs;
         for (k, tx) in b.txs.iter().enumerate() {
             for inp in &b.ins[j..j + tx.n_in as usize] {
-                if !inp.coinbase {
-                    let mut n = 0;
-                    self.txid_tbl.probe(inp.prev_hash, first + k as u32, |id| {
-                        if n < DEFERRED_CANDIDATES {
-                            column::prefetch_at(txids, id as usize * 32);
-                            column::prefetch_at(txouts, id as usize * 5);
-                            cands.push((j as u32, id));
-                            n += 1;
-                        } else if is_latest(best[j], id, &inp.prev_txid) {
-                            // A txid repeated many times (crafted blocks can):
-                            // checked at once, so the candidates stay few.
-                            best[j] = id;
-                        }
-                        false
-                    });
+                if inp.coinbase {
+                    j += 1;
+                    continue;
                 }
+                let key = spends::key(inp.prev_hash, inp.vout);
+                if let Some(o) = cache.take(key, spends::check(&inp.prev_txid)) {
+                    column::prefetch_at(marks, o as usize * 4);
+                    spent[j] = o;
+                    j += 1;
+                    continue;
+                }
+                let mut n = 0;
+                self.txid_tbl.probe(inp.prev_hash, first + k as u32, |id| {
+                    if n < DEFERRED_CANDIDATES {
+                        column::prefetch_at(txids, id as usize * 32);
+                        column::prefetch_at(txouts, id as usize * 5);
+                        cands.push((j as u32, id));
+                        n += 1;
+                    } else if is_latest(best[j], id, &inp.prev_txid) {
+                        // A txid repeated many times (crafted blocks can):
+                        // checked at once, so the candidates stay few.
+                        best[j] = id;
+                    }
+                    false
+                });
                 j += 1;
             }
+            // Seen by the spends of later txs only, as in the table.
+            let check = spends::check(&tx.txid);
+            for v in 0..tx.n_out {
+                cache.insert(spends::key(tx.hash, v), check, outs + v as u64);
+            }
+            outs += tx.n_out as u64;
         }
         for &(j, id) in &cands {
             let j = j as usize;
@@ -1464,7 +1542,6 @@ impl Store {
                 best[j] = id;
             }
         }
-        let marks = self.col(Col::OutSpent).mapped();
         for (j, inp) in b.ins.iter().enumerate() {
             if best[j] == u32::MAX {
                 continue;
@@ -1481,6 +1558,7 @@ impl Store {
         let w = self.writer();
         w.candidates = cands;
         w.best = best;
+        w.spends = cache;
         spent
     }
 
@@ -1680,6 +1758,9 @@ impl Store {
                 self.col_mut(Col::AddrHead)
                     .write_at(a as u64 * 5, &u40_bytes(prev));
             }
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.spends.clear();
         }
         self.txid_tbl.forget_from(target.txs);
         self.addr_tbl.forget_from(target.addrs);

@@ -85,3 +85,50 @@ pub fn untar(archive: &Path, dest: &Path) {
         .unwrap();
     assert!(st.success(), "tar failed on {}", archive.display());
 }
+
+/// The hash of a serialized block.
+pub fn hash_of(block: &[u8]) -> [u8; 32] {
+    chainhound_chain::hash::sha256d(&block[..80])
+}
+
+/// Writes `blocks` as a regtest node's `blocks/` folder under `dir` (no
+/// XOR key, files of 64 KiB).
+pub fn write_regtest(dir: &Path, blocks: &[Vec<u8>]) {
+    chainhound_sim::write::write_blocks(
+        dir,
+        chainhound_chain::Network::Regtest,
+        blocks,
+        [0; 8],
+        64 << 10,
+    )
+    .unwrap();
+}
+
+/// A tx spending `prevs` (txid, output index), paying `outs`; (bytes, txid).
+pub fn spend(prevs: &[([u8; 32], u32)], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
+    use chainhound_sim::write::{In, TxSpec};
+    let ins = prevs
+        .iter()
+        .map(|&(txid, vout)| In {
+            txid,
+            vout,
+            script_sig: vec![0x51],
+            witness: vec![],
+        })
+        .collect();
+    TxSpec { ins, outs }.serialize()
+}
+
+/// A coinbase tx at `height` tagged `tag` paying `outs`; (bytes, txid).
+pub fn coinbase_tx(height: u32, tag: &[u8], outs: Vec<(u64, Vec<u8>)>) -> (Vec<u8>, [u8; 32]) {
+    use chainhound_sim::write::{In, TxSpec};
+    let mut sig = vec![0x02, height as u8, (height >> 8) as u8];
+    sig.extend_from_slice(tag);
+    let ins = vec![In {
+        txid: [0; 32],
+        vout: u32::MAX,
+        script_sig: sig,
+        witness: vec![],
+    }];
+    TxSpec { ins, outs }.serialize()
+}
