@@ -239,7 +239,7 @@ fn load_block(
                     });
                 }
                 let prepared = prepare(&b, hasher);
-                file.release(loc.record.offset - 8, loc.record.size as u64 + 8);
+                file.release(loc.record.offset - 8, b.size as u64 + 8);
                 return Some((prepared, b.size as u64));
             }
             Err(e) => warnings.push(Warning {

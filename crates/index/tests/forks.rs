@@ -254,7 +254,6 @@ fn an_index_of_the_old_format_asks_for_a_new_ingest() {
     }
 }
 
-/// A transaction spending `(txid, vout)` pairs, paying `outs`.
 #[test]
 fn spends_resolve_within_a_block_to_the_latest_txid_and_problems_are_named() {
     use chainhound_index::store::{OutId, Store, TxNum};

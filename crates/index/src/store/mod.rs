@@ -1210,7 +1210,7 @@ impl Store {
     pub fn warm_spend_cache(&mut self, txs: u64) -> usize {
         let (hasher, cur) = (self.hasher(), self.cur);
         let mut cache = std::mem::replace(&mut self.writer().spends, spends::SpendCache::new(0));
-        cache.clear();
+        cache.begin_warming();
         let room = cache.limit() / 2;
         let mut t = cur.txs;
         'txs: while t > 0 && u64::from(cur.txs - t) < txs && cache.len() < room {
@@ -1400,6 +1400,15 @@ impl Store {
     /// the block's txids first changes no answer: a spend only sees ids
     /// below its own transaction's, as when each tx was entered in turn.
     pub fn append(&mut self, b: &PreparedBlock) -> Result<()> {
+        let r = self.append_block(b);
+        if r.is_err() {
+            // The cache may name outputs the failed append never wrote.
+            self.writer().spends.clear();
+        }
+        r
+    }
+
+    fn append_block(&mut self, b: &PreparedBlock) -> Result<()> {
         if self.cur.txs as u64 + b.txs.len() as u64 >= u32::MAX as u64 - 1 {
             return Err(StoreError::Full("more than 2^32 - 2 transactions"));
         }

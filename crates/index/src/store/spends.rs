@@ -19,7 +19,8 @@
 //! outpoints are confused only if 88 bits agree by chance: at most one
 //! chance in 10^10 over all of mainnet's 3 billion spends, were every one of
 //! them a lookup of an outpoint absent from a full cache of the default 3.7
-//! million entries. An entry is removed when spent, so the map holds at most
+//! million entries. Against crafted txids (the check bits can be ground
+//! with 2^24 work) the 64 keyed bits remain: their key is random per index. An entry is removed when spent, so the map holds at most
 //! the unspent outputs it was given.
 //!
 //! Memory is bounded: at [`SpendCache::new`]'s entry limit the older half of
@@ -96,7 +97,7 @@ impl SpendCache {
     /// marked by removals are reclaimed by rehashing in place, never by
     /// growing the table past the budget.
     pub fn with_budget(bytes: u64) -> SpendCache {
-        let slots = bytes * 2 / 3 / SLOT_BYTES;
+        let slots = bytes / 3 * 2 / SLOT_BYTES;
         if slots < 16 {
             return SpendCache::new(0);
         }
@@ -157,11 +158,17 @@ impl SpendCache {
         self.map.insert(key, out | check << ID_BITS);
     }
 
-    /// While warming from the index, newest first (see
+    /// Starts warming from the index, newest first (see
     /// [`super::Store::warm_spend_cache`]): remembers output `out` if
     /// `unspent`, and in any case keeps older outputs of the same outpoint
     /// (a repeated txid) out, as the index's lookup names the newest one
     /// even once spent. [`SpendCache::end_warming`] must follow.
+    pub fn begin_warming(&mut self) {
+        self.clear();
+        self.floor = u64::MAX;
+    }
+
+    /// See [`SpendCache::begin_warming`].
     pub fn warm_insert(&mut self, key: u64, check: u64, out: u64, unspent: bool) {
         let v = if unspent {
             out | check << ID_BITS
@@ -175,6 +182,9 @@ impl SpendCache {
     /// Ends warming: drops the markers of spent outputs.
     pub fn end_warming(&mut self) {
         self.map.retain(|_, v| *v != SPENT);
+        if self.map.is_empty() {
+            self.floor = 0;
+        }
     }
 
     /// Drops the entries with the lowest output ids, about half of them:
@@ -195,7 +205,15 @@ impl SpendCache {
                 break;
             }
         }
-        let floor = self.floor + cut as u64 * span;
+        let floor = if cut > 0 {
+            self.floor + cut as u64 * span
+        } else {
+            // Half the entries in the lowest bucket (ids far apart): the
+            // median id itself, found with memory for one id per entry.
+            let mut ids: Vec<u64> = self.map.values().map(|v| v & ID_MASK).collect();
+            let mid = ids.len() / 2;
+            *ids.select_nth_unstable(mid).1
+        };
         let before = self.map.len();
         self.map.retain(|_, v| *v & ID_MASK >= floor);
         // At least one entry goes even if every id fell in one bucket.
@@ -270,6 +288,15 @@ mod tests {
         assert_eq!(c.take(key(9_999, 0), check(&t)), Some(9_999));
         assert_eq!(c.take(key(9_500, 0), check(&t)), Some(9_500));
         assert_eq!(c.take(key(10, 0), check(&t)), None);
+        // Ids far apart, most in the lowest bucket: half still go at once.
+        let mut c = SpendCache::new(1000);
+        for o in 0..1000u64 {
+            c.insert(key(o, 2), check(&t), o);
+        }
+        c.insert(key(5000, 2), check(&t), 1 << 39);
+        assert!(c.len() <= 501, "{}", c.len());
+        assert_eq!(c.take(key(5000, 2), check(&t)), Some(1 << 39));
+        assert_eq!(c.take(key(999, 2), check(&t)), Some(999));
         // Every id in one histogram bucket: still bounded.
         let mut c = SpendCache::new(16);
         for o in 0..100u64 {
@@ -281,7 +308,7 @@ mod tests {
     #[test]
     fn warming_newest_first_keeps_the_newest_of_a_repeated_outpoint() {
         let mut c = SpendCache::new(100);
-        c.floor = 50;
+        c.begin_warming();
         let t = txid(3);
         // Newest first: output 30 (spent) hides older output 20 of the same
         // outpoint; output 25 of another outpoint is kept.
@@ -298,6 +325,8 @@ mod tests {
     #[test]
     fn a_budget_bounds_the_map() {
         assert_eq!(SpendCache::with_budget(0).limit(), 0);
+        // No overflow, and a limit an id fits.
+        assert!(SpendCache::with_budget(u64::MAX).limit() > 0);
         let c = SpendCache::with_budget(DEFAULT_BUDGET);
         // 2^23 slots of 17 bytes, 1.5 times while growing, within 256 MiB.
         assert_eq!(c.limit(), (1 << 23) / 8 * 7 / 2);
