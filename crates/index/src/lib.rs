@@ -31,6 +31,8 @@
 pub mod headercache;
 pub mod headers;
 pub mod ingest;
+#[cfg(target_os = "linux")]
+mod pages;
 pub mod query;
 pub mod scan;
 pub mod source;

@@ -184,28 +184,7 @@ impl BlkFile {
         #[cfg(target_os = "linux")]
         if let Some(m) = &self.map {
             use std::os::fd::AsRawFd;
-            const PAGE: u64 = 4096;
-            let start = off.div_ceil(PAGE) * PAGE;
-            let end = off.saturating_add(len).min(m.len() as u64) / PAGE * PAGE;
-            if end > start {
-                // SAFETY: the range lies within the mapping; on a shared,
-                // read-only file mapping MADV_DONTNEED only unmaps pages, and
-                // reads through any slice of it fault them in again from
-                // the file, with the same bytes.
-                unsafe {
-                    libc::madvise(
-                        m.as_ptr().add(start as usize) as *mut libc::c_void,
-                        (end - start) as usize,
-                        libc::MADV_DONTNEED,
-                    );
-                    libc::posix_fadvise(
-                        self.file.as_raw_fd(),
-                        start as libc::off64_t,
-                        (end - start) as libc::off64_t,
-                        libc::POSIX_FADV_DONTNEED,
-                    );
-                }
-            }
+            crate::pages::give_back(m, self.file.as_raw_fd(), off, off.saturating_add(len));
         }
         #[cfg(not(target_os = "linux"))]
         let _ = (off, len);

@@ -213,23 +213,7 @@ impl Column {
             use std::os::fd::AsRawFd;
             let (from, n) = (self.dropped, self.written_back - self.dropped);
             if let Map::Rw(m) = &self.map {
-                // SAFETY: the range lies within the mapping (below `len`);
-                // on a shared file mapping MADV_DONTNEED only unmaps pages
-                // (their content stays in the page cache and the file) and
-                // no reference into the map is held across this call.
-                unsafe {
-                    libc::madvise(
-                        m.as_ptr().add(from as usize) as *mut libc::c_void,
-                        n as usize,
-                        libc::MADV_DONTNEED,
-                    );
-                    libc::posix_fadvise(
-                        self.file.as_raw_fd(),
-                        from as libc::off64_t,
-                        n as libc::off64_t,
-                        libc::POSIX_FADV_DONTNEED,
-                    );
-                }
+                crate::pages::give_back(m, self.file.as_raw_fd(), from, from + n);
             }
             self.dropped = self.written_back;
         }

@@ -29,6 +29,7 @@
 //! Must not: read or write index files (it only answers from memory).
 
 use chainhound_chain::Txid;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -130,11 +131,10 @@ impl SpendCache {
     /// absent or in doubt (then the index must answer).
     #[inline]
     pub fn take(&mut self, key: u64, check: u64) -> Option<u64> {
-        match self.map.get(&key) {
-            Some(&v) if v >> ID_BITS == check => {
-                self.map.remove(&key);
+        match self.map.entry(key) {
+            Entry::Occupied(e) if *e.get() >> ID_BITS == check => {
                 self.hits += 1;
-                Some(v & ID_MASK)
+                Some(e.remove() & ID_MASK)
             }
             _ => {
                 self.misses += 1;
