@@ -39,6 +39,10 @@ pub struct IngestOptions {
     /// Memory for the spend cache, which answers spends of recent outputs
     /// without reading the index (`store::spends`; 0: none).
     pub spend_cache_bytes: u64,
+    /// Appended bytes between two starts of the columns' writeback, after
+    /// which the columns never read while appending are given back to the
+    /// kernel (`Store::set_writeback_every`).
+    pub writeback_every: u64,
 }
 
 impl Default for IngestOptions {
@@ -49,6 +53,7 @@ impl Default for IngestOptions {
             commit_interval: Duration::from_secs(20),
             max_height: None,
             spend_cache_bytes: crate::store::spends::DEFAULT_BUDGET,
+            writeback_every: crate::store::WRITEBACK_EVERY,
         }
     }
 }
@@ -126,6 +131,10 @@ pub struct IngestReport {
     pub spends_from_cache: u64,
     /// Spends looked up in the index (older outputs, or in doubt).
     pub spends_from_index: u64,
+    /// Bytes of written index columns given back to the kernel (Linux):
+    /// pages ingest does not read again, so that they do not push out
+    /// those it does.
+    pub column_bytes_given_back: u64,
     /// Problems with the input, each naming file and offset.
     pub warnings: Vec<Warning>,
     /// Problems with the chain's content (unknown prevouts, double spends).
@@ -357,6 +366,7 @@ pub fn ingest(
     let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
     if !todo.is_empty() {
         store.set_spend_cache_budget(opts.spend_cache_bytes);
+        store.set_writeback_every(opts.writeback_every);
         // Outputs of the newest indexed txs, as many txs as this run adds:
         // the coins its spends are most likely to take.
         let ahead: u64 = todo.iter().map(|n| n.tx_count).sum();
@@ -420,6 +430,7 @@ pub fn ingest(
         report.spends_from_cache = c.hits;
         report.spends_from_index = c.misses;
     }
+    report.column_bytes_given_back = store.given_back();
     let c = store.counts();
     if c.blocks > 0 {
         report.tip_height = Some(c.blocks - 1);

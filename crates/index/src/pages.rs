@@ -12,9 +12,9 @@
 /// not lost.
 #[cfg(target_os = "linux")]
 pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) {
-    const PAGE: u64 = 4096;
-    let start = from.div_ceil(PAGE) * PAGE;
-    let end = to.min(map.len() as u64) / PAGE * PAGE;
+    let page = page_size();
+    let start = from.div_ceil(page) * page;
+    let end = to.min(map.len() as u64) / page * page;
     if end <= start {
         return;
     }
@@ -35,4 +35,26 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) {
             libc::POSIX_FADV_DONTNEED,
         );
     }
+}
+
+/// The kernel's page size (4 KiB on most machines, 16 or 64 KiB on some
+/// ARM kernels), asked once; 4096 where it cannot be asked.
+#[cfg(unix)]
+pub fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf reads a constant of the running kernel.
+        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if n > 0 && (n as u64).is_power_of_two() {
+            n as u64
+        } else {
+            4096
+        }
+    })
+}
+
+/// The page size assumed where the kernel cannot be asked.
+#[cfg(not(unix))]
+pub fn page_size() -> u64 {
+    4096
 }

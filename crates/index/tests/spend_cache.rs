@@ -1,12 +1,16 @@
-//! The spend cache (`store::spends`) answers spends from memory and must
-//! change no byte of the index: the same index with it, without it, with
-//! one so small that it evicts all the time, and across runs that warm it
-//! from the index; on a simulated chain and on real mainnet blocks.
+//! The memory aids of ingest must change no byte of the index. The spend
+//! cache (`store::spends`) answers spends from memory: the same index with
+//! it, without it, with one so small that it evicts all the time, across
+//! runs that warm it from the index and across a rollback; on a simulated
+//! chain and on real mainnet blocks. Written pages given back to the
+//! kernel (drop-behind) read back the same.
 
 mod common;
 
-use chainhound_index::ingest::{ingest, IngestOptions, IngestReport, NoProgress};
+use chainhound_chain::{Block, Network};
+use chainhound_index::ingest::{ingest, prepare, IngestOptions, IngestReport, NoProgress};
 use chainhound_index::source::Source;
+use chainhound_index::store::Store;
 use chainhound_sim::toy::{generate_sized, script_of};
 use chainhound_sim::write::block;
 use common::*;
@@ -15,15 +19,28 @@ use std::path::Path;
 /// Ingests `src` into `ix` with a spend cache of `bytes`, in runs ending at
 /// each of `stops` (then the rest); the reports of every run.
 fn ingest_in_runs(src: &Source, ix: &Path, bytes: u64, stops: &[u32]) -> Vec<IngestReport> {
+    let opts = IngestOptions {
+        spend_cache_bytes: bytes,
+        ..Default::default()
+    };
+    ingest_in_runs_with(src, ix, &opts, stops)
+}
+
+/// As [`ingest_in_runs`], with options `opts` (their `max_height` aside).
+fn ingest_in_runs_with(
+    src: &Source,
+    ix: &Path,
+    opts: &IngestOptions,
+    stops: &[u32],
+) -> Vec<IngestReport> {
     fixed_seed();
     let mut runs: Vec<Option<u32>> = stops.iter().map(|&h| Some(h)).collect();
     runs.push(None);
     runs.into_iter()
         .map(|max_height| {
             let opts = IngestOptions {
-                spend_cache_bytes: bytes,
                 max_height,
-                ..Default::default()
+                ..opts.clone()
             };
             ingest(src, ix, &opts, &mut NoProgress).unwrap()
         })
@@ -147,4 +164,111 @@ fn real_mainnet_blocks_give_the_same_index_with_and_without_the_cache() {
     let tiny = same_as_without(&src, t.path(), "tiny", TINY, &[1000, 2000, 3000]);
     assert_eq!(from_cache(&tiny) + from_index(&tiny), spends);
     assert!(from_cache(&tiny) > 0);
+}
+
+/// Pages of the columns ingest never reads back are given back to the
+/// kernel once written (every 32 MB appended by default; here every page):
+/// the index must hold the same bytes, within a run and across runs.
+#[test]
+fn written_pages_given_back_read_back_the_same() {
+    let t = tempfile::tempdir().unwrap();
+    let chain = generate_sized(47, 400, 60, 25);
+    write_regtest(&t.path().join("node"), &chain);
+    let src = Source::datadir(&t.path().join("node")).unwrap();
+    let plain = ingest_in_runs(&src, &t.path().join("plain"), 0, &[250]);
+    assert!(plain.iter().all(|r| r.column_bytes_given_back == 0));
+    let opts = IngestOptions {
+        spend_cache_bytes: 0,
+        writeback_every: 1,
+        ..Default::default()
+    };
+    let dropped = ingest_in_runs_with(&src, &t.path().join("dropped"), &opts, &[250]);
+    if cfg!(target_os = "linux") {
+        for r in &dropped {
+            assert!(r.column_bytes_given_back >= 32 << 10, "{r:?}");
+        }
+    }
+    assert_eq!(chain_warnings(&dropped), chain_warnings(&plain));
+    assert_same_index(&t.path().join("plain"), &t.path().join("dropped"));
+}
+
+/// A rollback must empty the cache: the ids of the outputs it removes are
+/// given to the next blocks' outputs, so a cached outpoint of a removed tx
+/// would name another tx's output. Here tx X (block 3a) is cached, the
+/// store rolls back to height 3, block 3b's tx Y takes X's output ids, and
+/// block 4b spends X:0, which no longer exists, and Y:1. The index must be
+/// the one made by appending 3b and 4b without ever seeing 3a, with no cache.
+#[test]
+fn a_rollback_forgets_the_cached_outputs_it_removes() {
+    fixed_seed();
+    let t = tempfile::tempdir().unwrap();
+    let pay = |n: u64, k: usize| vec![(n, script_of(k, 3)), (n, script_of(k + 1, 3))];
+    let mut base = Vec::new();
+    let mut coinbases = Vec::new();
+    let mut prev = [0u8; 32];
+    for h in 0..3u32 {
+        let cb = coinbase_tx(h, b"base", pay(50, 10 * h as usize));
+        let (b, hash) = block(prev, 1_800_000_000 + h, std::slice::from_ref(&cb));
+        base.push(b);
+        coinbases.push(cb.1);
+        prev = hash;
+    }
+    let x = spend(&[(coinbases[1], 0)], pay(20, 100));
+    let (b3a, _) = block(
+        prev,
+        1_800_000_003,
+        &[coinbase_tx(3, b"a", pay(50, 200)), x.clone()],
+    );
+    let y = spend(&[(coinbases[2], 0)], pay(20, 300));
+    let (b3b, h3b) = block(
+        prev,
+        1_800_000_013,
+        &[coinbase_tx(3, b"b", pay(50, 400)), y.clone()],
+    );
+    let z = spend(&[(x.1, 0), (y.1, 1)], pay(5, 500));
+    let (b4b, _) = block(h3b, 1_800_000_014, &[coinbase_tx(4, b"b", pay(50, 600)), z]);
+
+    let append = |store: &mut Store, bytes: &[u8]| {
+        let b = prepare(&Block::parse(bytes).unwrap(), &store.hasher());
+        store.append(&b).unwrap();
+    };
+    let run = |dir: &Path, cache: u64, blocks: &[&[u8]], fork: Option<(u32, &[&[u8]])>| {
+        let mut store = Store::open_writer(dir, Network::Regtest).unwrap();
+        store.reserve(20).unwrap();
+        store.set_spend_cache_budget(cache);
+        for b in blocks {
+            append(&mut store, b);
+        }
+        if let Some((height, more)) = fork {
+            store.commit().unwrap();
+            store.rollback_to(height).unwrap();
+            for b in more {
+                append(&mut store, b);
+            }
+        }
+        let warnings = store.take_warnings();
+        let hits = store.spend_cache().unwrap().hits;
+        store.commit().unwrap();
+        store.close().unwrap();
+        (warnings, hits)
+    };
+    let base: Vec<&[u8]> = base.iter().map(|b| b.as_slice()).collect();
+    let mut with_a = base.clone();
+    with_a.push(&b3a);
+    let (w_cached, hits) = run(
+        &t.path().join("cached"),
+        1 << 20,
+        &with_a,
+        Some((3, &[&b3b, &b4b])),
+    );
+    let mut fresh = base.clone();
+    fresh.extend([b3b.as_slice(), b4b.as_slice()]);
+    let (w_fresh, _) = run(&t.path().join("fresh"), 0, &fresh, None);
+    assert!(hits >= 2, "X's and Y's spends of cached outputs: {hits}");
+    assert!(
+        w_fresh.len() == 1 && w_fresh[0].contains("block 4"),
+        "X:0 is unknown after the rollback: {w_fresh:#?}"
+    );
+    assert_eq!(w_cached, w_fresh);
+    assert_same_index(&t.path().join("fresh"), &t.path().join("cached"));
 }

@@ -7,6 +7,7 @@
 //! `addr_head`), overwrites in place; durability is the store's business
 //! (`flush`, then the manifest).
 
+use crate::pages::page_size;
 use memmap2::{Mmap, MmapMut};
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -53,8 +54,6 @@ pub struct Column {
     dropped: u64,
 }
 
-const PAGE: u64 = 4096;
-
 const MIN_CAP: u64 = 1 << 16;
 
 impl Column {
@@ -88,8 +87,8 @@ impl Column {
             len,
             cap: flen,
             writable,
-            written_back: len & !(PAGE - 1),
-            dropped: len & !(PAGE - 1),
+            written_back: len & !(page_size() - 1),
+            dropped: len & !(page_size() - 1),
         };
         // Bytes past `len` (left by an interrupted run) are kept: a repair may
         // still need to read them, appends overwrite them, and `trim` cuts
@@ -186,7 +185,7 @@ impl Column {
     /// Forgets everything past `len` bytes (the file keeps its capacity).
     pub fn truncate(&mut self, len: u64) {
         self.len = self.len.min(len);
-        self.written_back = self.written_back.min(self.len & !(PAGE - 1));
+        self.written_back = self.written_back.min(self.len & !(page_size() - 1));
         self.dropped = self.dropped.min(self.written_back);
     }
 
@@ -202,18 +201,21 @@ impl Column {
     /// `POSIX_FADV_DONTNEED`), so that on a machine whose RAM the index
     /// outgrows they do not push out the pages ingest does read and write
     /// at random. Their content stays in the file; a dirty page is written,
-    /// not lost.
-    pub fn start_writeback(&mut self, drop_behind: bool) {
-        let end = self.len & !(PAGE - 1);
+    /// not lost. Returns the bytes given back.
+    pub fn start_writeback(&mut self, drop_behind: bool) -> u64 {
+        let end = self.len & !(page_size() - 1);
         if !self.writable || end <= self.written_back {
-            return;
+            return 0;
         }
+        #[allow(unused_mut)] // given back on Linux only
+        let mut given = 0;
         #[cfg(target_os = "linux")]
         if drop_behind && self.written_back > self.dropped {
             use std::os::fd::AsRawFd;
             let (from, n) = (self.dropped, self.written_back - self.dropped);
             if let Map::Rw(m) = &self.map {
                 crate::pages::give_back(m, self.file.as_raw_fd(), from, from + n);
+                given = n;
             }
             self.dropped = self.written_back;
         }
@@ -234,6 +236,7 @@ impl Column {
             }
         }
         self.written_back = end;
+        given
     }
 
     /// Writes dirty pages to disk and waits.

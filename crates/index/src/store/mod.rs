@@ -503,6 +503,10 @@ pub struct Store {
     writer: Option<WriterState>,
     /// Bytes appended since the append-only columns' last writeback start.
     appended: u64,
+    /// Appended bytes between two writeback starts ([`WRITEBACK_EVERY`]).
+    writeback_every: u64,
+    /// Bytes of written columns given back to the kernel by this store.
+    given_back: u64,
 }
 
 /// The keys of a hash table.
@@ -518,8 +522,8 @@ enum Keys {
 const REBUILD_BATCH: usize = 256;
 
 /// Appended bytes between two starts of the columns' writeback (see
-/// [`Column::start_writeback`]).
-const WRITEBACK_EVERY: u64 = 32 << 20;
+/// [`Column::start_writeback`]), by default.
+pub const WRITEBACK_EVERY: u64 = 32 << 20;
 
 /// Hasher for the writer's in-memory maps: one multiply for dense integer
 /// ids; none for 64-bit keys, which are already keyed hashes (`spends`).
@@ -666,6 +670,8 @@ impl Store {
             manifest,
             writer: None,
             appended: 0,
+            writeback_every: WRITEBACK_EVERY,
+            given_back: 0,
         })
     }
 
@@ -1232,6 +1238,19 @@ impl Store {
         n
     }
 
+    /// Starts the columns' writeback every `bytes` appended (default
+    /// [`WRITEBACK_EVERY`]; at least one page), giving back the pages of the
+    /// columns never read while appending (see [`Column::start_writeback`]).
+    pub fn set_writeback_every(&mut self, bytes: u64) {
+        self.writeback_every = bytes.max(crate::pages::page_size());
+    }
+
+    /// Bytes of written columns this store has given back to the kernel
+    /// (none but on Linux).
+    pub fn given_back(&self) -> u64 {
+        self.given_back
+    }
+
     /// The spend cache: its figures (spends answered, sent to the index,
     /// entries dropped) and size.
     pub fn spend_cache(&self) -> Option<&spends::SpendCache> {
@@ -1471,14 +1490,14 @@ impl Store {
         }
         self.writer().spent = spent;
         self.cur.blocks += 1;
-        if self.appended >= WRITEBACK_EVERY {
+        if self.appended >= self.writeback_every {
             self.appended = 0;
             for c in Col::ALL {
                 // Not the columns written in place (the group records' kind bytes
                 // too), nor the tables: measured slower, as each page written
                 // back and dirtied again costs a fault, and the close no faster.
                 if !matches!(c, Col::OutSpent | Col::AddrHead | Col::AddrGrp) {
-                    self.col_mut(c).start_writeback(!c.read_while_appending());
+                    self.given_back += self.col_mut(c).start_writeback(!c.read_while_appending());
                 }
             }
         }
