@@ -461,6 +461,60 @@ const LURES: &[(&str, i32, &[&str])] = &[
         ],
     ),
     (
+        "lure.delivery",
+        2,
+        &[
+            "your package",
+            "your parcel",
+            "your shipment",
+            "delivery attempt",
+            "failed delivery",
+            "redelivery",
+            "reschedule delivery",
+            "customs fee",
+            "shipping fee",
+            "on hold at",
+            "paket",
+            "encomenda",
+            "택배",
+            "배송",
+        ],
+    ),
+    (
+        "lure.shared_document",
+        2,
+        &[
+            "shared a document",
+            "shared a file",
+            "shared_document",
+            "shared document",
+            "sent you a document",
+            "sent you a file",
+            "view document",
+            "view the document",
+            "review the document",
+            "secure document",
+            "access the document",
+            "documento compartilhado",
+            "문서 공유",
+            "공유 문서",
+        ],
+    ),
+    (
+        "lure.refund",
+        2,
+        &[
+            "tax refund",
+            "your refund",
+            "refund of",
+            "eligible for a refund",
+            "restituição",
+            "reembolso",
+            "erstattung",
+            "환급",
+        ],
+    ),
+    (
         "lure.qr_code",
         2,
         &[
@@ -515,6 +569,11 @@ fn domain_of(addr: &str) -> Option<String> {
                 .to_ascii_lowercase()
         })
         .filter(|d| !d.is_empty())
+}
+
+/// Whether `reg` (a registrable domain) gives mailboxes to anyone.
+pub(crate) fn is_freemail(reg: &str) -> bool {
+    FREEMAIL.contains(&reg)
 }
 
 fn base(d: &str) -> String {
@@ -731,12 +790,8 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     }
 
     // Authentication: the trusted server's results, DKIM, DMARC (auth.rs).
-    ev.extend(crate::auth::check(
-        raw,
-        &msg,
-        sender_domain.as_deref(),
-        opts,
-    ));
+    let checked = crate::auth::check(raw, &msg, sender_domain.as_deref(), opts);
+    ev.extend(checked.evidence);
 
     // Bodies: links and text.
     let mut links: Vec<Link> = Vec::new();
@@ -826,6 +881,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             sender_domain: sender_domain.as_deref(),
             hay: &hay,
             protected: &opts.protected,
+            signers: (checked.unread == 0).then_some(checked.signers.as_slice()),
         },
         &mut ev,
     );

@@ -786,15 +786,21 @@ fn policy_name(p: Policy) -> &'static str {
     }
 }
 
+/// What [`check`] found.
+pub struct Checked {
+    /// The authentication rules that fired.
+    pub evidence: Vec<Evidence>,
+    /// The `d=` of every DKIM signature read (lower case) but those a
+    /// supplied key proved false: verified, or not checkable here.
+    pub signers: Vec<String>,
+    /// Signatures past the ones read (their domains unknown).
+    pub unread: usize,
+}
+
 /// Every authentication rule on one message: the trusted server's
 /// results (`opts.authserv_id`), DKIM (verified with `opts.dns`, or the
 /// body hash alone without), DMARC alignment with `from_domain`.
-pub fn check(
-    raw: &[u8],
-    msg: &Message,
-    from_domain: Option<&str>,
-    opts: &Options,
-) -> Vec<Evidence> {
+pub fn check(raw: &[u8], msg: &Message, from_domain: Option<&str>, opts: &Options) -> Checked {
     let mut ev = Vec::new();
     let dns = opts.dns.as_deref();
     let id = opts.authserv_id.as_deref().unwrap_or("");
@@ -1002,7 +1008,15 @@ pub fn check(
             }
         }
     }
-    ev
+    Checked {
+        evidence: ev,
+        signers: signed
+            .into_iter()
+            .filter(|s| !matches!(s.outcome, Outcome::Fail(_)))
+            .map(|s| s.domain)
+            .collect(),
+        unread: skipped,
+    }
 }
 
 /// Weight of `auth.dkim_body_altered`: see docs/mail.md for the corpus

@@ -92,7 +92,7 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("icloud", false, &["apple.com", "icloud.com"]),
     ("apple id", false, &["apple.com"]),
     ("netflix", false, &["netflix.com"]),
-    ("paypal", false, &["paypal.com", "paypal.me"]),
+    ("paypal", false, &["paypal"]),
     ("docusign", false, &["docusign.com", "docusign.net"]),
     ("dropbox", false, &["dropbox.com", "dropboxmail.com"]),
     ("wetransfer", false, &["wetransfer.com"]),
@@ -115,6 +115,21 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("norton", true, &["norton.com", "nortonlifelock.com"]),
     ("mcafee", false, &["mcafee.com"]),
     ("geek squad", false, &["bestbuy.com", "geeksquad.com"]),
+    ("google", false, &["google", "youtube.com"]),
+    ("apple", true, &["apple.com", "icloud.com"]),
+    (
+        "amazon",
+        false,
+        &["amazon", "amazonses.com", "amazonaws.com"],
+    ),
+    ("ebay", false, &["ebay"]),
+    (
+        "adobe",
+        false,
+        &["adobe.com", "adobesign.com", "echosign.com"],
+    ),
+    ("zoom", true, &["zoom.us"]),
+    ("steam", true, &["steampowered.com", "steamcommunity.com"]),
     // Parcels.
     ("dhl", false, &["dhl"]),
     ("fedex", false, &["fedex"]),
@@ -139,6 +154,7 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("sparkasse", false, &["sparkasse"]),
     // Authorities.
     ("fbi", false, &["fbi.gov"]),
+    ("irs", false, &["irs.gov"]),
     ("medicare", false, &["medicare.gov", "cms.gov"]),
     ("hmrc", false, &["hmrc.gov.uk"]),
     ("interpol", false, &["interpol.int"]),
@@ -148,8 +164,13 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("spacex", false, &["spacex.com"]),
 ];
 
-/// Whether the sender's registrable domain `reg` is one of `owners`.
+/// Whether the sender's registrable domain `reg` is one of `owners`. A
+/// free mail provider owns no brand's name, even its own company's:
+/// anyone can write as "Microsoft Support" from an outlook.com mailbox.
 fn owned_by(reg: &str, owners: &[&str]) -> bool {
+    if crate::analyze::is_freemail(reg) {
+        return false;
+    }
     let first = reg.split('.').next().unwrap_or("");
     owners.iter().any(|o| match o.contains('.') {
         true => reg == *o,
@@ -173,6 +194,130 @@ fn foreign_brand(
             .then_some(*name)
     })
 }
+
+/// Words a brand's own mail puts around its name in a display name
+/// ("Coinbase Support", "LEDGER Security Team", "The Kraken Team").
+const ROLE_WORDS: &[&str] = &[
+    "the",
+    "support",
+    "security",
+    "team",
+    "service",
+    "services",
+    "customer",
+    "care",
+    "help",
+    "helpdesk",
+    "desk",
+    "official",
+    "notification",
+    "notifications",
+    "alert",
+    "alerts",
+    "account",
+    "accounts",
+    "billing",
+    "wallet",
+    "info",
+    "center",
+    "centre",
+    "no-reply",
+    "noreply",
+    "online",
+    "inc",
+    "ltd",
+    "llc",
+];
+
+/// The brand a display name is, whole: lower case, letters spaced apart
+/// joined (`C o i n b a s e`), role words around it dropped (`Coinbase
+/// Support`). Unlike [`foreign_brand`], brands that are also words count
+/// here (`LEDGER`, `Kraken Team`): a display name that is only the word
+/// names the brand. Its owners are checked by the caller.
+fn brand_as_name(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    let lower = name.to_lowercase();
+    let mut words: Vec<String> = Vec::new();
+    let mut spaced = String::new();
+    for w in lower
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '|' | '-' | '(' | ')' | '"'))
+        .filter(|w| !w.is_empty())
+        .take(12)
+    {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        if w.chars().count() == 1 && w.chars().all(char::is_alphabetic) {
+            spaced.push_str(w);
+            continue;
+        }
+        if spaced.len() >= 3 {
+            words.push(std::mem::take(&mut spaced));
+        }
+        spaced.clear();
+        if !w.is_empty() {
+            words.push(w.to_string());
+        }
+    }
+    if spaced.len() >= 3 {
+        words.push(spaced);
+    }
+    let is_role = |w: &String| ROLE_WORDS.contains(&w.as_str());
+    let start = words.iter().position(|w| !is_role(w))?;
+    let end = words.iter().rposition(|w| !is_role(w))? + 1;
+    // The brand with the role words it names as its own ("trust wallet").
+    (0..=start).find_map(|a| {
+        (end..=words.len()).find_map(|b| {
+            let claim = words[a..b].join(" ");
+            BRANDS
+                .iter()
+                .find(|(n, _, owners)| *n == claim && !owners.is_empty())
+                .map(|(n, _, owners)| (*n, *owners))
+        })
+    })
+}
+
+/// Pay by the week, day or hour (`$800/week`, `300 USD per day`): what
+/// job scams ("mules", "personal assistants") promise.
+fn pay_rate(hay: &str) -> Option<&str> {
+    const UNITS: &[&str] = &[
+        "/week", "/wk", "/day", "/hour", "/hr", "per week", "per day", "per hour", "a week",
+        "a day", "an hour", "weekly", "daily", "hourly",
+    ];
+    hay.match_indices(['$', '€', '£'])
+        .take(200)
+        .find_map(|(i, sign)| {
+            let after = &hay[i + sign.len()..];
+            let number = after
+                .bytes()
+                .take_while(|c| c.is_ascii_digit() || matches!(c, b',' | b'.'))
+                .count();
+            // The number ends with a digit: `$5, a week later` is no rate.
+            let digits = after[..number].trim_end_matches([',', '.']).len();
+            if digits == 0 {
+                return None;
+            }
+            let rest = after[digits..].trim_start_matches(' ');
+            let rest = ["usd", "eur", "gbp"]
+                .iter()
+                .find_map(|c| rest.strip_prefix(c))
+                .unwrap_or(rest)
+                .trim_start_matches(' ');
+            let unit = UNITS.iter().find(|u| rest.starts_with(**u))?;
+            Some(&hay[i..hay.len() - rest.len() + unit.len()])
+        })
+}
+
+/// Work that needs no place or hours: with [`pay_rate`], a job scam.
+const REMOTE_WORK: &[&str] = &[
+    "part-time",
+    "part time",
+    "home-based",
+    "home based",
+    "work from home",
+    "from home",
+    "flexible hours",
+    "flexible schedule",
+    "remote",
+    "재택",
+];
 
 /// Characters that print as nothing: inside a subject or a name they only
 /// split words so that filters miss them.
@@ -415,6 +560,8 @@ pub struct Seen<'a> {
     pub hay: &'a str,
     /// The protected brands (an exchange may name coin amounts).
     pub protected: &'a lookalike::Protected,
+    /// The `d=` of every DKIM signature, if all were read.
+    pub signers: Option<&'a [String]>,
 }
 
 /// Runs the content rules.
@@ -426,7 +573,22 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     // Brands borrowed by a sender that does not own them (protected
     // brands are judged by the caller already).
     let judged = ev.iter().any(|e| e.rule == "sender.brand_name_elsewhere");
+    let reg = s
+        .sender_domain
+        .and_then(lookalike::registrable)
+        .unwrap_or_default();
+    let as_name = brand_as_name(name)
+        .filter(|(_, owners)| !owned_by(&reg, owners) && !s.protected.owns(&reg));
     if judged {
+    } else if let Some((b, _)) = as_name {
+        ev.push(Evidence::new(
+            "sender.brand_as_name",
+            8,
+            format!(
+                "the display name \"{name}\" is the brand {b}'s, but the mail is from {}",
+                s.sender_domain.unwrap_or("an unknown domain")
+            ),
+        ));
     } else if let Some(b) = foreign_brand(&lname, s.sender_domain, s.protected) {
         ev.push(Evidence::new(
             "sender.brand_impersonation",
@@ -516,6 +678,44 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         ));
     }
 
+    // A brand's own domain in From, without its signature: brands sign
+    // all their mail (DKIM), a forger cannot. Free mail aside (its users
+    // write through mailing lists that drop signatures), and the user's
+    // own `--protect` domains too: mail between colleagues inside one
+    // organisation is often not signed.
+    let brand_domain = BRANDS
+        .iter()
+        .find(|(_, _, owners)| !reg.is_empty() && owned_by(&reg, owners))
+        .map(|(b, _, _)| *b);
+    if let (Some(b), Some(signers)) = (brand_domain, s.signers) {
+        let signed = signers
+            .iter()
+            .any(|d| lookalike::registrable(d).as_deref() == Some(reg.as_str()));
+        if !signed && !crate::analyze::is_freemail(&reg) {
+            ev.push(Evidence::new(
+                "sender.brand_domain_unsigned",
+                6,
+                format!(
+                    "the mail claims to be from {reg} ({b}), whose mail is signed (DKIM), but carries no signature of {reg}"
+                ),
+            ));
+        }
+    }
+
+    // Job scams: pay by the week, day or hour for work from home.
+    if let Some(rate) = pay_rate(s.hay) {
+        if let Some(w) = REMOTE_WORK
+            .iter()
+            .find(|w| crate::analyze::contains_word(s.hay, w))
+        {
+            ev.push(Evidence::new(
+                "lure.job_pay",
+                4,
+                format!("the text offers pay by the time (\"{rate}\") for work \"{w}\", as job scams do"),
+            ));
+        }
+    }
+
     // Throwaway senders.
     if let Some(local) = s.from_addr.and_then(|a| a.rsplit_once('@')).map(|(l, _)| l) {
         if machine_local(local) {
@@ -544,6 +744,7 @@ mod tests {
                 sender_domain: None,
                 hay: &hay,
                 protected: &p,
+                signers: None,
             },
             &mut ev,
         );
@@ -649,5 +850,43 @@ mod tests {
             "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}"
         ));
         assert!(hidden_inside_word("Pay\u{200b}Pal"));
+    }
+
+    #[test]
+    fn a_display_name_that_is_a_brand() {
+        let b = |n| brand_as_name(n).map(|(b, _)| b);
+        assert_eq!(b("LEDGER"), Some("ledger"));
+        assert_eq!(b("C o i n b a s e"), Some("coinbase"));
+        assert_eq!(b("Kraken Support Team"), Some("kraken"));
+        assert_eq!(b("The Binance Team"), Some("binance"));
+        assert_eq!(b("Trust Wallet"), Some("trust wallet"));
+        assert_eq!(b("Amazon"), Some("amazon"));
+        assert_eq!(b("Apple Support"), Some("apple"));
+        assert_eq!(b("Ledger Nano fan club"), None);
+        assert_eq!(b("Tom Ledger"), None);
+        assert_eq!(b("John Apple"), None);
+        assert_eq!(b("Elon Musk"), None, "no owner: never the sender");
+        assert_eq!(b("Support"), None);
+        assert_eq!(b(""), None);
+        assert!(owned_by("amazon.co.uk", brand_as_name("Amazon").unwrap().1));
+        assert!(owned_by("paypal.co.uk", brand_as_name("PayPal").unwrap().1));
+        let microsoft = brand_as_name("Microsoft Support").unwrap().1;
+        assert!(owned_by("microsoft.com", microsoft));
+        assert!(
+            !owned_by("outlook.com", microsoft),
+            "free mail owns no brand"
+        );
+    }
+
+    #[test]
+    fn pay_by_the_time() {
+        assert_eq!(pay_rate("a salary of $800/week. if"), Some("$800/week"));
+        assert_eq!(pay_rate("earn €300 per day"), Some("€300 per day"));
+        assert_eq!(pay_rate("$45 usd per hour"), Some("$45 usd per hour"));
+        assert_eq!(pay_rate("costs $5, a week later"), None);
+        assert_eq!(pay_rate("$ and then"), None);
+        assert_eq!(pay_rate("price: $1,200 a year"), None);
+        assert_eq!(pay_rate("end $"), None);
+        assert_eq!(pay_rate("€"), None);
     }
 }

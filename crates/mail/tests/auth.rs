@@ -471,3 +471,43 @@ fn real_list_message_body_hashes() {
     assert_eq!(e.weight, 0);
     assert!(e.words.contains("d=gmail.com"), "{e:?}");
 }
+
+/// Every rule of `raw` (not only `auth.*`).
+fn all_rules(raw: &str, dns: Option<Arc<Dns>>) -> Vec<&'static str> {
+    let opts = Options {
+        dns,
+        ..Options::default()
+    };
+    analyze("test", raw.as_bytes(), &opts)
+        .evidence
+        .into_iter()
+        .map(|e| e.rule)
+        .collect()
+}
+
+/// Mail from a brand's own domain must carry the brand's signature: a
+/// forger can write `From: …@paypal.com` but cannot sign for it. A
+/// signature for another domain does not count, nor one the brand's
+/// supplied key proves false; free mail and unknown domains are not judged.
+#[test]
+fn a_brand_domain_without_its_signature_is_forged() {
+    const RULE: &str = "sender.brand_domain_unsigned";
+    assert!(all_rules(&message("paypal.com", BODY), None).contains(&RULE));
+    // Signed by the brand: not judged, key or no key.
+    let (own, rec) = ed_signed("paypal.com", "s1", "paypal.com");
+    assert!(!all_rules(&own, None).contains(&RULE));
+    let dns = records(&[("s1._domainkey.paypal.com", &rec)]);
+    assert!(!all_rules(&own, Some(dns)).contains(&RULE));
+    // A subdomain signing for the brand's registrable domain counts too.
+    let (sub, _) = ed_signed("mail.paypal.com", "s1", "paypal.com");
+    assert!(!all_rules(&sub, None).contains(&RULE));
+    // Signed by someone else, or with a key the brand's record disowns.
+    let (other, _) = ed_signed("bulk-sender.example", "s1", "paypal.com");
+    assert!(all_rules(&other, None).contains(&RULE));
+    let (_, brand_rec) = ed_key();
+    let dns = records(&[("s1._domainkey.paypal.com", &brand_rec)]);
+    assert!(all_rules(&own, Some(dns)).contains(&RULE));
+    // Free mail (lists drop signatures) and ordinary domains: no rule.
+    assert!(!all_rules(&message("gmail.com", BODY), None).contains(&RULE));
+    assert!(!all_rules(&message("example.org", BODY), None).contains(&RULE));
+}

@@ -112,11 +112,20 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
         ("pp-sample-1381.eml", "body.offscreen_text"),
         // `From: Microsoft account team ,_<no-reply@access-accsecurity.com>`.
         ("pp-sample-10.eml", "sender.malformed_from"),
-        ("pp-sample-10.eml", "sender.brand_impersonation"),
+        // (its display name is the brand's, whole, role words aside)
+        ("pp-sample-10.eml", "sender.brand_as_name"),
         // "Advanced Energy by Elon Musk" <…@unathipromotions.co.za>.
         ("pp-sample-1381.eml", "sender.brand_impersonation"),
         ("pp-sample-461.eml", "lure.extortion"),
         ("pp-sample-188.eml", "subject.coin_amount"),
+        // `From: LEDGER <2019144932@talento.tls.edu.pe>`.
+        ("pp-sample-1862.eml", "sender.brand_as_name"),
+        // `From: C o i n b a s e <noreply@firesonic.ca>`.
+        ("pp-sample-9.eml", "sender.brand_as_name"),
+        // `From: Bradesco <contato@bradesco.com.br>`, signed by another domain.
+        ("pp-sample-702.eml", "sender.brand_domain_unsigned"),
+        // "a salary of $800/week" for a "part-time and home-based role".
+        ("pp-sample-634.eml", "lure.job_pay"),
     ] {
         let r = judge("phish", name);
         assert!(
@@ -139,6 +148,9 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
                         | "sender.malformed_from"
                         | "lure.extortion"
                         | "subject.coin_amount"
+                        | "sender.brand_as_name"
+                        | "sender.brand_domain_unsigned"
+                        | "lure.job_pay"
                 ),
                 "{}: {e:?}",
                 i.source
@@ -174,6 +186,6 @@ fn the_test_half_holds_at_the_development_threshold() {
     let t = dev.threshold_1pct;
     let recall = chainhound_mail::eval::rate(&scores[&(true, Split::Test)], t);
     let fp = chainhound_mail::eval::rate(&scores[&(false, Split::Test)], t);
-    assert!(recall >= 0.40, "test recall {recall:.3} at {t}");
+    assert!(recall >= 0.45, "test recall {recall:.3} at {t}");
     assert!(fp <= 0.025, "test FP {fp:.3} at {t}");
 }
