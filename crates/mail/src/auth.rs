@@ -790,8 +790,11 @@ fn policy_name(p: Policy) -> &'static str {
 pub struct Checked {
     /// The authentication rules that fired.
     pub evidence: Vec<Evidence>,
-    /// The `d=` of every DKIM signature read (lower case) but those a
-    /// supplied key proved false: verified, or not checkable here.
+    /// The `d=` of the DKIM signatures read (lower case) that may be
+    /// genuine: verified, or well-formed with no key to check them here.
+    /// Not those a supplied key proved false, nor malformed ones. (Offline
+    /// without keys, a forger who computes the body hash and writes any
+    /// `b=` passes for a signer: only the key can tell.)
     pub signers: Vec<String>,
     /// Signatures past the ones read (their domains unknown).
     pub unread: usize,
@@ -1012,7 +1015,7 @@ pub fn check(raw: &[u8], msg: &Message, from_domain: Option<&str>, opts: &Option
         evidence: ev,
         signers: signed
             .into_iter()
-            .filter(|s| !matches!(s.outcome, Outcome::Fail(_)))
+            .filter(|s| !matches!(s.outcome, Outcome::Fail(_) | Outcome::Unusable(_)))
             .map(|s| s.domain)
             .collect(),
         unread: skipped,

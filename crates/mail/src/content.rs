@@ -174,7 +174,7 @@ fn owned_by(reg: &str, owners: &[&str]) -> bool {
     let first = reg.split('.').next().unwrap_or("");
     owners.iter().any(|o| match o.contains('.') {
         true => reg == *o,
-        false => first == *o || first.starts_with(&format!("{o}-")),
+        false => first == *o,
     })
 }
 
@@ -234,7 +234,7 @@ const ROLE_WORDS: &[&str] = &[
 /// Support`). Unlike [`foreign_brand`], brands that are also words count
 /// here (`LEDGER`, `Kraken Team`): a display name that is only the word
 /// names the brand. Its owners are checked by the caller.
-fn brand_as_name(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+fn brand_as_name(name: &str) -> Option<(&'static str, bool, &'static [&'static str])> {
     let lower = name.to_lowercase();
     let mut words: Vec<String> = Vec::new();
     let mut spaced = String::new();
@@ -269,7 +269,7 @@ fn brand_as_name(name: &str) -> Option<(&'static str, &'static [&'static str])> 
             BRANDS
                 .iter()
                 .find(|(n, _, owners)| *n == claim && !owners.is_empty())
-                .map(|(n, _, owners)| (*n, *owners))
+                .map(|(n, common, owners)| (*n, *common, *owners))
         })
     })
 }
@@ -312,10 +312,8 @@ const REMOTE_WORK: &[&str] = &[
     "home-based",
     "home based",
     "work from home",
-    "from home",
     "flexible hours",
     "flexible schedule",
-    "remote",
     "재택",
 ];
 
@@ -578,17 +576,21 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         .and_then(lookalike::registrable)
         .unwrap_or_default();
     let as_name = brand_as_name(name)
-        .filter(|(_, owners)| !owned_by(&reg, owners) && !s.protected.owns(&reg));
-    if judged {
-    } else if let Some((b, _)) = as_name {
+        .filter(|(_, _, owners)| !owned_by(&reg, owners) && !s.protected.owns(&reg));
+    // (Also when a protected brand's name was judged already: the whole
+    // name is the stronger claim.)
+    if let Some((b, common, _)) = as_name {
+        // A brand that is also a word (`The Ledger`, `STEAM Center`) may
+        // be a newspaper or a school: half the weight.
         ev.push(Evidence::new(
             "sender.brand_as_name",
-            8,
+            if common { 4 } else { 8 },
             format!(
                 "the display name \"{name}\" is the brand {b}'s, but the mail is from {}",
                 s.sender_domain.unwrap_or("an unknown domain")
             ),
         ));
+    } else if judged {
     } else if let Some(b) = foreign_brand(&lname, s.sender_domain, s.protected) {
         ev.push(Evidence::new(
             "sender.brand_impersonation",
@@ -691,7 +693,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         let signed = signers
             .iter()
             .any(|d| lookalike::registrable(d).as_deref() == Some(reg.as_str()));
-        if !signed && !crate::analyze::is_freemail(&reg) {
+        if !signed && !s.protected.is_users(&reg) {
             ev.push(Evidence::new(
                 "sender.brand_domain_unsigned",
                 6,
@@ -710,7 +712,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         {
             ev.push(Evidence::new(
                 "lure.job_pay",
-                4,
+                3,
                 format!("the text offers pay by the time (\"{rate}\") for work \"{w}\", as job scams do"),
             ));
         }
@@ -854,7 +856,7 @@ mod tests {
 
     #[test]
     fn a_display_name_that_is_a_brand() {
-        let b = |n| brand_as_name(n).map(|(b, _)| b);
+        let b = |n| brand_as_name(n).map(|(b, _, _)| b);
         assert_eq!(b("LEDGER"), Some("ledger"));
         assert_eq!(b("C o i n b a s e"), Some("coinbase"));
         assert_eq!(b("Kraken Support Team"), Some("kraken"));
@@ -868,14 +870,44 @@ mod tests {
         assert_eq!(b("Elon Musk"), None, "no owner: never the sender");
         assert_eq!(b("Support"), None);
         assert_eq!(b(""), None);
-        assert!(owned_by("amazon.co.uk", brand_as_name("Amazon").unwrap().1));
-        assert!(owned_by("paypal.co.uk", brand_as_name("PayPal").unwrap().1));
-        let microsoft = brand_as_name("Microsoft Support").unwrap().1;
+        assert!(owned_by("amazon.co.uk", brand_as_name("Amazon").unwrap().2));
+        assert!(owned_by("paypal.co.uk", brand_as_name("PayPal").unwrap().2));
+        let microsoft = brand_as_name("Microsoft Support").unwrap().2;
         assert!(owned_by("microsoft.com", microsoft));
         assert!(
             !owned_by("outlook.com", microsoft),
             "free mail owns no brand"
         );
+    }
+
+    /// The rule as `rules` weighs it: owners, free mail and word brands.
+    #[test]
+    fn brand_as_name_weighs_owners_and_words() {
+        let p = lookalike::Protected::builtin();
+        let weight = |name: &str, domain: &str| {
+            let mut ev = Vec::new();
+            rules(
+                &Seen {
+                    subject: "",
+                    from_name: Some(name),
+                    from_addr: None,
+                    sender_domain: Some(domain),
+                    hay: "",
+                    protected: &p,
+                    signers: None,
+                },
+                &mut ev,
+            );
+            ev.iter()
+                .find(|e| e.rule == "sender.brand_as_name")
+                .map(|e| e.weight)
+        };
+        assert_eq!(weight("PayPal", "paypal-secure.com"), Some(8));
+        assert_eq!(weight("PayPal", "paypal.co.uk"), None);
+        assert_eq!(weight("Microsoft Support", "outlook.com"), Some(8));
+        assert_eq!(weight("Microsoft", "email.microsoft.com"), None);
+        assert_eq!(weight("The Ledger", "theledger.com"), Some(4));
+        assert_eq!(weight("Amazon", "amazon.de"), None);
     }
 
     #[test]

@@ -281,6 +281,9 @@ pub struct Protected {
     permutations: HashMap<String, Vec<usize>>,
     /// Lure words, as written and as skeletons.
     lure: HashSet<String>,
+    /// The registrable domains the user protects (`--protect`), built-in
+    /// ones included: the user's own organisation.
+    users: HashSet<String>,
 }
 
 /// One protected domain, with its precomputed forms.
@@ -445,8 +448,10 @@ impl Protected {
                 brands.push(brand);
             }
         }
+        let mut users = HashSet::new();
         for d in user_domains {
             let Some(reg) = registrable(d) else { continue };
+            users.insert(reg.clone());
             if legit.contains(&reg) {
                 continue;
             }
@@ -470,7 +475,14 @@ impl Protected {
             legit,
             permutations,
             lure,
+            users,
         }
+    }
+
+    /// Whether `registrable` is one the user protects (`--protect`): the
+    /// user's own organisation, whose internal mail is often unsigned.
+    pub fn is_users(&self, registrable: &str) -> bool {
+        self.users.contains(registrable)
     }
 
     /// The protected registrable domains, built-in first.

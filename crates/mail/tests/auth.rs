@@ -511,3 +511,26 @@ fn a_brand_domain_without_its_signature_is_forged() {
     assert!(!all_rules(&message("gmail.com", BODY), None).contains(&RULE));
     assert!(!all_rules(&message("example.org", BODY), None).contains(&RULE));
 }
+
+/// A malformed signature naming the brand does not pass for its own, nor
+/// does a brand's own domain the user protects (`--protect`: mail inside
+/// the organisation is often unsigned) get judged so.
+#[test]
+fn a_fake_signature_does_not_hide_a_forged_brand_domain_and_own_mail_is_not_judged() {
+    const RULE: &str = "sender.brand_domain_unsigned";
+    let fake = format!(
+        "DKIM-Signature: v=1; a=rsa-sha256; d=paypal.com; s=x; b=AA\r\n{}",
+        message("paypal.com", BODY)
+    );
+    assert!(all_rules(&fake, None).contains(&RULE));
+    let opts = Options {
+        protected: chainhound_mail::lookalike::Protected::with(&["paypal.com".to_string()]),
+        ..Options::default()
+    };
+    let own = analyze("test", message("paypal.com", BODY).as_bytes(), &opts);
+    assert!(
+        own.evidence.iter().all(|e| e.rule != RULE),
+        "{:?}",
+        own.evidence
+    );
+}
