@@ -211,13 +211,16 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
 }
 
 /// Reads, parses and checks a block from the first of its copies that is
-/// intact; warns about damaged copies.
+/// intact; warns about damaged copies, and sets `moved` if a copy held
+/// another block than its header said (the files changed under the
+/// header cache).
 fn load_block(
     source: &Source,
     hash: &BlockHash,
     locs: &[BlockLoc],
     hasher: &KeyHasher,
     warnings: &mut Vec<Warning>,
+    moved: &mut bool,
 ) -> Option<(PreparedBlock, u64)> {
     let mut buf = Vec::new();
     for loc in locs {
@@ -228,14 +231,17 @@ fn load_block(
         match Block::parse(bytes) {
             // Another block than the header tree found there (the files
             // changed under the header cache): not this block's copy.
-            Ok(b) if b.hash != *hash => warnings.push(Warning {
-                file: file.path.clone(),
-                offset: loc.record.offset.saturating_sub(8),
-                message: format!(
-                    "expected block {hash} here, found {}; trying another copy",
-                    b.hash
-                ),
-            }),
+            Ok(b) if b.hash != *hash => {
+                *moved = true;
+                warnings.push(Warning {
+                    file: file.path.clone(),
+                    offset: loc.record.offset.saturating_sub(8),
+                    message: format!(
+                        "expected block {hash} here, found {}; trying another copy",
+                        b.hash
+                    ),
+                })
+            }
             Ok(b) => {
                 if loc.record.size_trusted && b.size != loc.record.size as usize {
                     warnings.push(Warning {
@@ -376,13 +382,15 @@ pub fn ingest(
     let hasher = store.hasher();
 
     let mut load_warnings = Vec::new();
+    let mut moved = false;
     let result: Result<(), IngestError> = std::thread::scope(|s| {
         let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32);
         let lw = &mut load_warnings;
+        let moved = &mut moved;
         let hasher = &hasher;
         s.spawn(move || {
             for node in todo {
-                let b = load_block(source, &node.hash, &node.locs, hasher, lw);
+                let b = load_block(source, &node.hash, &node.locs, hasher, lw, moved);
                 let stop = b.is_none();
                 if tx.send(b).is_err() || stop {
                     break;
@@ -423,6 +431,20 @@ pub fn ingest(
         }
         Ok(())
     });
+    // A block not where the headers said: the cache described files that
+    // changed since, in ways its checks (first and last records) missed.
+    // Without it the next run walks every file again, and finds the blocks.
+    if moved && cache_path.exists() {
+        let what = match std::fs::remove_file(&cache_path) {
+            Ok(()) => "removed: the next run reads every header again".to_string(),
+            Err(e) => format!("could not be removed ({e}); delete it to read every header again"),
+        };
+        load_warnings.push(Warning {
+            file: cache_path.clone(),
+            offset: 0,
+            message: format!("blocks were not where the header cache said; the cache is {what}"),
+        });
+    }
     result?;
     report.warnings.extend(load_warnings);
     report.chain_warnings.extend(store.take_warnings());

@@ -31,7 +31,6 @@
 pub mod headercache;
 pub mod headers;
 pub mod ingest;
-#[cfg(target_os = "linux")]
 mod pages;
 pub mod query;
 pub mod scan;

@@ -2,7 +2,7 @@
 //! not be read again, so that streaming data does not push out the pages
 //! ingest reads and writes at random.
 //!
-//! Owns: the one `madvise` + `posix_fadvise` pair. Must not: decide which
+//! Owns: the one `madvise` + `posix_fadvise` pair, and the page size. Must not: decide which
 //! ranges to give back (the block source and the store's columns do).
 
 /// Gives back the whole pages within bytes `from..to` of `map`, a shared
@@ -39,7 +39,7 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) {
 
 /// The kernel's page size (4 KiB on most machines, 16 or 64 KiB on some
 /// ARM kernels), asked once; 4096 where it cannot be asked.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub fn page_size() -> u64 {
     static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *PAGE.get_or_init(|| {
@@ -54,7 +54,7 @@ pub fn page_size() -> u64 {
 }
 
 /// The page size assumed where the kernel cannot be asked.
-#[cfg(not(unix))]
+#[cfg(not(target_os = "linux"))]
 pub fn page_size() -> u64 {
     4096
 }

@@ -275,3 +275,59 @@ fn real_mainnet_blocks_filled_in_place_as_core_does() {
     let third = ingest_datadir(&node_dir, &ix);
     assert_eq!((third.blocks_added, third.headers_cached), (0, 4312));
 }
+
+/// Two real mainnet blocks of the same size swapped in place behind the
+/// cache's back, the file's first and last records unchanged (so the
+/// cache is used): the run that finds a block elsewhere than its header
+/// said stops before it and removes the cache, saying so; the next run
+/// reads every header again and ends with the index of the swapped file
+/// ingested fresh. (Without the removal every later run stopped there.)
+#[test]
+fn blocks_moved_behind_the_cache_are_found_again() {
+    let t = tempfile::tempdir().unwrap();
+    let recs = records(&shared("blocks/mainnet_h0-4312.dat"));
+    let mut blocks: Vec<Vec<u8>> = recs.iter().map(|(_, b)| b.clone()).collect();
+    let node_dir = t.path().join("node");
+    let path = node_dir.join("blocks/blk00000.dat");
+    write_node(
+        &node_dir,
+        &[("blk00000.dat", &frames_on(Network::Mainnet, &blocks, 0))],
+    );
+    let ix = t.path().join("ix");
+    let first = ingest_datadir(&node_dir, &ix);
+    assert_eq!(first.blocks_added, 4313);
+    let i = (2000..3000)
+        .find(|&i| blocks[i].len() == blocks[i + 1].len())
+        .expect("two neighbours of one size");
+    blocks.swap(i, i + 1);
+    write_in_place(&path, &frames_on(Network::Mainnet, &blocks, 0));
+    // Back to below the swap, so that the next run loads those blocks.
+    {
+        let mut store = chainhound_index::store::Store::open_writer(&ix, Network::Mainnet).unwrap();
+        store.rollback_to(i as u32 - 10).unwrap();
+        store.close().unwrap();
+    }
+    let second = ingest_datadir(&node_dir, &ix);
+    assert!(second.headers_cached > 4000, "the cache was used");
+    assert_eq!(second.blocks_added, 10, "stopped before the moved block");
+    let said = |what: &str| second.warnings.iter().any(|w| w.message.contains(what));
+    assert!(said("expected block"), "{:?}", second.warnings);
+    assert!(said("the cache is removed"), "{:?}", second.warnings);
+    assert!(!ix.join(headercache::FILE_NAME).exists());
+    assert!(second
+        .chain_warnings
+        .iter()
+        .any(|w| w.contains("no intact copy")));
+
+    let third = ingest_datadir(&node_dir, &ix);
+    assert_eq!(third.headers_cached, 0);
+    assert_eq!(third.blocks_added, 4313 - i as u64);
+    assert!(
+        third.chain_warnings.is_empty(),
+        "{:?}",
+        third.chain_warnings
+    );
+    let fresh = t.path().join("fresh");
+    ingest_datadir(&node_dir, &fresh);
+    assert_same_index(&ix, &fresh);
+}

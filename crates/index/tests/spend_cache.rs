@@ -57,7 +57,13 @@ fn chain_warnings(r: &[IngestReport]) -> Vec<String> {
     r.iter().flat_map(|r| r.chain_warnings.clone()).collect()
 }
 
-/// A budget of this many bytes holds 56 entries (a table of 128 slots).
+/// `blocks` written as a regtest node under `dir`, as a source.
+fn node(dir: &Path, blocks: &[Vec<u8>]) -> Source {
+    write_regtest(&dir.join("node"), blocks);
+    Source::datadir(&dir.join("node")).unwrap()
+}
+
+/// A budget of this many bytes holds 55 entries (a table of 128 slots).
 const TINY: u64 = 4096;
 
 /// Ingests `src` with stops `stops` with the cache off and with `bytes`,
@@ -81,9 +87,7 @@ fn same_as_without(
 #[test]
 fn the_cache_changes_no_byte_of_a_simulated_index() {
     let t = tempfile::tempdir().unwrap();
-    let chain = generate_sized(41, 400, 60, 25);
-    write_regtest(&t.path().join("node"), &chain);
-    let src = Source::datadir(&t.path().join("node")).unwrap();
+    let src = node(t.path(), &generate_sized(41, 400, 60, 25));
 
     // One run, a large budget: every spend is of an output this run made,
     // so every one is answered from memory.
@@ -98,7 +102,7 @@ fn the_cache_changes_no_byte_of_a_simulated_index() {
     assert!(runs[1].spend_cache_warmed > 0 && runs[2].spend_cache_warmed > 0);
     assert!(from_cache(&runs) > from_index(&runs));
 
-    // A cache of 56 entries, evicting all the time.
+    // A cache of 55 entries, evicting all the time.
     let tiny = same_as_without(&src, t.path(), "tiny", TINY, &[200]);
     let (hit, miss) = (from_cache(&tiny), from_index(&tiny));
     assert!(
@@ -137,8 +141,7 @@ fn warming_keeps_to_the_newest_of_a_repeated_txid() {
         blocks.push(b);
         prev = hash;
     }
-    write_regtest(&t.path().join("node"), &blocks);
-    let src = Source::datadir(&t.path().join("node")).unwrap();
+    let src = node(t.path(), &blocks);
 
     let off = ingest_in_runs(&src, &t.path().join("x"), 0, &[]);
     let w = chain_warnings(&off);
@@ -160,7 +163,7 @@ fn real_mainnet_blocks_give_the_same_index_with_and_without_the_cache() {
     let spends = from_cache(&one);
     assert_eq!(spends, 4_560 - 4_313, "inputs that are not coinbases");
     assert_eq!(from_index(&one), 0);
-    // In runs of about 1000 blocks, with a cache of 56 entries.
+    // In runs of about 1000 blocks, with a cache of 55 entries.
     let tiny = same_as_without(&src, t.path(), "tiny", TINY, &[1000, 2000, 3000]);
     assert_eq!(from_cache(&tiny) + from_index(&tiny), spends);
     assert!(from_cache(&tiny) > 0);
@@ -172,9 +175,7 @@ fn real_mainnet_blocks_give_the_same_index_with_and_without_the_cache() {
 #[test]
 fn written_pages_given_back_read_back_the_same() {
     let t = tempfile::tempdir().unwrap();
-    let chain = generate_sized(47, 400, 60, 25);
-    write_regtest(&t.path().join("node"), &chain);
-    let src = Source::datadir(&t.path().join("node")).unwrap();
+    let src = node(t.path(), &generate_sized(47, 400, 60, 25));
     let plain = ingest_in_runs(&src, &t.path().join("plain"), 0, &[250]);
     assert!(plain.iter().all(|r| r.column_bytes_given_back == 0));
     let opts = IngestOptions {

@@ -94,16 +94,18 @@ impl SpendCache {
     /// A cache whose map stays within `bytes` of memory, counting the
     /// moment it grows (old and new tables side by side): the largest
     /// power-of-two table whose 1.5 times fit. It holds at most half of
-    /// what the table could (7/8 of its slots), so that the slots left
-    /// marked by removals are reclaimed by rehashing in place, never by
-    /// growing the table past the budget.
+    /// what the table could (7/8 of its slots), less one, so that the slots
+    /// left marked by removals are reclaimed by rehashing in place, never by
+    /// growing the table past the budget (a lookup of a missing key through
+    /// `entry` reserves room for one more entry, and the map rehashes in
+    /// place only while that one more stays within half its capacity).
     pub fn with_budget(bytes: u64) -> SpendCache {
         let slots = bytes / 3 * 2 / SLOT_BYTES;
         if slots < 16 {
             return SpendCache::new(0);
         }
         let pow = 1u64 << (63 - slots.leading_zeros());
-        SpendCache::new((pow / 8 * 7 / 2) as usize)
+        SpendCache::new((pow / 8 * 7 / 2) as usize - 1)
     }
 
     /// The entry limit.
@@ -329,10 +331,36 @@ mod tests {
         assert!(SpendCache::with_budget(u64::MAX).limit() > 0);
         let c = SpendCache::with_budget(DEFAULT_BUDGET);
         // 2^23 slots of 17 bytes, 1.5 times while growing, within 256 MiB.
-        assert_eq!(c.limit(), (1 << 23) / 8 * 7 / 2);
+        assert_eq!(c.limit(), (1 << 23) / 8 * 7 / 2 - 1);
         assert!((c.limit() as u64 * 2 * 8 / 7) * SLOT_BYTES * 3 / 2 <= DEFAULT_BUDGET);
         let mut c = SpendCache::with_budget(0);
         c.insert(key(1, 0), 0, 1);
         assert!(c.is_empty());
+    }
+
+    /// The table never grows past the one the budget was sized for, however
+    /// the cache churns: full, evicting, with misses among the hits (a
+    /// missing key may make the map reserve room for one more).
+    #[test]
+    fn churning_keeps_the_table_within_the_budget() {
+        let budget = 1 << 20;
+        let mut c = SpendCache::with_budget(budget);
+        let slots = budget / 3 * 2 / SLOT_BYTES;
+        let table = 1u64 << (63 - slots.leading_zeros());
+        let t = txid(3);
+        let mut most = 0;
+        for out in 0..20 * c.limit() as u64 {
+            c.insert(key(out, 0), check(&t), out);
+            // A spend of a recent output (a hit), and one of an unknown
+            // outpoint (a miss).
+            c.take(key(out / 2, 0), check(&t));
+            c.take(key(u64::MAX - out, 1), check(&t));
+            most = most.max(c.map.capacity() as u64);
+        }
+        assert!(c.evicted > 0 && c.hits > 0 && c.misses > 0);
+        assert!(
+            most <= table / 8 * 7,
+            "the map grew to hold {most} entries; the budget allows a table of {table} slots"
+        );
     }
 }
