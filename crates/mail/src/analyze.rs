@@ -719,7 +719,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         .map(str::to_string);
     ind.return_path = msg.return_address().map(str::to_string);
     if let Some(d) = &sender_domain {
-        let free = FREEMAIL.contains(&base(d).as_str());
+        let free = is_freemail(&base(d));
         if let Some(l) = lookalike::check_host(d, &opts.protected) {
             ev.push(lookalike::evidence(&l, "sender domain"));
         }
@@ -760,7 +760,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         }
         if let Some(r) = ind.reply_to.as_deref().and_then(domain_of) {
             if base(&r) != base(d) {
-                let w = if FREEMAIL.contains(&base(&r).as_str()) && !free {
+                let w = if is_freemail(&base(&r)) && !free {
                     3
                 } else {
                     0
@@ -874,7 +874,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             protected: &opts.protected,
             // Signatures past the ones read are not counted: a forger could
             // hide a brand's behind junk ones otherwise.
-            signers: Some(checked.signers.as_slice()),
+            signers: Some(&checked.signers),
         },
         &mut ev,
     );

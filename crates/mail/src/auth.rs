@@ -791,13 +791,12 @@ pub struct Checked {
     /// The authentication rules that fired.
     pub evidence: Vec<Evidence>,
     /// The `d=` of the DKIM signatures read (lower case) that may be
-    /// genuine: verified, or well-formed with no key to check them here.
-    /// Not those a supplied key proved false, nor malformed ones. (Offline
-    /// without keys, a forger who computes the body hash and writes any
-    /// `b=` passes for a signer: only the key can tell.)
+    /// genuine: verified with a supplied key, or, with no key for them, of
+    /// a body hash that matches. Not those a key proved false, malformed
+    /// ones, nor those whose body hash does not match (anyone can write
+    /// one). Without keys, a forger who computes the body hash and writes
+    /// any `b=` still passes for a signer: only `--dns` can tell.
     pub signers: Vec<String>,
-    /// Signatures past the ones read (their domains unknown).
-    pub unread: usize,
 }
 
 /// Every authentication rule on one message: the trusted server's
@@ -1015,10 +1014,14 @@ pub fn check(raw: &[u8], msg: &Message, from_domain: Option<&str>, opts: &Option
         evidence: ev,
         signers: signed
             .into_iter()
-            .filter(|s| !matches!(s.outcome, Outcome::Fail(_) | Outcome::Unusable(_)))
+            .filter(|s| {
+                matches!(
+                    s.outcome,
+                    Outcome::Pass { .. } | Outcome::BodyIntact | Outcome::NoKey
+                )
+            })
             .map(|s| s.domain)
             .collect(),
-        unread: skipped,
     }
 }
 

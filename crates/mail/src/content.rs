@@ -92,7 +92,21 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("icloud", false, &["apple.com", "icloud.com"]),
     ("apple id", false, &["apple.com"]),
     ("netflix", false, &["netflix.com"]),
-    ("paypal", false, &["paypal"]),
+    (
+        "paypal",
+        false,
+        &[
+            "paypal.com",
+            "paypal.me",
+            "paypal.co.uk",
+            "paypal.de",
+            "paypal.fr",
+            "paypal.it",
+            "paypal.es",
+            "paypal.com.br",
+            "paypal.com.au",
+        ],
+    ),
     ("docusign", false, &["docusign.com", "docusign.net"]),
     ("dropbox", false, &["dropbox.com", "dropboxmail.com"]),
     ("wetransfer", false, &["wetransfer.com"]),
@@ -151,7 +165,7 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
         false,
         &["americanexpress.com", "aexp.com"],
     ),
-    ("sparkasse", false, &["sparkasse"]),
+    ("sparkasse", false, &["sparkasse", "sparkasse-"]),
     // Authorities.
     ("fbi", false, &["fbi.gov"]),
     ("irs", false, &["irs.gov"]),
@@ -164,7 +178,10 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     ("spacex", false, &["spacex.com"]),
 ];
 
-/// Whether the sender's registrable domain `reg` is one of `owners`. A
+/// Whether the sender's registrable domain `reg` is one of `owners`: an
+/// owner with a dot is the registrable domain, one without its first
+/// label under any suffix, one ending with `-` a prefix of that label
+/// (`sparkasse-`: every savings bank has its own `sparkasse-<town>.de`). A
 /// free mail provider owns no brand's name, even its own company's:
 /// anyone can write as "Microsoft Support" from an outlook.com mailbox.
 fn owned_by(reg: &str, owners: &[&str]) -> bool {
@@ -172,25 +189,25 @@ fn owned_by(reg: &str, owners: &[&str]) -> bool {
         return false;
     }
     let first = reg.split('.').next().unwrap_or("");
-    owners.iter().any(|o| match o.contains('.') {
-        true => reg == *o,
-        false => first == *o,
+    owners.iter().any(|o| {
+        if o.contains('.') {
+            reg == *o
+        } else if o.ends_with('-') {
+            first.starts_with(o)
+        } else {
+            first == *o
+        }
     })
 }
 
 /// The brand named as a word in `hay` (lower case) that the sender's
 /// domain does not own (nor any protected brand's domain).
-fn foreign_brand(
-    hay: &str,
-    sender: Option<&str>,
-    protected: &lookalike::Protected,
-) -> Option<&'static str> {
-    let reg = sender.and_then(lookalike::registrable).unwrap_or_default();
-    if !reg.is_empty() && protected.owns(&reg) {
+fn foreign_brand(hay: &str, reg: &str, protected: &lookalike::Protected) -> Option<&'static str> {
+    if !reg.is_empty() && protected.owns(reg) {
         return None;
     }
     BRANDS.iter().find_map(|(name, common, owners)| {
-        (!common && !owned_by(&reg, owners) && crate::analyze::contains_word(hay, name))
+        (!common && !owned_by(reg, owners) && crate::analyze::contains_word(hay, name))
             .then_some(*name)
     })
 }
@@ -262,19 +279,20 @@ fn brand_as_name(name: &str) -> Option<(&'static str, bool, &'static [&'static s
     let is_role = |w: &String| ROLE_WORDS.contains(&w.as_str());
     let start = words.iter().position(|w| !is_role(w))?;
     let end = words.iter().rposition(|w| !is_role(w))? + 1;
-    // The brand with the role words it names as its own ("trust wallet").
-    (0..=start).find_map(|a| {
-        (end..=words.len()).find_map(|b| {
-            let claim = words[a..b].join(" ");
-            BRANDS
-                .iter()
-                .find(|(n, _, owners)| *n == claim && !owners.is_empty())
-                .map(|(n, common, owners)| (*n, *common, *owners))
-        })
+    // The name, or the name with the role word after it that the brand
+    // names itself with ("trust wallet").
+    (end..=(end + 1).min(words.len())).find_map(|b| {
+        let claim = &words[start..b];
+        BRANDS
+            .iter()
+            .find(|(n, _, owners)| {
+                !owners.is_empty() && n.split(' ').eq(claim.iter().map(String::as_str))
+            })
+            .map(|(n, common, owners)| (*n, *common, *owners))
     })
 }
 
-/// Pay by the week, day or hour (`$800/week`, `300 USD per day`): what
+/// Pay by the week, day or hour (`$800/week`, `€300 per day`): what
 /// job scams ("mules", "personal assistants") promise.
 fn pay_rate(hay: &str) -> Option<&str> {
     const UNITS: &[&str] = &[
@@ -558,7 +576,8 @@ pub struct Seen<'a> {
     pub hay: &'a str,
     /// The protected brands (an exchange may name coin amounts).
     pub protected: &'a lookalike::Protected,
-    /// The `d=` of every DKIM signature, if all were read.
+    /// The domains of the DKIM signatures that may be genuine
+    /// (`auth::Checked::signers`); `None` where signatures were not read.
     pub signers: Option<&'a [String]>,
 }
 
@@ -577,9 +596,9 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         .unwrap_or_default();
     let as_name = brand_as_name(name)
         .filter(|(_, _, owners)| !owned_by(&reg, owners) && !s.protected.owns(&reg));
-    // (Also when a protected brand's name was judged already: the whole
-    // name is the stronger claim.)
+    // The stronger claim replaces a protected brand's name judged already.
     if let Some((b, common, _)) = as_name {
+        ev.retain(|e| e.rule != "sender.brand_name_elsewhere");
         // A brand that is also a word (`The Ledger`, `STEAM Center`) may
         // be a newspaper or a school: half the weight.
         ev.push(Evidence::new(
@@ -591,7 +610,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
             ),
         ));
     } else if judged {
-    } else if let Some(b) = foreign_brand(&lname, s.sender_domain, s.protected) {
+    } else if let Some(b) = foreign_brand(&lname, &reg, s.protected) {
         ev.push(Evidence::new(
             "sender.brand_impersonation",
             4,
@@ -600,7 +619,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
                 s.sender_domain.unwrap_or("an unknown domain")
             ),
         ));
-    } else if let Some(b) = foreign_brand(&lsub, s.sender_domain, s.protected) {
+    } else if let Some(b) = foreign_brand(&lsub, &reg, s.protected) {
         ev.push(Evidence::new(
             "subject.brand_elsewhere",
             2,
@@ -642,10 +661,7 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     }
 
     // Coins dangled in the subject.
-    let owns_crypto = s
-        .sender_domain
-        .and_then(lookalike::registrable)
-        .is_some_and(|r| s.protected.owns(&r));
+    let owns_crypto = !reg.is_empty() && s.protected.owns(&reg);
     if !owns_crypto {
         if let Some(c) = coin_amount(&lsub) {
             ev.push(Evidence::new(
@@ -685,15 +701,17 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     // write through mailing lists that drop signatures), and the user's
     // own `--protect` domains too: mail between colleagues inside one
     // organisation is often not signed.
-    let brand_domain = BRANDS
-        .iter()
-        .find(|(_, _, owners)| !reg.is_empty() && owned_by(&reg, owners))
-        .map(|(b, _, _)| *b);
-    if let (Some(b), Some(signers)) = (brand_domain, s.signers) {
-        let signed = signers
+    if let (Some(signers), false) = (s.signers, reg.is_empty()) {
+        let brand = BRANDS
             .iter()
-            .any(|d| lookalike::registrable(d).as_deref() == Some(reg.as_str()));
-        if !signed && !s.protected.is_users(&reg) {
+            .find(|(_, _, owners)| owned_by(&reg, owners))
+            .map(|(b, _, _)| *b);
+        let signed = || {
+            signers
+                .iter()
+                .any(|d| lookalike::registrable(d).as_deref() == Some(reg.as_str()))
+        };
+        if let Some(b) = brand.filter(|_| !s.protected.is_users(&reg) && !signed()) {
             ev.push(Evidence::new(
                 "sender.brand_domain_unsigned",
                 6,
@@ -705,11 +723,11 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     }
 
     // Job scams: pay by the week, day or hour for work from home.
-    if let Some(rate) = pay_rate(s.hay) {
-        if let Some(w) = REMOTE_WORK
-            .iter()
-            .find(|w| crate::analyze::contains_word(s.hay, w))
-        {
+    let remote = REMOTE_WORK
+        .iter()
+        .find(|w| crate::analyze::contains_word(s.hay, w));
+    if let Some(w) = remote {
+        if let Some(rate) = pay_rate(s.hay) {
             ev.push(Evidence::new(
                 "lure.job_pay",
                 3,
@@ -734,23 +752,34 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
 mod tests {
     use super::*;
 
-    fn extortion(text: &str) -> bool {
-        let mut ev = Vec::new();
-        let p = lookalike::Protected::builtin();
-        let hay = text.to_lowercase();
+    /// What [`rules`] adds to `before` for a display name, a sender domain
+    /// and a text (lower case), with the built-in brands.
+    fn judged(
+        name: Option<&str>,
+        domain: Option<&str>,
+        hay: &str,
+        before: Vec<Evidence>,
+    ) -> Vec<Evidence> {
+        let mut ev = before;
         rules(
             &Seen {
                 subject: "",
-                from_name: None,
+                from_name: name,
                 from_addr: None,
-                sender_domain: None,
-                hay: &hay,
-                protected: &p,
+                sender_domain: domain,
+                hay,
+                protected: &lookalike::Protected::builtin(),
                 signers: None,
             },
             &mut ev,
         );
-        ev.iter().any(|e| e.rule == "lure.extortion")
+        ev
+    }
+
+    fn extortion(text: &str) -> bool {
+        judged(None, None, &text.to_lowercase(), Vec::new())
+            .iter()
+            .any(|e| e.rule == "lure.extortion")
     }
 
     #[test]
@@ -797,7 +826,7 @@ mod tests {
     #[test]
     fn brands_and_disguises() {
         let p = lookalike::Protected::builtin();
-        let fb = |hay, sender| foreign_brand(hay, Some(sender), &p);
+        let fb = |hay, sender| foreign_brand(hay, &lookalike::registrable(sender).unwrap(), &p);
         assert_eq!(
             fb("microsoft account team", "access-accsecurity.com"),
             Some("microsoft")
@@ -883,22 +912,9 @@ mod tests {
     /// The rule as `rules` weighs it: owners, free mail and word brands.
     #[test]
     fn brand_as_name_weighs_owners_and_words() {
-        let p = lookalike::Protected::builtin();
         let weight = |name: &str, domain: &str| {
-            let mut ev = Vec::new();
-            rules(
-                &Seen {
-                    subject: "",
-                    from_name: Some(name),
-                    from_addr: None,
-                    sender_domain: Some(domain),
-                    hay: "",
-                    protected: &p,
-                    signers: None,
-                },
-                &mut ev,
-            );
-            ev.iter()
+            judged(Some(name), Some(domain), "", Vec::new())
+                .iter()
                 .find(|e| e.rule == "sender.brand_as_name")
                 .map(|e| e.weight)
         };
@@ -908,6 +924,38 @@ mod tests {
         assert_eq!(weight("Microsoft", "email.microsoft.com"), None);
         assert_eq!(weight("The Ledger", "theledger.com"), Some(4));
         assert_eq!(weight("Amazon", "amazon.de"), None);
+        assert_eq!(
+            weight("PayPal", "paypal.help"),
+            Some(8),
+            "a squatted suffix"
+        );
+        assert_eq!(weight("Sparkasse", "sparkasse-koelnbonn.de"), None);
+        assert_eq!(weight("Sparkasse", "sparkasse.example"), None);
+        assert_eq!(weight("Sparkasse", "sparkassen-bonus.example"), Some(8));
+        // It replaces the protected brand's name judged already.
+        let ev = judged(
+            Some("Binance"),
+            Some("binance-verify.example"),
+            "",
+            vec![Evidence::new("sender.brand_name_elsewhere", 5, "x")],
+        );
+        let rules: Vec<_> = ev.iter().map(|e| e.rule).collect();
+        assert_eq!(rules, ["sender.brand_as_name"]);
+    }
+
+    #[test]
+    fn job_pay_needs_work_from_home() {
+        let fires = |hay: &str| {
+            judged(None, None, hay, Vec::new())
+                .iter()
+                .any(|e| e.rule == "lure.job_pay")
+        };
+        assert!(fires(
+            "a part-time, home-based role with a salary of $800/week."
+        ));
+        assert!(!fires("a salary of $800/week for the warehouse shift."));
+        assert!(!fires("a fully remote senior role at $90/hour."));
+        assert!(!fires("part-time work from home, salary to be agreed."));
     }
 
     #[test]

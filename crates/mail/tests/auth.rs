@@ -507,7 +507,14 @@ fn a_brand_domain_without_its_signature_is_forged() {
     let (_, brand_rec) = ed_key();
     let dns = records(&[("s1._domainkey.paypal.com", &brand_rec)]);
     assert!(all_rules(&own, Some(dns)).contains(&RULE));
-    // Free mail (lists drop signatures) and ordinary domains: no rule.
+    // A well-formed signature of the brand whose body hash does not match
+    // (anyone can write one) is no signature of it.
+    let altered = own.replace(BODY, "Please confirm your wallet before Monday.");
+    assert_ne!(altered, own);
+    assert!(all_rules(&altered, None).contains(&RULE));
+    // Free mail (lists drop signatures; outlook.com is Microsoft's, but
+    // free mail owns no brand) and ordinary domains: no rule.
+    assert!(!all_rules(&message("outlook.com", BODY), None).contains(&RULE));
     assert!(!all_rules(&message("gmail.com", BODY), None).contains(&RULE));
     assert!(!all_rules(&message("example.org", BODY), None).contains(&RULE));
 }
