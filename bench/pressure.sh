@@ -42,13 +42,19 @@ if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/drop_caches ]; then
     exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build -q --release --manifest-path "$root/Cargo.toml" -p chainhound
-cargo build -q --release --manifest-path "$root/bench/Cargo.toml" --bin ingest_bench
-ch="$root/target/release/chainhound"
+# CHAINHOUND_BIN: measure that chainhound binary instead of building this
+# tree's (to compare two builds in one sitting).
+if [ -n "${CHAINHOUND_BIN:-}" ]; then
+    ch=$CHAINHOUND_BIN
+else
+    cargo build -q --release --manifest-path "$root/Cargo.toml" -p chainhound
+    ch="$root/target/release/chainhound"
+fi
 bench="$root/bench/target/release/ingest_bench"
 mkdir -p "$work"
 blocks="$work/sim-plain"
 if [ ! -d "$blocks/blocks" ]; then
+    cargo build -q --release --manifest-path "$root/bench/Cargo.toml" --bin ingest_bench
     "$bench" --chain toy --txs "$txs" --workdir "$work" --generate-only
     rm -rf "$work/sim-xor" # only the plain copy is ingested here
 fi

@@ -65,6 +65,13 @@ enum Cmd {
         /// coins without reading the index; 0 turns it off.
         #[arg(long, value_name = "MB", default_value_t = 256)]
         spend_cache_mb: u64,
+        /// New txids (and addresses) held in memory, then swept into their
+        /// lookup table in one pass in slot order, besides at every commit;
+        /// 0 writes each in place at once. Default: 0 while the index fits
+        /// in half the available memory, else as many as 1/64 of it holds
+        /// (24 bytes an entry). The index's bytes do not depend on it.
+        #[arg(long, value_name = "ENTRIES")]
+        table_batch: Option<usize>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -569,6 +576,7 @@ fn run(cli: Cli) -> Result<Found> {
             max_height,
             commit_every,
             spend_cache_mb,
+            table_batch,
             json,
             quiet,
         } => {
@@ -591,6 +599,7 @@ fn run(cli: Cli) -> Result<Found> {
                 max_height,
                 commit_every_blocks: commit_every,
                 spend_cache_bytes: spend_cache_mb.saturating_mul(1 << 20),
+                max_held: table_batch,
                 ..Default::default()
             };
             let mut bar = Bar::new(quiet || json);

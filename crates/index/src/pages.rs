@@ -2,8 +2,9 @@
 //! not be read again, so that streaming data does not push out the pages
 //! ingest reads and writes at random.
 //!
-//! Owns: the one `madvise` + `posix_fadvise` pair, and the page size. Must not: decide which
-//! ranges to give back (the block source and the store's columns do).
+//! Owns: the one `madvise` + `posix_fadvise` pair, the page size, and the
+//! memory the kernel says is available. Must not: decide which ranges to
+//! give back (the block source and the store's columns do).
 
 /// Gives back the whole pages within bytes `from..to` of `map`, a shared
 /// mapping of the file `fd`: unmapped (`MADV_DONTNEED`), then dropped from
@@ -57,4 +58,17 @@ pub fn page_size() -> u64 {
 #[cfg(not(target_os = "linux"))]
 pub fn page_size() -> u64 {
     4096
+}
+
+/// Memory the kernel could give without swapping (`MemAvailable` of
+/// `/proc/meminfo`, free memory plus page cache it can drop), in bytes;
+/// `None` off Linux or if unreadable.
+pub fn mem_available() -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

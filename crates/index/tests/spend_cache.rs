@@ -193,6 +193,30 @@ fn written_pages_given_back_read_back_the_same() {
     assert_same_index(&t.path().join("plain"), &t.path().join("dropped"));
 }
 
+/// New table entries are held in memory and swept into the tables' files
+/// at each commit (here: the end of each run) or once too many are held.
+/// Sweeping after every block, or every 37 entries, must give the same
+/// files as sweeping only at commits.
+#[test]
+fn table_entries_swept_in_any_batches_give_the_same_index() {
+    let t = tempfile::tempdir().unwrap();
+    let src = node(t.path(), &generate_sized(53, 400, 60, 25));
+    let plain = ingest_in_runs(&src, &t.path().join("plain"), 0, &[250]);
+    // Every spend found (in the tables' files or among the held entries).
+    assert_eq!(chain_warnings(&plain), Vec::<String>::new());
+    for held in [1, 37] {
+        let opts = IngestOptions {
+            spend_cache_bytes: 0,
+            max_held: Some(held),
+            ..Default::default()
+        };
+        let dir = t.path().join(format!("held-{held}"));
+        let swept = ingest_in_runs_with(&src, &dir, &opts, &[250]);
+        assert_eq!(chain_warnings(&swept), chain_warnings(&plain));
+        assert_same_index(&t.path().join("plain"), &dir);
+    }
+}
+
 /// A rollback must empty the cache: the ids of the outputs it removes are
 /// given to the next blocks' outputs, so a cached outpoint of a removed tx
 /// would name another tx's output. Here tx X (block 3a) is cached, the

@@ -19,23 +19,23 @@ enum Map {
     Rw(MmapMut),
 }
 
-/// Asks the CPU to fetch the cache line holding `bytes[i]` (a hint; no
+/// Asks the CPU to fetch the cache line holding `items[i]` (a hint; no
 /// effect on results, nothing if `i` is out of range), so that many
 /// lookups' cache misses overlap.
 #[inline]
-pub fn prefetch_at(bytes: &[u8], i: usize) {
+pub fn prefetch_at<T>(items: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(p) = bytes.get(i) {
+    if let Some(p) = items.get(i) {
         // SAFETY: a prefetch of a valid address has no observable effect.
         unsafe {
             std::arch::x86_64::_mm_prefetch(
-                p as *const u8 as *const i8,
+                p as *const T as *const i8,
                 std::arch::x86_64::_MM_HINT_T0,
             )
         };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (bytes, i);
+    let _ = (items, i);
 }
 
 /// One column file.

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

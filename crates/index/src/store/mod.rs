@@ -22,6 +22,7 @@ pub mod spends;
 pub mod table;
 
 pub use manifest::{Counts, Manifest, FORMAT};
+pub use table::HELD_BYTES;
 
 use chainhound_chain::{AddressKey, BlockHash, Network, ScriptType, Txid};
 use column::Column;
@@ -31,7 +32,7 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::Hasher;
 use std::io;
 use std::path::{Path, PathBuf};
-use table::Table;
+use table::{Batched, NoRoom, Table};
 
 /// A transaction's number: its position in the chain (0 is the genesis coinbase).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -496,8 +497,8 @@ pub struct Store {
     manifest: Manifest,
     network: Network,
     cols: Vec<Column>,
-    txid_tbl: Table,
-    addr_tbl: Table,
+    txid_tbl: Batched,
+    addr_tbl: Batched,
     /// Records in the columns (committed, plus appended so far by a writer).
     cur: Counts,
     writer: Option<WriterState>,
@@ -518,8 +519,9 @@ enum Keys {
     Addresses,
 }
 
-/// Table entries hashed, then fetched, then inserted together by a rebuild.
-const REBUILD_BATCH: usize = 256;
+/// Ids a table rebuild sweeps in at a time (4 Mi: 32 MB of hashes and as
+/// much scratch).
+const REBUILD_CHUNK: usize = 1 << 22;
 
 /// Appended bytes between two starts of the columns' writeback (see
 /// [`Column::start_writeback`]), by default.
@@ -575,6 +577,10 @@ const DEFERRED_CANDIDATES: u32 = 4;
 const SPENDS_UNKNOWN_TX: u64 = u64::MAX;
 /// ... and of a spend of an output index past the tx's outputs.
 const SPENDS_MISSING_OUTPUT: u64 = u64::MAX - 1;
+
+fn no_room(_: NoRoom) -> StoreError {
+    StoreError::Full("a hash table's run of full slots reached the end of its spare slots")
+}
 
 fn u40(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
@@ -658,8 +664,8 @@ impl Store {
         }
         let tp = dir.join(format!("txid.{}.tbl", manifest.txid_table));
         let ap = dir.join(format!("addr.{}.tbl", manifest.addr_table));
-        let txid_tbl = Table::open(&tp, writable).map_err(io_at(&tp))?;
-        let addr_tbl = Table::open(&ap, writable).map_err(io_at(&ap))?;
+        let txid_tbl = Batched::new(Table::open(&tp, writable).map_err(io_at(&tp))?);
+        let addr_tbl = Batched::new(Table::open(&ap, writable).map_err(io_at(&ap))?);
         Ok(Store {
             dir: dir.to_path_buf(),
             network,
@@ -788,8 +794,8 @@ impl Store {
                     .write_at(o * 4, &UNSPENT.to_le_bytes());
             }
         }
-        self.txid_tbl.forget_from(c.txs);
-        self.addr_tbl.forget_from(c.addrs);
+        self.txid_tbl.table_mut().forget_from(c.txs);
+        self.addr_tbl.table_mut().forget_from(c.addrs);
         self.clear_kinds_from(c.addrs);
         self.flush_all()
     }
@@ -871,8 +877,8 @@ impl Store {
             .iter()
             .map(|c| (c.file_name(), self.col(*c).len()))
             .collect();
-        v.push(("txid.tbl", self.txid_tbl.capacity() * table::SLOT));
-        v.push(("addr.tbl", self.addr_tbl.capacity() * table::SLOT));
+        v.push(("txid.tbl", self.txid_tbl.table().file_bytes()));
+        v.push(("addr.tbl", self.addr_tbl.table().file_bytes()));
         v
     }
 
@@ -1245,6 +1251,16 @@ impl Store {
         self.writeback_every = bytes.max(crate::pages::page_size());
     }
 
+    /// Holds up to `entries` new entries of each hash table in memory,
+    /// swept into the table's file at once (in slot order) when that many
+    /// are held and at every commit; 0 (the default) writes each entry in
+    /// place at once. The files' bytes do not depend on it: a sweep leaves
+    /// what inserting one by one would.
+    pub fn set_max_held(&mut self, entries: usize) {
+        self.txid_tbl.set_max_held(entries);
+        self.addr_tbl.set_max_held(entries);
+    }
+
     /// Bytes of written columns this store has given back to the kernel
     /// (none but on Linux).
     pub fn given_back(&self) -> u64 {
@@ -1282,18 +1298,20 @@ impl Store {
                 "a hash table holds at most 95% of 2^32 entries",
             ));
         }
-        if txs * den > self.txid_tbl.capacity() * num
-            && self.txid_tbl.capacity() < Table::MAX_CAPACITY
+        if txs * den > self.txid_tbl.table().capacity() * num
+            && self.txid_tbl.table().capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table(Keys::Txids, gen, txs)?;
+            let t = self.rebuild_table(Keys::Txids, gen, txs)?;
+            self.txid_tbl.replace(t);
             self.manifest.txid_table = gen;
         }
-        if addrs * den > self.addr_tbl.capacity() * num
-            && self.addr_tbl.capacity() < Table::MAX_CAPACITY
+        if addrs * den > self.addr_tbl.table().capacity() * num
+            && self.addr_tbl.table().capacity() < Table::MAX_CAPACITY
         {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table(Keys::Addresses, gen, addrs)?;
+            let t = self.rebuild_table(Keys::Addresses, gen, addrs)?;
+            self.addr_tbl.replace(t);
             self.manifest.addr_table = gen;
         }
         Ok(())
@@ -1305,16 +1323,18 @@ impl Store {
     /// only on the chain, so every run over it ends with the same files.
     pub fn reserve(&mut self, txs: u64) -> Result<()> {
         let want = Table::capacity_for(txs);
-        if want > self.txid_tbl.capacity() {
+        if want > self.txid_tbl.table().capacity() {
             let gen = self.manifest.txid_table + 1;
-            self.txid_tbl = self.rebuild_table_to(Keys::Txids, gen, want)?;
+            let t = self.rebuild_table_to(Keys::Txids, gen, want)?;
+            self.txid_tbl.replace(t);
             self.manifest.txid_table = gen;
         }
         // Mainnet has about 1.25 distinct addresses per transaction.
         let want = Table::capacity_for(txs + txs / 4);
-        if want > self.addr_tbl.capacity() {
+        if want > self.addr_tbl.table().capacity() {
             let gen = self.manifest.addr_table + 1;
-            self.addr_tbl = self.rebuild_table_to(Keys::Addresses, gen, want)?;
+            let t = self.rebuild_table_to(Keys::Addresses, gen, want)?;
+            self.addr_tbl.replace(t);
             self.manifest.addr_table = gen;
         }
         Ok(())
@@ -1338,26 +1358,23 @@ impl Store {
         };
         let p = self.dir.join(format!("{name}.{gen}.tbl"));
         let mut t = Table::create(&p, capacity).map_err(io_at(&p))?;
-        // Hashes in batches: every slot of a batch is fetched before the
-        // first insert waits for one (ids still go in increasing order).
-        let mut batch = Vec::with_capacity(REBUILD_BATCH);
-        fn flush(t: &mut Table, batch: &mut Vec<(u64, u32)>) {
-            for &(h, _) in batch.iter() {
-                t.prefetch(h);
-            }
-            for &(h, id) in batch.iter() {
-                t.insert(h, id);
-            }
-            batch.clear();
-        }
+        // In chunks of ids, each swept in (as the writer's held entries are).
+        let (mut chunk, mut scratch) = (Vec::new(), table::Scratch::default());
+        let mut base = 0u32;
+        let mut sweep = |t: &mut Table, chunk: &mut Vec<u64>| -> Result<()> {
+            t.insert_batch(chunk, base, &mut scratch).map_err(no_room)?;
+            base += chunk.len() as u32;
+            chunk.clear();
+            Ok(())
+        };
         if keys == Keys::Txids {
-            for (id, key) in self.col(Col::TxTxid).bytes().chunks_exact(32).enumerate() {
-                batch.push((hasher.hash(key), id as u32));
-                if batch.len() == REBUILD_BATCH {
-                    flush(&mut t, &mut batch);
+            for key in self.col(Col::TxTxid).bytes().chunks_exact(32) {
+                chunk.push(hasher.hash(key));
+                if chunk.len() == REBUILD_CHUNK {
+                    sweep(&mut t, &mut chunk)?;
                 }
             }
-            flush(&mut t, &mut batch);
+            sweep(&mut t, &mut chunk)?;
             return Ok(t);
         }
         let kinds = self
@@ -1381,13 +1398,13 @@ impl Store {
                     ),
                 });
             };
-            batch.push((hasher.addr(&key), id as u32));
-            if batch.len() == REBUILD_BATCH {
-                flush(&mut t, &mut batch);
+            chunk.push(hasher.addr(&key));
+            if chunk.len() == REBUILD_CHUNK {
+                sweep(&mut t, &mut chunk)?;
             }
             off += n;
         }
-        flush(&mut t, &mut batch);
+        sweep(&mut t, &mut chunk)?;
         Ok(t)
     }
 
@@ -1460,7 +1477,9 @@ impl Store {
             self.push(Col::TxOut, &u40_bytes(outs))?;
             self.push(Col::TxIn, &u40_bytes(ins))?;
             self.push(Col::TxMeta, &[tx.meta.0])?;
-            self.txid_tbl.insert(tx.hash, self.cur.txs);
+            self.txid_tbl
+                .insert(tx.hash, self.cur.txs)
+                .map_err(no_room)?;
             self.cur.txs += 1;
             outs += tx.n_out as u64;
             ins += tx.n_in as u64;
@@ -1490,6 +1509,9 @@ impl Store {
         }
         self.writer().spent = spent;
         self.cur.blocks += 1;
+        if self.txid_tbl.is_full() || self.addr_tbl.is_full() {
+            self.sweep_tables()?;
+        }
         if self.appended >= self.writeback_every {
             self.appended = 0;
             for c in Col::ALL {
@@ -1647,7 +1669,7 @@ impl Store {
                         self.push(Col::AddrBody, key.body())?;
                         self.cur.key_bytes += key.len as u64;
                         self.push(Col::AddrHead, &u40_bytes(NONE40))?;
-                        self.addr_tbl.insert(key.hash, a);
+                        self.addr_tbl.insert(key.hash, a).map_err(no_room)?;
                         self.cur.addrs += 1;
                         a
                     }
@@ -1682,11 +1704,18 @@ impl Store {
     }
 
     fn flush_all(&mut self) -> Result<()> {
+        self.sweep_tables()?;
         for c in &self.cols {
             c.flush().map_err(io_at(c.path()))?;
         }
-        self.txid_tbl.flush().map_err(io_at(&self.dir))?;
-        self.addr_tbl.flush().map_err(io_at(&self.dir))
+        self.txid_tbl.sync().map_err(io_at(&self.dir))?;
+        self.addr_tbl.sync().map_err(io_at(&self.dir))
+    }
+
+    /// Puts the table entries held in memory into the tables' files.
+    fn sweep_tables(&mut self) -> Result<()> {
+        self.txid_tbl.flush().map_err(no_room)?;
+        self.addr_tbl.flush().map_err(no_room)
     }
 
     /// Makes everything appended so far durable and visible.
@@ -1790,8 +1819,8 @@ impl Store {
         if let Some(w) = self.writer.as_mut() {
             w.spends.clear();
         }
-        self.txid_tbl.forget_from(target.txs);
-        self.addr_tbl.forget_from(target.addrs);
+        self.txid_tbl.table_mut().forget_from(target.txs);
+        self.addr_tbl.table_mut().forget_from(target.addrs);
         self.clear_kinds_from(target.addrs);
         for col in Col::ALL {
             let len = col.len_for(&target);

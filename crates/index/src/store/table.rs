@@ -5,15 +5,26 @@
 //! `id + 1` (0 marks an empty slot). The slot index comes from the hash's
 //! low bits, so a probe compares fingerprints first and reads the stored key
 //! (through the caller's `visit`) only on a fingerprint match: one probed
-//! slot in 256 costs a needless key read. Linear probing; any capacity (the
-//! home slot is the hash's low half scaled to it). Tables are sized for a
-//! load of 0.7 and the store rebuilds one at 1.5 times its entries before it
+//! slot in 256 costs a needless key read. Linear probing without wrapping:
+//! home slots are `0..capacity` (the hash's low half scaled to it, so any
+//! capacity works) and [`TAIL`] spare slots follow them, where a run that
+//! reaches the end of the home range goes on. Tables are sized for a load
+//! of 0.7 and the store rebuilds one at 1.5 times its entries before it
 //! passes 0.8, so a table's load stays between about 0.47 and 0.8.
+//!
+//! Entries are placed as if inserted one by one in increasing id order
+//! (first come, first served), whether they are inserted one at a time
+//! ([`Table::insert`]) or many at once ([`Table::insert_batch`], which
+//! visits the slots in order: one sweep instead of a random write per
+//! entry). So the bytes of a table depend only on its entries, never on how
+//! they were batched, and an interrupted run that is resumed ends with the
+//! same file as an uninterrupted one. [`Batched`] holds a writer's recent
+//! entries in memory, answers probes for them, and sweeps them in at once.
 //!
 //! The table never deletes during a run. Entries whose id is not committed
 //! (left by an interrupted run, or above a rollback point) are removed by
 //! [`Table::forget_from`]; that is safe under linear probing because ids are
-//! inserted in increasing order, so no committed entry's probe path runs
+//! placed in increasing order, so no committed entry's probe path runs
 //! through a later one.
 
 use memmap2::{Mmap, MmapMut};
@@ -29,7 +40,10 @@ enum Slots {
 /// A table mapped from its file.
 pub struct Table {
     slots: Slots,
+    /// Home slots; the file has [`TAIL`] more.
     cap: u64,
+    /// All slots, `cap + TAIL`.
+    len: u64,
 }
 
 /// Largest load before the store rebuilds a table, as `num / den`.
@@ -41,10 +55,24 @@ pub const SIZING_LOAD: (u64, u64) = (7, 10);
 /// Bytes per slot.
 pub const SLOT: u64 = 5;
 
+/// Spare slots after the home range, where runs that reach its end go on
+/// instead of wrapping to slot 0 (wrapping would make a batch's sweep
+/// depend on where it starts). The longest run of a table of 2^32 slots at
+/// 0.8 load is about a thousand slots; a run that reaches the end of the
+/// tail makes the insert fail (the store reports the table full).
+pub const TAIL: u64 = 4096;
+
+/// How far ahead of the entry it places a sweep fetches slots.
+const PREFETCH_AHEAD: usize = 16;
+
+/// An insert found no empty slot between its home and the end of the tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoom;
+
 const SLOT_MASK: u64 = (1 << 40) - 1;
 
 impl Table {
-    /// Creates a new table file of `capacity` slots (a power of two).
+    /// Creates a new table file of `capacity` home slots (and the tail).
     pub fn create(path: &Path, capacity: u64) -> io::Result<Table> {
         assert!(capacity > 0 && capacity <= Self::MAX_CAPACITY);
         let f = OpenOptions::new()
@@ -53,7 +81,7 @@ impl Table {
             .create(true)
             .truncate(true)
             .open(path)?;
-        f.set_len(capacity * SLOT)?;
+        f.set_len((capacity + TAIL) * SLOT)?;
         Self::map(f, true)
     }
 
@@ -64,9 +92,10 @@ impl Table {
     }
 
     fn map(f: File, writable: bool) -> io::Result<Table> {
-        let len = f.metadata()?.len();
-        let cap = len / SLOT;
-        if cap == 0 || cap > u32::MAX as u64 || len % SLOT != 0 {
+        let bytes = f.metadata()?.len();
+        let len = bytes / SLOT;
+        let cap = len.saturating_sub(TAIL);
+        if cap == 0 || cap > Self::MAX_CAPACITY || bytes % SLOT != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "hash table file has a bad size",
@@ -80,7 +109,7 @@ impl Table {
         } else {
             Slots::Ro(unsafe { Mmap::map(&f)? })
         };
-        Ok(Table { slots, cap })
+        Ok(Table { slots, cap, len })
     }
 
     /// The slot a probe for `hash` starts at: the low 32 bits of the hash
@@ -91,18 +120,14 @@ impl Table {
         ((hash & 0xffff_ffff) * self.cap) >> 32
     }
 
-    #[inline]
-    fn next(&self, i: u64) -> u64 {
-        if i + 1 == self.cap {
-            0
-        } else {
-            i + 1
-        }
-    }
-
-    /// Number of slots.
+    /// Number of home slots (the load is entries over this).
     pub fn capacity(&self) -> u64 {
         self.cap
+    }
+
+    /// Size of the file in bytes.
+    pub fn file_bytes(&self) -> u64 {
+        self.len * SLOT
     }
 
     fn raw(&self) -> &[u8] {
@@ -142,41 +167,121 @@ impl Table {
     }
 
     /// Calls `visit` with every id whose fingerprint matches `hash`, among
-    /// ids below `limit`, in probe order, until it returns `true`.
-    pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) {
+    /// ids below `limit`, in probe order, until it returns `true`; says
+    /// whether it did.
+    pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) -> bool {
         let fp = hash >> 56;
-        let mut i = self.home(hash);
-        // At most one lap: a damaged table with no empty slot must not hang.
-        for _ in 0..self.cap {
+        // Ends at an empty slot or the end of the file (a damaged table
+        // with no empty slot must not hang).
+        for i in self.home(hash)..self.len {
             let s = self.slot(i);
             if s == 0 {
-                return;
+                return false;
             }
             if s >> 32 == fp {
                 // An id of 0 is a slot half-written by a concurrent writer.
                 if let Some(id) = ((s & 0xffff_ffff) as u32).checked_sub(1) {
                     if id < limit && visit(id) {
-                        return;
+                        return true;
                     }
                 }
             }
-            i = self.next(i);
         }
+        false
     }
 
-    /// Inserts `id` for `hash` (no duplicate check: see [`Table::probe`]).
-    pub fn insert(&mut self, hash: u64, id: u32) {
-        let v = (hash >> 56) << 32 | (id as u64 + 1);
-        let mut i = self.home(hash);
-        while self.slot(i) != 0 {
-            i = self.next(i);
+    /// The first empty slot at or after `i`.
+    fn free_from(&self, mut i: u64) -> Result<u64, NoRoom> {
+        while i < self.len {
+            if self.slot(i) == 0 {
+                return Ok(i);
+            }
+            i += 1;
         }
-        self.set_slot(i, v);
+        Err(NoRoom)
+    }
+
+    /// Inserts `id` for `hash` (no duplicate check: see [`Table::probe`]);
+    /// `id` must be above every id in the table.
+    pub fn insert(&mut self, hash: u64, id: u32) -> Result<(), NoRoom> {
+        let i = self.free_from(self.home(hash))?;
+        self.set_slot(i, (hash >> 56) << 32 | (id as u64 + 1));
+        Ok(())
+    }
+
+    /// Inserts ids `base..base + hashes.len()` for `hashes`, all above every
+    /// id in the table, leaving exactly the slots that inserting them one by
+    /// one in id order would, but visiting the table's slots in increasing
+    /// order (a sweep, not a random write per entry). `scratch` is reused
+    /// memory.
+    ///
+    /// How: entries sorted by home slot are grouped into runs, a run ending
+    /// at the first slot that stays empty (the set of slots a batch fills
+    /// under linear probing does not depend on the order of insertion, so
+    /// placing them by home order finds it). Nothing crosses such a slot, so
+    /// each run's entries are then placed one by one in id order within it.
+    pub fn insert_batch(
+        &mut self,
+        hashes: &[u64],
+        base: u32,
+        scratch: &mut Scratch,
+    ) -> Result<(), NoRoom> {
+        let Scratch { sorted, spare, run } = scratch;
+        let fp = |id: u32| (hashes[(id - base) as usize] >> 56) << 32 | (id as u64 + 1);
+        // (home, id) in one word: homes are below 2^32.
+        sorted.clear();
+        sorted.extend(
+            hashes
+                .iter()
+                .enumerate()
+                .map(|(k, &h)| self.home(h) << 32 | (base as u64 + k as u64)),
+        );
+        // Ids already ascend: a stable sort by home gives (home, id) order.
+        radix_sort_high_half(sorted, spare);
+        let scratch = &*sorted;
+        let mut k = 0;
+        while k < scratch.len() {
+            // The run starting with entry k: place by home order to find
+            // where it ends (nothing is written yet).
+            let mut end = k;
+            let mut next_free = 0;
+            while end < scratch.len() {
+                // The slots of entries further on, fetched while these are
+                // placed (a sparse sweep is one cache miss per entry).
+                if let Some(&e) = scratch.get(end + PREFETCH_AHEAD) {
+                    super::column::prefetch_at(self.raw(), ((e >> 32) * SLOT) as usize);
+                }
+                let h = scratch[end] >> 32;
+                if end > k && h > next_free {
+                    break; // `next_free` stays empty: the run ends there.
+                }
+                let p = self.free_from(h.max(next_free))?;
+                // (Past the end, the next entry of the run finds no room.)
+                next_free = self.free_from(p + 1).unwrap_or(self.len);
+                end += 1;
+            }
+            // Place the run's entries in id order.
+            if end == k + 1 {
+                let e = scratch[k];
+                let i = self.free_from(e >> 32)?;
+                self.set_slot(i, fp(e as u32));
+            } else {
+                run.clear();
+                run.extend(scratch[k..end].iter().map(|&e| e.rotate_right(32)));
+                run.sort_unstable();
+                for &e in run.iter() {
+                    let i = self.free_from(e & 0xffff_ffff)?;
+                    self.set_slot(i, fp((e >> 32) as u32));
+                }
+            }
+            k = end;
+        }
+        Ok(())
     }
 
     /// Removes every entry whose id is `limit` or more.
     pub fn forget_from(&mut self, limit: u32) {
-        for i in 0..self.capacity() {
+        for i in 0..self.len {
             let s = self.slot(i);
             if s != 0 && (s & 0xffff_ffff) as u32 > limit {
                 self.set_slot(i, 0);
@@ -204,9 +309,214 @@ impl Table {
     }
 }
 
+/// A table with the entries a writer added since its last sweep held in
+/// memory: [`Batched::insert`] notes an entry, [`Batched::probe`] answers
+/// from the file and the held entries alike, and [`Batched::flush`] sweeps
+/// the held ones into the file ([`Table::insert_batch`]). The file's bytes
+/// are the same as if every entry had gone in at once.
+pub struct Batched {
+    table: Table,
+    /// Id of `hashes[0]` (held ids are consecutive).
+    base: u32,
+    /// Hashes of the held entries, by id.
+    hashes: Vec<u64>,
+    /// Open addressing over `hashes`: the hash's low half, then `k + 1` (0
+    /// empty), so a probe reads `hashes` only to sweep; a power of two at
+    /// least twice as long, probed from the hash's high half.
+    index: Vec<u64>,
+    /// Memory reused by the sweeps.
+    scratch: Scratch,
+    /// Entries held before [`Batched::is_full`] says so; 0: none, every
+    /// entry goes straight into the file.
+    max_held: usize,
+}
+
+/// Memory a sweep reuses ([`Table::insert_batch`]).
+#[derive(Default)]
+pub struct Scratch {
+    sorted: Vec<u64>,
+    spare: Vec<u64>,
+    run: Vec<u64>,
+}
+
+/// Sorts `v` by the high 32 bits of its values, keeping the order of equal
+/// ones (least significant byte first, one pass per byte that differs).
+fn radix_sort_high_half(v: &mut Vec<u64>, spare: &mut Vec<u64>) {
+    spare.clear();
+    spare.resize(v.len(), 0);
+    for shift in [32u32, 40, 48, 56] {
+        let mut count = [0usize; 257];
+        for &e in v.iter() {
+            count[((e >> shift) & 0xff) as usize + 1] += 1;
+        }
+        if count.contains(&v.len()) {
+            continue; // one value of this byte: already in order
+        }
+        for b in 0..256 {
+            count[b + 1] += count[b];
+        }
+        for &e in v.iter() {
+            let d = &mut count[((e >> shift) & 0xff) as usize];
+            spare[*d] = e;
+            *d += 1;
+        }
+        std::mem::swap(v, spare);
+    }
+}
+
+/// Memory a held entry takes at most: its hash (8 bytes) and 8 to 16
+/// bytes of index.
+pub const HELD_BYTES: u64 = 24;
+
+impl Batched {
+    /// Wraps a table, holding nothing.
+    pub fn new(table: Table) -> Batched {
+        Batched {
+            table,
+            base: 0,
+            hashes: Vec::new(),
+            index: Vec::new(),
+            scratch: Scratch::default(),
+            max_held: 0,
+        }
+    }
+
+    /// Puts a rebuilt table in place; it holds every entry, so none is held.
+    pub fn replace(&mut self, table: Table) {
+        self.table = table;
+        self.hashes.clear();
+        self.index.fill(0);
+    }
+
+    /// Sets how many entries make [`Batched::is_full`] true; 0 (the
+    /// default) holds none: each insert goes straight into the file. Holding
+    /// costs a cache miss per entry in RAM, and saves random page writes
+    /// only if the table's pages do not stay in RAM.
+    pub fn set_max_held(&mut self, entries: usize) {
+        self.max_held = entries;
+    }
+
+    /// Whether the held entries should be swept in now.
+    pub fn is_full(&self) -> bool {
+        self.max_held > 0 && self.hashes.len() >= self.max_held
+    }
+
+    /// The table (without the held entries).
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The table, for changes that need nothing held.
+    pub fn table_mut(&mut self) -> &mut Table {
+        debug_assert!(self.hashes.is_empty(), "entries held");
+        &mut self.table
+    }
+
+    /// Entries held in memory.
+    pub fn held(&self) -> usize {
+        self.hashes.len()
+    }
+
+    #[inline]
+    fn index_slot(&self, hash: u64) -> usize {
+        (hash >> 32) as usize & (self.index.len() - 1)
+    }
+
+    /// Notes `id` for `hash` (or inserts it at once if nothing is to be
+    /// held); ids must follow one another from the first held one, and be
+    /// above every id in the table.
+    pub fn insert(&mut self, hash: u64, id: u32) -> Result<(), NoRoom> {
+        if self.max_held == 0 && self.hashes.is_empty() {
+            return self.table.insert(hash, id);
+        }
+        if self.hashes.is_empty() {
+            self.base = id;
+        }
+        debug_assert_eq!(id as u64, self.base as u64 + self.hashes.len() as u64);
+        if (self.hashes.len() + 1) * 2 > self.index.len() {
+            self.grow_index();
+        }
+        self.hashes.push(hash);
+        let k = self.hashes.len() as u64;
+        let mask = self.index.len() - 1;
+        let mut i = self.index_slot(hash);
+        while self.index[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.index[i] = hash << 32 | k;
+        Ok(())
+    }
+
+    fn grow_index(&mut self) {
+        let len = (self.index.len() * 2).max(4096);
+        self.index.clear();
+        self.index.resize(len, 0);
+        for (k, &h) in self.hashes.iter().enumerate() {
+            let mut i = self.index_slot(h);
+            while self.index[i] != 0 {
+                i = (i + 1) & (len - 1);
+            }
+            self.index[i] = h << 32 | (k as u64 + 1);
+        }
+    }
+
+    /// Asks the CPU to fetch the slots a probe for `hash` starts at.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.table.prefetch(hash);
+        if !self.index.is_empty() {
+            let i = self.index_slot(hash);
+            super::column::prefetch_at(&self.index, i);
+        }
+    }
+
+    /// As [`Table::probe`], over the file and then the held entries (whose
+    /// hash's low half and slot must match, not only the fingerprint).
+    pub fn probe(&self, hash: u64, limit: u32, mut visit: impl FnMut(u32) -> bool) -> bool {
+        if self.table.probe(hash, limit, &mut visit) {
+            return true;
+        }
+        if self.hashes.is_empty() {
+            return false;
+        }
+        let mask = self.index.len() - 1;
+        let mut i = self.index_slot(hash);
+        loop {
+            let e = self.index[i];
+            if e == 0 {
+                return false;
+            }
+            // The slot and the low half: the caller confirms the key.
+            let id = self.base + (e as u32 - 1);
+            if e >> 32 == hash & 0xffff_ffff && id < limit && visit(id) {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Sweeps the held entries into the table.
+    pub fn flush(&mut self) -> Result<(), NoRoom> {
+        if self.hashes.is_empty() {
+            return Ok(());
+        }
+        let r = self
+            .table
+            .insert_batch(&self.hashes, self.base, &mut self.scratch);
+        self.hashes.clear();
+        self.index.fill(0);
+        r
+    }
+
+    /// Writes the table's dirty pages to disk (held entries are not).
+    pub fn sync(&self) -> io::Result<()> {
+        self.table.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Table;
+    use super::{Batched, Table};
 
     #[test]
     fn capacities_are_pages_of_slots_within_the_32_bit_limit() {
@@ -219,13 +529,134 @@ mod tests {
         assert!(Table::MAX_CAPACITY <= u32::MAX as u64);
     }
 
+    /// splitmix64: hashes spread like the store's keyed SipHash.
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Hashes of every shape a sweep must get right: spread, crowded into
+    /// a few home slots (long runs), near the end of the home range (runs
+    /// into the tail), and repeated (a txid seen twice).
+    fn hashes(n: usize, seed: u64) -> Vec<u64> {
+        let mut v: Vec<u64> = Vec::with_capacity(n);
+        for i in 0..n {
+            let h = mix(seed ^ i as u64);
+            v.push(match i % 7 {
+                0 => h & !0xffff_fff0 | 0x8000_0000, // 16 homes mid-table
+                1 => h | 0xffff_f000,                // the last homes
+                2 if i > 10 => v[i - 9],             // an earlier one again
+                _ => h,
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn a_batch_leaves_the_bytes_inserts_in_id_order_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut scratch = super::Scratch::default();
+        for (cap, n, before, batch) in [
+            (512u64, 409usize, 0usize, 409usize),
+            (512, 409, 100, 7),
+            (4096, 3276, 1000, 1),
+            (4096, 3276, 0, 100),
+            (5000, 4000, 2500, 333),
+            (12_800, 10_240, 5, 4096),
+        ] {
+            let hs = hashes(n, cap ^ batch as u64);
+            let one = dir.path().join(format!("one-{cap}-{batch}.tbl"));
+            let many = dir.path().join(format!("many-{cap}-{batch}.tbl"));
+            let mut a = Table::create(&one, cap).unwrap();
+            let mut b = Table::create(&many, cap).unwrap();
+            for (id, &h) in hs.iter().enumerate() {
+                a.insert(h, id as u32).unwrap();
+            }
+            for (id, &h) in hs[..before].iter().enumerate() {
+                b.insert(h, id as u32).unwrap();
+            }
+            for (k, c) in hs[before..].chunks(batch).enumerate() {
+                let base = (before + k * batch) as u32;
+                b.insert_batch(c, base, &mut scratch).unwrap();
+            }
+            assert!(a.raw() == b.raw(), "capacity {cap}, batches of {batch}");
+            let tail_used = (cap..a.len).filter(|&i| a.slot(i) != 0).count();
+            assert!(tail_used > 0, "capacity {cap}: some run reaches the tail");
+            for (id, &h) in hs.iter().enumerate() {
+                let mut found = false;
+                b.probe(h, u32::MAX, |i| {
+                    found |= i == id as u32;
+                    found
+                });
+                assert!(found, "entry {id} at capacity {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn held_entries_are_found_and_swept_in_as_if_inserted() {
+        let dir = tempfile::tempdir().unwrap();
+        let hs = hashes(3000, 42);
+        let mut plain = Table::create(&dir.path().join("plain.tbl"), 4096).unwrap();
+        for (id, &h) in hs.iter().enumerate() {
+            plain.insert(h, id as u32).unwrap();
+        }
+        let t = Table::create(&dir.path().join("held.tbl"), 4096).unwrap();
+        let mut b = Batched::new(t);
+        b.set_max_held(usize::MAX);
+        for (id, &h) in hs.iter().enumerate() {
+            b.insert(h, id as u32).unwrap();
+            if id % 1000 == 999 {
+                b.flush().unwrap();
+            }
+            // Every entry so far is found, held or not, and none above the limit.
+            for back in [0, 1, 500] {
+                let Some(j) = id.checked_sub(back) else {
+                    continue;
+                };
+                let mut found = false;
+                b.probe(hs[j], id as u32 + 1, |i| {
+                    assert!(i <= id as u32, "id {i} past the limit");
+                    found |= i == j as u32;
+                    found
+                });
+                assert!(found, "entry {j} after inserting {id} ({} held)", b.held());
+            }
+        }
+        assert_eq!(b.held(), 0);
+        assert!(plain.raw() == b.table().raw());
+    }
+
+    #[test]
+    fn a_run_past_the_tail_is_refused_not_wrapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Table::create(&dir.path().join("end.tbl"), 512).unwrap();
+        // Every entry homes at the last home slot: 4097 fit (to the file's end).
+        let hs = vec![u32::MAX as u64; 4097];
+        t.insert_batch(&hs, 0, &mut Default::default()).unwrap();
+        assert_eq!(t.slot(0), 0, "nothing wrapped to the start");
+        assert_eq!(t.insert(u32::MAX as u64, 4097), Err(super::NoRoom));
+        assert_eq!(
+            t.insert_batch(&[u32::MAX as u64], 4097, &mut Default::default()),
+            Err(super::NoRoom)
+        );
+        let mut seen = 0;
+        t.probe(u32::MAX as u64 | 5 << 56, u32::MAX, |_| {
+            seen += 1;
+            false
+        });
+        assert_eq!(seen, 0, "a probe stops at the end of the file");
+    }
+
     #[test]
     fn a_probe_of_a_full_table_ends() {
         let dir = tempfile::tempdir().unwrap();
         let mut t = Table::create(&dir.path().join("full.tbl"), 4096).unwrap();
         let hash = |i: u32| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         for i in 0..4096 {
-            t.insert(hash(i), i);
+            t.insert(hash(i), i).unwrap();
         }
         let mut seen = 0;
         t.probe(hash(5000), u32::MAX, |_| {
@@ -249,7 +680,7 @@ mod tests {
             let n = (cap * 8 / 10) as u32;
             let hash = |i: u32| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
             for i in 0..n {
-                t.insert(hash(i), i);
+                t.insert(hash(i), i).unwrap();
             }
             for i in 0..n {
                 let mut found = false;
