@@ -67,9 +67,10 @@ enum Cmd {
         spend_cache_mb: u64,
         /// New txids (and addresses) held in memory, then swept into their
         /// lookup table in one pass in slot order, besides at every commit;
-        /// 0 writes each in place at once. Default: 0 while the index fits
-        /// in half the available memory, else as many as 1/64 of it holds
-        /// (24 bytes an entry). The index's bytes do not depend on it.
+        /// 0 writes each in place at once. Default: 0 while the index, as
+        /// large as it will be at the end of the run, fits in half the
+        /// available memory; else as many as 1/32 of that memory holds per
+        /// table (56 bytes an entry). The index's bytes do not depend on it.
         #[arg(long, value_name = "ENTRIES")]
         table_batch: Option<usize>,
         /// Print the report as JSON.

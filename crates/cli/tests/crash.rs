@@ -68,8 +68,10 @@ fn sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_index() {
     // in sweeps too, and the tables' bytes must not depend on the batches.
     let batches = ["50", "0", "997", "1"];
     for k in 0..200 {
+        // (Not in step with the delays, so each batch size meets each.)
+        let batch = batches[(k + k / delays_ms.len()) % batches.len()];
         let mut child = ingest(&node, &crashed)
-            .args(["--table-batch", batches[k % batches.len()]])
+            .args(["--table-batch", batch])
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(delays_ms[k % delays_ms.len()]));
@@ -122,14 +124,23 @@ fn fail_points_inside_commit_and_rollback() {
     chainhound_sim::write::write_blocks(&node, Network::Regtest, &blocks, [0; 8], 1 << 20).unwrap();
     let reference = t.path().join("reference");
     assert!(ingest(&node, &reference).status().unwrap().success());
-    for point in [
-        "commit-after-appends:20",
-        "commit-after-heads:20",
-        "commit-after-heads:60",
+    // The held table entries of the crashing runs are swept in at commits
+    // (`--table-batch` larger than any run) or every 50 (a run of the
+    // sweep written, or the txid table swept and not the address table).
+    for (point, batch) in [
+        ("commit-after-appends:20", "0"),
+        ("commit-after-heads:20", "0"),
+        ("commit-after-heads:60", "0"),
+        ("commit-after-appends:20", "1000000"),
+        ("sweep-between-tables:20", "1000000"),
+        ("sweep-after-a-run:700", "50"),
     ] {
-        let ix = t.path().join(point.replace(':', "-"));
+        let ix = t
+            .path()
+            .join(format!("{}-{batch}", point.replace(':', "-")));
         let st = ingest(&node, &ix)
             .env("CHAINHOUND_FAILPOINT", point)
+            .args(["--table-batch", batch])
             .status()
             .unwrap();
         assert!(!st.success(), "{point} should abort");

@@ -75,11 +75,12 @@ const INDEX_BYTES_PER_TX: u64 = 200;
 /// None (0: each entry written in place) while the index at the end of the
 /// run fits in half the available memory: its pages then stay in RAM, where
 /// an insert in place costs less than holding the entry (measured 8 to 24%
-/// more ingest time when held). Otherwise as many as a sixty-fourth of the
-/// available memory holds for each table ([`HELD_BYTES`] an entry), at least
-/// 65,536: on mainnet with 24 GB, ~15 million, about 7 entries per 4 KiB
-/// page of the txid table, so that each page a sweep dirties takes several
-/// entries instead of one random page write each.
+/// more ingest time when held). Otherwise as many as a thirty-second of the
+/// available memory holds for each table ([`HELD_BYTES`] an entry, so both
+/// take at most a sixteenth), at least 65,536 (3.5 MB): on mainnet with
+/// 24 GB, ~14 million, one per ~120 slots of the txid table (7 per 4 KiB
+/// page), so that each page a sweep dirties takes several entries instead
+/// of one random page write each.
 pub fn auto_table_batch(index_bytes: u64, txs_todo: u64, available: Option<u64>) -> usize {
     let Some(available) = available else {
         return 0;
@@ -88,7 +89,7 @@ pub fn auto_table_batch(index_bytes: u64, txs_todo: u64, available: Option<u64>)
     if end <= available / 2 {
         return 0;
     }
-    (available / 64 / HELD_BYTES).clamp(65_536, u32::MAX as u64 / 2) as usize
+    (available / 32 / HELD_BYTES).clamp(65_536, u32::MAX as u64 / 2) as usize
 }
 
 /// Appending lasts at least this many times as long as the commit before
@@ -516,9 +517,9 @@ mod tests {
         // The 1M-tx benchmark chain on this 24 GB machine: in place.
         assert_eq!(auto_table_batch(0, 1_000_000, Some(22 * GB)), 0);
         assert_eq!(auto_table_batch(0, 1_000_000, None), 0);
-        // Mainnet on 24 GB: ~15.7 million held per table (375 MB each).
+        // Mainnet on 24 GB: ~14.4 million held per table (768 MB each at most).
         let n = auto_table_batch(100 * GB, 1_200_000_000, Some(24 * GB));
-        assert_eq!(n as u64, 24 * GB / 64 / 24);
+        assert_eq!(n as u64, 24 * GB / 32 / 56);
         // An index that outgrows what is left, as under `bench/pressure.sh`.
         assert!(auto_table_batch(GB, 2_500_000, Some(700 << 20)) >= 65_536);
         assert_eq!(auto_table_batch(0, 10_000, Some(1 << 20)), 65_536);

@@ -193,25 +193,34 @@ fn written_pages_given_back_read_back_the_same() {
     assert_same_index(&t.path().join("plain"), &t.path().join("dropped"));
 }
 
-/// New table entries are held in memory and swept into the tables' files
-/// at each commit (here: the end of each run) or once too many are held.
-/// Sweeping after every block, or every 37 entries, must give the same
-/// files as sweeping only at commits.
+/// New table entries can be held in memory and swept into the tables'
+/// files at each commit or once too many are held. Writing each in place,
+/// sweeping after every block (1 or 37 held: both tables pass that every
+/// block), and holding everything until a commit every 10 blocks (spends
+/// of earlier blocks' txs found among the held entries) must give the same
+/// files.
 #[test]
 fn table_entries_swept_in_any_batches_give_the_same_index() {
     let t = tempfile::tempdir().unwrap();
     let src = node(t.path(), &generate_sized(53, 400, 60, 25));
-    let plain = ingest_in_runs(&src, &t.path().join("plain"), 0, &[250]);
+    let in_place = IngestOptions {
+        spend_cache_bytes: 0,
+        max_held: Some(0),
+        ..Default::default()
+    };
+    let plain = ingest_in_runs_with(&src, &t.path().join("plain"), &in_place, &[250]);
     // Every spend found (in the tables' files or among the held entries).
     assert_eq!(chain_warnings(&plain), Vec::<String>::new());
-    for held in [1, 37] {
+    for (held, every) in [(1, 0), (37, 0), (usize::MAX, 10)] {
         let opts = IngestOptions {
             spend_cache_bytes: 0,
             max_held: Some(held),
+            commit_every_blocks: every,
             ..Default::default()
         };
         let dir = t.path().join(format!("held-{held}"));
         let swept = ingest_in_runs_with(&src, &dir, &opts, &[250]);
+        assert!(swept.iter().all(|r| r.table_batch == held as u64));
         assert_eq!(chain_warnings(&swept), chain_warnings(&plain));
         assert_same_index(&t.path().join("plain"), &dir);
     }

@@ -110,6 +110,10 @@ pub enum StoreError {
     /// The index exceeds what its id widths can address.
     #[error("index full: {0}")]
     Full(&'static str),
+    /// An append or a sweep of the tables failed part-way, so what was
+    /// written since the last commit cannot be committed.
+    #[error("an earlier write to the index failed part-way; open it again (it repairs itself) before writing more")]
+    Failed,
 }
 
 /// `Result` of the store.
@@ -519,8 +523,8 @@ enum Keys {
     Addresses,
 }
 
-/// Ids a table rebuild sweeps in at a time (4 Mi: 32 MB of hashes and as
-/// much scratch).
+/// Ids a table rebuild sweeps in at a time (4 Mi: 32 MB of hashes and
+/// twice as much scratch).
 const REBUILD_CHUNK: usize = 1 << 22;
 
 /// Appended bytes between two starts of the columns' writeback (see
@@ -565,6 +569,8 @@ struct WriterState {
     spent: Vec<u64>,
     /// Outputs appended by this writer and not yet spent, by outpoint.
     spends: spends::SpendCache,
+    /// An append or a table sweep failed part-way: no commit may follow.
+    failed: bool,
 }
 
 /// Candidates of one spend whose rows [`Store::find_spent`] fetches before
@@ -740,6 +746,7 @@ impl Store {
             best: Vec::new(),
             spent: Vec::new(),
             spends: spends::SpendCache::with_budget(spends::DEFAULT_BUDGET),
+            failed: false,
         });
         File::create(&dirty)
             .and_then(|f| f.sync_all())
@@ -1440,6 +1447,7 @@ impl Store {
         if r.is_err() {
             // The cache may name outputs the failed append never wrote.
             self.writer().spends.clear();
+            self.writer().failed = true;
         }
         r
     }
@@ -1714,12 +1722,23 @@ impl Store {
 
     /// Puts the table entries held in memory into the tables' files.
     fn sweep_tables(&mut self) -> Result<()> {
-        self.txid_tbl.flush().map_err(no_room)?;
-        self.addr_tbl.flush().map_err(no_room)
+        let r = self.txid_tbl.flush().and_then(|()| {
+            failpoint("sweep-between-tables");
+            self.addr_tbl.flush()
+        });
+        if r.is_err() {
+            if let Some(w) = self.writer.as_mut() {
+                w.failed = true;
+            }
+        }
+        r.map_err(no_room)
     }
 
     /// Makes everything appended so far durable and visible.
     pub fn commit(&mut self) -> Result<()> {
+        if self.writer.as_ref().is_some_and(|w| w.failed) {
+            return Err(StoreError::Failed);
+        }
         // 1. The appended records and in-place marks reach the disk...
         self.flush_all()?;
         failpoint("commit-after-appends");
