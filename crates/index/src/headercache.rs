@@ -140,6 +140,11 @@ pub struct HeaderCache {
     /// Why the cache file was not used, if it was there but unusable (the
     /// words name no file: the caller knows which it loaded).
     pub problem: Option<String>,
+    /// Entries read from the cache file.
+    loaded: usize,
+    /// Some walk did not end exactly where its entry said (new records,
+    /// a file not in the cache or not usable).
+    changed: bool,
 }
 
 impl HeaderCache {
@@ -159,6 +164,7 @@ impl HeaderCache {
         };
         match bytes.and_then(|b| decode(&b)) {
             Ok(entries) => {
+                c.loaded = entries.len();
                 c.old = entries.into_iter().map(|e| (e.path.clone(), e)).collect();
             }
             Err(why) => {
@@ -175,9 +181,9 @@ impl HeaderCache {
     /// file, as a walk from the start would.
     pub fn walk(&mut self, file: &BlkFile) -> (Vec<Scanned>, Vec<Warning>) {
         let mut buf = Vec::new();
-        let (mut records, old_warnings, start) = match self.old.remove(&file.path) {
-            Some(e) if e.usable_for(file, &mut buf) => (e.records, e.warnings, e.resume),
-            _ => (Vec::new(), Vec::new(), 0),
+        let (mut records, old_warnings, start, reused) = match self.old.remove(&file.path) {
+            Some(e) if e.usable_for(file, &mut buf) => (e.records, e.warnings, e.resume, true),
+            _ => (Vec::new(), Vec::new(), 0, false),
         };
         self.reused += records.len() as u64;
         self.bytes_skipped += start;
@@ -194,6 +200,9 @@ impl HeaderCache {
         let (w, resume) = file.records_from(start, |r| fresh.push(r));
         records.extend(fresh.into_iter().map(|r| Scanned::read(file, r, &mut buf)));
         warnings.extend(w);
+        // The same entry again: resumed, and resuming where it did.
+        let same = reused && resume.offset == start && resume.records == 0 && resume.warnings == 0;
+        self.changed |= !same;
         self.new.push(Entry {
             path: file.path.clone(),
             id: file.id(),
@@ -208,9 +217,21 @@ impl HeaderCache {
         (records, warnings)
     }
 
+    /// Whether this run's walks left exactly what the cache file held:
+    /// every file walked resumed where its entry said and found nothing
+    /// new, and no file of the cache is gone.
+    pub fn is_unchanged(&self) -> bool {
+        !self.changed && self.old.is_empty() && self.new.len() == self.loaded
+    }
+
     /// Writes what this run's walks left to `path` (through a temporary
-    /// file renamed over it).
+    /// file renamed over it), unless that is what `path` holds already
+    /// ([`HeaderCache::is_unchanged`]: on mainnet the file is ~100 MB, and
+    /// a run that finds no new block need not encode, hash and write it).
     pub fn save(&self, path: &Path) -> io::Result<()> {
+        if self.is_unchanged() && path.exists() {
+            return Ok(());
+        }
         let tmp = path.with_extension("cache.tmp");
         std::fs::write(&tmp, encode(&self.new))?;
         std::fs::rename(&tmp, path)

@@ -157,11 +157,40 @@ fn a_second_run_walks_only_what_was_appended_and_gives_the_same_index() {
     assert_same_index(&ix, &t.path().join("fresh"));
 
     // Nothing new: every header but the last of each file from the cache,
-    // the garbage still reported, nothing added.
+    // the garbage still reported, nothing added; and the cache file is left
+    // as it was (not written again: the same file, not a renamed copy).
+    let cache_file = ix.join(headercache::FILE_NAME);
+    let before = (std::fs::read(&cache_file).unwrap(), file_id(&cache_file));
     let third = ingest_datadir(&node_dir, &ix);
     assert_eq!(third.headers_cached, 251 - 3);
     assert_eq!(summary(&third), (0, 0, 0, summary(&fresh).3));
     assert_same_index(&ix, &t.path().join("fresh"));
+    assert_eq!(
+        (std::fs::read(&cache_file).unwrap(), file_id(&cache_file)),
+        before
+    );
+    let again = ingest_datadir(&node_dir, &ix);
+    assert_eq!(
+        again.headers_cached,
+        251 - 3,
+        "the kept cache is still used"
+    );
+
+    // A file gone from the node: the cache is written again without it.
+    std::fs::remove_file(b.join("blk00002.dat")).unwrap();
+    let _ = ingest_datadir(&node_dir, &ix);
+    assert_ne!(file_id(&cache_file), before.1);
+    assert!(std::fs::read(&cache_file).unwrap().len() < before.0.len());
+}
+
+/// The inode and modification time of a file (a rename over it changes both).
+fn file_id(p: &Path) -> (u64, std::time::SystemTime) {
+    let m = std::fs::metadata(p).unwrap();
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    (ino, m.modified().unwrap())
 }
 
 #[test]
