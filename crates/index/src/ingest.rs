@@ -12,7 +12,7 @@
 
 use crate::headercache::{self, HeaderCache};
 use crate::headers::{BlockLoc, HeaderTree};
-use crate::source::{Source, Warning};
+use crate::source::{Releaser, Source, Warning};
 use crate::store::{
     BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedKey, PreparedOut, PreparedTx, Store,
     StoreError, TxMeta, HELD_BYTES,
@@ -169,6 +169,9 @@ pub struct IngestReport {
     /// pages ingest does not read again, so that they do not push out
     /// those it does.
     pub column_bytes_given_back: u64,
+    /// Bytes of block files given back to the kernel once ingested (Linux;
+    /// `source::Releaser`).
+    pub block_bytes_given_back: u64,
     /// New entries of each hash table held in memory before a sweep (0:
     /// none, each written in place; see [`auto_table_batch`]).
     pub table_batch: u64,
@@ -258,6 +261,7 @@ fn load_block(
     hasher: &KeyHasher,
     warnings: &mut Vec<Warning>,
     moved: &mut bool,
+    released: &mut Releaser,
 ) -> Option<(PreparedBlock, u64)> {
     let mut buf = Vec::new();
     for loc in locs {
@@ -291,7 +295,7 @@ fn load_block(
                     });
                 }
                 let prepared = prepare(&b, hasher);
-                file.release(loc.record.offset - 8, b.size as u64 + 8);
+                released.ingested(loc.file as usize, loc.record.offset - 8, b.size as u64 + 8);
                 return Some((prepared, b.size as u64));
             }
             Err(e) => warnings.push(Warning {
@@ -426,19 +430,32 @@ pub fn ingest(
 
     let mut load_warnings = Vec::new();
     let mut moved = false;
+    let mut block_bytes_given_back = 0;
     let result: Result<(), IngestError> = std::thread::scope(|s| {
         let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32);
         let lw = &mut load_warnings;
         let moved = &mut moved;
+        let given_back = &mut block_bytes_given_back;
         let hasher = &hasher;
         s.spawn(move || {
+            let mut released = Releaser::new(source);
             for node in todo {
-                let b = load_block(source, &node.hash, &node.locs, hasher, lw, moved);
+                let b = load_block(
+                    source,
+                    &node.hash,
+                    &node.locs,
+                    hasher,
+                    lw,
+                    moved,
+                    &mut released,
+                );
                 let stop = b.is_none();
                 if tx.send(b).is_err() || stop {
                     break;
                 }
             }
+            released.flush();
+            *given_back = released.given_back;
         });
         let mut last_commit = Instant::now();
         let mut commit_took = Duration::ZERO;
@@ -496,6 +513,7 @@ pub fn ingest(
         report.spends_from_index = c.misses;
     }
     report.column_bytes_given_back = store.given_back();
+    report.block_bytes_given_back = block_bytes_given_back;
     let c = store.counts();
     if c.blocks > 0 {
         report.tip_height = Some(c.blocks - 1);

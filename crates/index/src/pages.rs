@@ -8,16 +8,16 @@
 
 /// Gives back the whole pages within bytes `from..to` of `map`, a shared
 /// mapping of the file `fd`: unmapped (`MADV_DONTNEED`), then dropped from
-/// the page cache if clean (`POSIX_FADV_DONTNEED`). A hint (Linux only):
-/// reading them again gives the same bytes, and a dirty page is written,
-/// not lost.
+/// the page cache if clean (`POSIX_FADV_DONTNEED`); returns their bytes.
+/// A hint (Linux only): reading them again gives the same bytes, and a
+/// dirty page is written, not lost.
 #[cfg(target_os = "linux")]
-pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) {
+pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) -> u64 {
     let page = page_size();
     let start = from.div_ceil(page) * page;
     let end = to.min(map.len() as u64) / page * page;
     if end <= start {
-        return;
+        return 0;
     }
     // SAFETY: the range lies within the mapping; on a shared file mapping
     // (memmap2 maps files shared) MADV_DONTNEED only unmaps pages, their
@@ -36,6 +36,7 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) {
             libc::POSIX_FADV_DONTNEED,
         );
     }
+    end - start
 }
 
 /// The kernel's page size (4 KiB on most machines, 16 or 64 KiB on some

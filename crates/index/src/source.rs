@@ -177,17 +177,18 @@ impl BlkFile {
     }
 
     /// Tells the kernel that the whole pages within `len` bytes from `off`
-    /// will not be read again (a block ingested): it may drop them from the
-    /// page cache at once rather than push out pages of the index. A hint
-    /// (Linux only): reading them again still gives the same bytes.
-    pub fn release(&self, off: u64, len: u64) {
+    /// will not be read again (blocks ingested): it may drop them from the
+    /// page cache at once rather than push out pages of the index; returns
+    /// the bytes given back. A hint (Linux only): reading them again still
+    /// gives the same bytes. See [`Releaser`] for whole runs of blocks.
+    pub fn release(&self, off: u64, len: u64) -> u64 {
         #[cfg(target_os = "linux")]
         if let Some(m) = &self.map {
             use std::os::fd::AsRawFd;
-            crate::pages::give_back(m, self.file.as_raw_fd(), off, off.saturating_add(len));
+            return crate::pages::give_back(m, self.file.as_raw_fd(), off, off.saturating_add(len));
         }
-        #[cfg(not(target_os = "linux"))]
         let _ = (off, len);
+        0
     }
 
     fn array<const N: usize>(&self, off: u64) -> Option<[u8; N]> {
@@ -394,6 +395,64 @@ pub struct Record {
     pub network: Network,
     /// Did the size field look right?
     pub size_trusted: bool,
+}
+
+/// Bytes of consecutive block records gathered before they are given back.
+pub const RELEASE_SPAN: u64 = 1 << 20;
+
+/// Gives block files' pages back as blocks are ingested, in spans of
+/// records that follow one another in a file: one call per
+/// [`RELEASE_SPAN`] bytes rather than per block, and the pages of blocks
+/// smaller than a page (early mainnet's are 215 bytes) too, which a call
+/// per block, rounding inward to whole pages, never gave back. A span ends
+/// when a block is not right after the last; the last span goes at
+/// [`Releaser::flush`].
+pub struct Releaser<'a> {
+    source: &'a Source,
+    /// The span: file index (`usize::MAX`: none), first and end offset.
+    file: usize,
+    start: u64,
+    end: u64,
+    /// Bytes given back so far.
+    pub given_back: u64,
+}
+
+impl<'a> Releaser<'a> {
+    /// A releaser holding no span.
+    pub fn new(source: &'a Source) -> Releaser<'a> {
+        Releaser {
+            source,
+            file: usize::MAX,
+            start: 0,
+            end: 0,
+            given_back: 0,
+        }
+    }
+
+    /// Notes that bytes `off..off + len` of file `file` (a record, magic
+    /// and size included) were ingested.
+    pub fn ingested(&mut self, file: usize, off: u64, len: u64) {
+        if file == self.file && off == self.end {
+            self.end = off.saturating_add(len);
+            if self.end - self.start >= RELEASE_SPAN {
+                self.given_back +=
+                    self.source.files[file].release(self.start, self.end - self.start);
+                // The page the span ends in goes with the next span.
+                self.start = self.end / crate::pages::page_size() * crate::pages::page_size();
+            }
+            return;
+        }
+        self.flush();
+        (self.file, self.start, self.end) = (file, off, off.saturating_add(len));
+    }
+
+    /// Gives back the span held.
+    pub fn flush(&mut self) {
+        if let Some(f) = self.source.files.get(self.file) {
+            self.given_back += f.release(self.start, self.end - self.start);
+        }
+        self.file = usize::MAX;
+    }
 }
 
 /// The block files of one input: a Bitcoin Core datadir, a folder or a file.

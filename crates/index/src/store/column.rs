@@ -214,8 +214,7 @@ impl Column {
             use std::os::fd::AsRawFd;
             let (from, n) = (self.dropped, self.written_back - self.dropped);
             if let Map::Rw(m) = &self.map {
-                crate::pages::give_back(m, self.file.as_raw_fd(), from, from + n);
-                given = n;
+                given = crate::pages::give_back(m, self.file.as_raw_fd(), from, from + n);
             }
             self.dropped = self.written_back;
         }
