@@ -221,7 +221,10 @@ impl HeaderCache {
     /// every file walked resumed where its entry said and found nothing
     /// new, and no file of the cache is gone.
     pub fn is_unchanged(&self) -> bool {
-        !self.changed && self.old.is_empty() && self.new.len() == self.loaded
+        self.problem.is_none()
+            && !self.changed
+            && self.old.is_empty()
+            && self.new.len() == self.loaded
     }
 
     /// Writes what this run's walks left to `path` (through a temporary

@@ -1305,21 +1305,39 @@ impl Store {
                 "a hash table holds at most 95% of 2^32 entries",
             ));
         }
+        // Room for 1.5 times the entries once past the largest load.
+        let grown = |n: u64| Table::capacity_for(n + n / 2).min(Table::MAX_CAPACITY);
         if txs * den > self.txid_tbl.table().capacity() * num
             && self.txid_tbl.table().capacity() < Table::MAX_CAPACITY
         {
-            let gen = self.manifest.txid_table + 1;
-            let t = self.rebuild_table(Keys::Txids, gen, txs)?;
-            self.txid_tbl.replace(t);
-            self.manifest.txid_table = gen;
+            self.replace_table(Keys::Txids, grown(txs))?;
         }
         if addrs * den > self.addr_tbl.table().capacity() * num
             && self.addr_tbl.table().capacity() < Table::MAX_CAPACITY
         {
-            let gen = self.manifest.addr_table + 1;
-            let t = self.rebuild_table(Keys::Addresses, gen, addrs)?;
-            self.addr_tbl.replace(t);
-            self.manifest.addr_table = gen;
+            self.replace_table(Keys::Addresses, grown(addrs))?;
+        }
+        Ok(())
+    }
+
+    /// Puts a new generation of a table in place, of `capacity` home
+    /// slots, filled from the columns (held entries included, so none is
+    /// held after).
+    fn replace_table(&mut self, keys: Keys, capacity: u64) -> Result<()> {
+        let gen = match keys {
+            Keys::Txids => self.manifest.txid_table,
+            Keys::Addresses => self.manifest.addr_table,
+        } + 1;
+        let t = self.rebuild_table_to(keys, gen, capacity)?;
+        match keys {
+            Keys::Txids => {
+                self.txid_tbl.replace(t);
+                self.manifest.txid_table = gen;
+            }
+            Keys::Addresses => {
+                self.addr_tbl.replace(t);
+                self.manifest.addr_table = gen;
+            }
         }
         Ok(())
     }
@@ -1331,32 +1349,18 @@ impl Store {
     pub fn reserve(&mut self, txs: u64) -> Result<()> {
         let want = Table::capacity_for(txs);
         if want > self.txid_tbl.table().capacity() {
-            let gen = self.manifest.txid_table + 1;
-            let t = self.rebuild_table_to(Keys::Txids, gen, want)?;
-            self.txid_tbl.replace(t);
-            self.manifest.txid_table = gen;
+            self.replace_table(Keys::Txids, want)?;
         }
         // Mainnet has about 1.25 distinct addresses per transaction.
         let want = Table::capacity_for(txs + txs / 4);
         if want > self.addr_tbl.table().capacity() {
-            let gen = self.manifest.addr_table + 1;
-            let t = self.rebuild_table_to(Keys::Addresses, gen, want)?;
-            self.addr_tbl.replace(t);
-            self.manifest.addr_table = gen;
+            self.replace_table(Keys::Addresses, want)?;
         }
         Ok(())
     }
 
-    /// A new table file `<name>.<gen>.tbl` with room for 1.5 times
-    /// `entries`, filled from the txids or address keys (id = row).
-    fn rebuild_table(&self, keys: Keys, gen: u32, entries: u64) -> Result<Table> {
-        self.rebuild_table_to(
-            keys,
-            gen,
-            Table::capacity_for(entries + entries / 2).min(Table::MAX_CAPACITY),
-        )
-    }
-
+    /// A new table file `<name>.<gen>.tbl` of `capacity` home slots,
+    /// filled from the txids or address keys (id = row).
     fn rebuild_table_to(&self, keys: Keys, gen: u32, capacity: u64) -> Result<Table> {
         let hasher = self.hasher();
         let name = match keys {
