@@ -688,6 +688,8 @@ struct IndexInfo {
     outs: u64,
     ins: u64,
     addrs: u64,
+    /// Outputs paid to an address seen before (`out_prev.col` records).
+    links: u64,
     columns: Vec<(String, u64)>,
 }
 
@@ -711,6 +713,7 @@ fn index_info(dir: &Path) -> Res<IndexInfo> {
         outs: c.outs,
         ins: c.ins,
         addrs: c.addrs as u64,
+        links: c.links,
         columns: store
             .column_bytes()
             .into_iter()
@@ -1033,8 +1036,10 @@ fn column_unit(name: &str) -> &'static str {
     match name {
         "blk_hash.col" | "blk_info.col" | "coinbase.blob" => "block",
         "tx_txid.col" | "tx_out.col" | "tx_in.col" | "tx_meta.col" => "tx",
-        "out_value.col" | "out_addr.col" | "out_type.col" | "out_spent.col" | "out_prev.col"
-        | "out_big.col" => "output",
+        "out_value.col" | "out_type.col" | "out_spent.col" | "out_link.col" | "out_big.col" => {
+            "output"
+        }
+        "out_prev.col" | "out_addr.col" => "linked output",
         "in_out.col" => "input",
         "addr_grp.col" | "addr_key.blob" | "addr_head.col" => "address",
         "txid.tbl" => "tx (table)",
@@ -1048,6 +1053,7 @@ fn unit_count(ix: &IndexInfo, unit: &str) -> u64 {
         "block" => ix.blocks,
         "tx" | "tx (table)" => ix.txs,
         "output" => ix.outs,
+        "linked output" => ix.links,
         "input" => ix.ins,
         "address" | "address (table)" => ix.addrs,
         _ => 0,
@@ -1202,6 +1208,8 @@ fn print_projection(points: &[ScalePoint]) {
         "block" => MAIN_BLOCKS,
         "tx" => MAIN_TXS,
         "output" => MAIN_OUTS,
+        // Outputs to an address seen before: every output but each address's first.
+        "linked output" => MAIN_OUTS - MAIN_ADDRS,
         "input" => MAIN_INS,
         "address" => MAIN_ADDRS,
         _ => 0.0,

@@ -70,7 +70,9 @@ enum Cmd {
         /// 0 writes each in place at once. Default: 0 while the index, as
         /// large as it will be at the end of the run, fits in half the
         /// available memory; else as many as 1/32 of that memory holds per
-        /// table (56 bytes an entry). The index's bytes do not depend on it.
+        /// table (56 bytes an entry). At most what a quarter of the available
+        /// memory holds (the report's `table_batch` says what was used).
+        /// The index's bytes do not depend on it.
         #[arg(long, value_name = "ENTRIES")]
         table_batch: Option<usize>,
         /// Print the report as JSON.

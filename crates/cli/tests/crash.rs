@@ -165,7 +165,7 @@ fn fail_points_inside_commit_and_rollback() {
     // Index a chain whose tip (blocks 300..=350 of another run) will lose.
     let other = chainhound_sim::toy::generate(6, 350, 30);
     let mut losing = blocks[..300].to_vec();
-    losing.extend(fork_from(&blocks[299], &other[300..=340]));
+    losing.extend(fork_from(&blocks[299], &other[300..=340], None));
     let losing_dir = t.path().join("losing");
     chainhound_sim::write::write_blocks(&losing_dir, Network::Regtest, &losing, [0; 8], 1 << 20)
         .unwrap();
@@ -178,10 +178,40 @@ fn fail_points_inside_commit_and_rollback() {
     assert!(ingest(&node, &ix).status().unwrap().success());
     assert_same(&reference, &ix, "an interrupted rollback");
     let _ = short;
+
+    // Blocks of a branch that then loses, appended but never committed: the
+    // committed tip (299) is below the fork, so the next run rolls nothing
+    // back; it repairs and appends the winning branch at the same ids. The
+    // link bits the lost outputs set in the last, partial record must go.
+    // Its outputs pay an address seen before, so each sets its bit.
+    let old = chainhound_chain::Block::parse(&blocks[1]).unwrap();
+    let old_script = old.tx_outputs(&old.txs[0])[0].script_pubkey.to_vec();
+    let mut losing = blocks[..300].to_vec();
+    losing.extend(fork_from(
+        &blocks[299],
+        &other[300..=340],
+        Some(&old_script),
+    ));
+    let losing_dir = t.path().join("losing-reusing");
+    chainhound_sim::write::write_blocks(&losing_dir, Network::Regtest, &losing, [0; 8], 1 << 20)
+        .unwrap();
+    let ix = t.path().join("uncommitted-fork");
+    let to_299 = ingest(&losing_dir, &ix)
+        .args(["--max-height", "299"])
+        .status();
+    assert!(to_299.unwrap().success());
+    let st = ingest(&losing_dir, &ix)
+        .env("CHAINHOUND_FAILPOINT", "commit-after-appends:1")
+        .status()
+        .unwrap();
+    assert!(!st.success(), "commit-after-appends should abort");
+    assert!(ingest(&node, &ix).status().unwrap().success());
+    assert_same(&reference, &ix, "a crash on a branch that then lost");
 }
 
-/// Re-mines `blocks` (coinbase-only copies of their coinbases) on top of `parent`.
-fn fork_from(parent: &[u8], blocks: &[Vec<u8>]) -> Vec<Vec<u8>> {
+/// Re-mines `blocks` (coinbase-only copies of their coinbases) on top of
+/// `parent`; with `pay`, every output pays that script instead.
+fn fork_from(parent: &[u8], blocks: &[Vec<u8>], pay: Option<&[u8]>) -> Vec<Vec<u8>> {
     use chainhound_chain::{hash::sha256d, Block};
     use chainhound_sim::write::{block, In, TxSpec};
     let mut prev = sha256d(&parent[..80]);
@@ -198,7 +228,7 @@ fn fork_from(parent: &[u8], blocks: &[Vec<u8>]) -> Vec<Vec<u8>> {
             outs: parsed
                 .tx_outputs(&parsed.txs[0])
                 .iter()
-                .map(|o| (o.value, o.script_pubkey.to_vec()))
+                .map(|o| (o.value, pay.unwrap_or(o.script_pubkey).to_vec()))
                 .collect(),
         };
         let (bytes, hash) = block(prev, parsed.header.time + 1, &[cb.serialize()]);

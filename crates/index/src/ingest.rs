@@ -92,6 +92,18 @@ pub fn auto_table_batch(index_bytes: u64, txs_todo: u64, available: Option<u64>)
     (available / 32 / HELD_BYTES).clamp(65_536, u32::MAX as u64 / 2) as usize
 }
 
+/// A batch asked for (`ingest --table-batch`), capped at what a quarter of
+/// the available memory holds for both tables (but never under the
+/// automatic rule's floor of 65,536), and at the tables' 2^31 ids: a
+/// larger one would hold every new entry until the next commit, memory
+/// the user's number alone would bound.
+pub fn capped_table_batch(asked: usize, available: Option<u64>) -> usize {
+    let cap = available.map_or(u32::MAX as u64 / 2, |a| {
+        (a / 8 / HELD_BYTES).clamp(65_536, u32::MAX as u64 / 2)
+    });
+    (asked as u64).min(cap) as usize
+}
+
 /// Appending lasts at least this many times as long as the commit before
 /// it: a commit writes every page dirtied since the last one, and on a large
 /// index those are spread over the whole of the hash tables and the columns
@@ -417,10 +429,14 @@ pub fn ingest(
         // Outputs of the newest indexed txs, as many txs as this run adds:
         // the coins its spends are most likely to take.
         let ahead: u64 = todo.iter().map(|n| n.tx_count).sum();
-        let held = opts.max_held.unwrap_or_else(|| {
-            let index: u64 = store.column_bytes().iter().map(|c| c.1).sum();
-            auto_table_batch(index, ahead, crate::pages::mem_available())
-        });
+        let available = crate::pages::mem_available();
+        let held = match opts.max_held {
+            Some(asked) => capped_table_batch(asked, available),
+            None => {
+                let index: u64 = store.column_bytes().iter().map(|c| c.1).sum();
+                auto_table_batch(index, ahead, available)
+            }
+        };
         store.set_max_held(held);
         report.table_batch = held as u64;
         report.spend_cache_warmed = store.warm_spend_cache(ahead) as u64;
@@ -526,7 +542,7 @@ pub fn ingest(
 
 #[cfg(test)]
 mod tests {
-    use super::{auto_table_batch, commit_due};
+    use super::{auto_table_batch, capped_table_batch, commit_due};
     use std::time::Duration;
 
     #[test]
@@ -541,6 +557,23 @@ mod tests {
         // An index that outgrows what is left, as under `bench/pressure.sh`.
         assert!(auto_table_batch(GB, 2_500_000, Some(700 << 20)) >= 65_536);
         assert_eq!(auto_table_batch(0, 10_000, Some(1 << 20)), 65_536);
+    }
+
+    #[test]
+    fn a_table_batch_asked_for_is_capped_at_a_quarter_of_the_memory() {
+        const GB: u64 = 1 << 30;
+        assert_eq!(capped_table_batch(1000, Some(GB)), 1000);
+        assert_eq!(capped_table_batch(0, Some(GB)), 0);
+        // 24 GB: a quarter holds 2 x 57 million entries of 56 bytes.
+        let n = capped_table_batch(usize::MAX, Some(24 * GB));
+        assert_eq!(n as u64, 24 * GB / 8 / 56);
+        assert!(2 * n as u64 * 56 <= 24 * GB / 4);
+        // Little memory: the floor; unknown memory: the tables' id range.
+        assert_eq!(capped_table_batch(1 << 30, Some(1 << 20)), 65_536);
+        assert_eq!(
+            capped_table_batch(usize::MAX, None),
+            (u32::MAX / 2) as usize
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,9 @@ pub struct Counts {
     /// Bytes of address key bodies (`addr_key.blob`).
     #[serde(default)] // absent from format 2 manifests, which then get the format error
     pub key_bytes: u64,
+    /// Outputs that have a previous output of their address (`out_prev.col`).
+    #[serde(default)] // absent before format 5, whose manifests then get the format error
+    pub links: u64,
 }
 
 /// The manifest's content.

@@ -17,6 +17,8 @@
 //! Must not: read block files or decide which chain is best (`ingest` does).
 
 mod column;
+mod links;
+use links::Link;
 mod manifest;
 pub mod spends;
 pub mod table;
@@ -142,13 +144,15 @@ pub enum Col {
     TxIn,
     /// Value in satoshis, u40, per output (all ones: see `OutBig`).
     OutValue,
-    /// Address id, u32, per output.
+    /// Address id, u32, per linked output ([`Col::OutLink`]); the others'
+    /// addresses are implied.
     OutAddr,
     /// Script type, u8, per output.
     OutType,
     /// Spending transaction, u32, per output.
     OutSpent,
-    /// Previous output of the same address, u40, per output.
+    /// Previous output of the same address, u40, per output that has one
+    /// (the outputs flagged in [`Col::OutLink`], in output order).
     OutPrev,
     /// Output spent, u40, per input.
     InOut,
@@ -166,6 +170,9 @@ pub enum Col {
     OutBig,
     /// Address key bodies ([`AddressKey::compact`]), concatenated.
     AddrBody,
+    /// Per 64 outputs: which pay a new address and which one seen before
+    /// ([`links`]); 32 bytes.
+    OutLink,
 }
 
 /// Addresses per record of [`Col::AddrGrp`].
@@ -184,7 +191,7 @@ impl Col {
     }
 
     /// Every column.
-    pub const ALL: [Col; 17] = [
+    pub const ALL: [Col; 18] = [
         Col::BlkHash,
         Col::BlkInfo,
         Col::TxTxid,
@@ -202,6 +209,7 @@ impl Col {
         Col::TxMeta,
         Col::OutBig,
         Col::AddrBody,
+        Col::OutLink,
     ];
 
     /// File name.
@@ -224,6 +232,7 @@ impl Col {
             Col::TxMeta => "tx_meta.col",
             Col::OutBig => "out_big.col",
             Col::AddrBody => "addr_key.blob",
+            Col::OutLink => "out_link.col",
         }
     }
 
@@ -236,6 +245,7 @@ impl Col {
             Col::OutAddr | Col::OutSpent => 4,
             Col::OutType | Col::Coinbase | Col::TxMeta | Col::AddrBody => 1,
             Col::OutBig => 16,
+            Col::OutLink => links::WIDTH,
             Col::AddrGrp => 8 + KEY_GROUP,
         }
     }
@@ -245,7 +255,9 @@ impl Col {
         let n = match self {
             Col::BlkHash | Col::BlkInfo => c.blocks as u64,
             Col::TxTxid | Col::TxOut | Col::TxIn | Col::TxMeta => c.txs as u64,
-            Col::OutValue | Col::OutAddr | Col::OutType | Col::OutSpent | Col::OutPrev => c.outs,
+            Col::OutValue | Col::OutType | Col::OutSpent => c.outs,
+            Col::OutPrev | Col::OutAddr => c.links,
+            Col::OutLink => c.outs.div_ceil(links::GROUP),
             Col::InOut => c.ins,
             Col::AddrHead => c.addrs as u64,
             Col::Coinbase => c.coinbase_bytes,
@@ -766,6 +778,7 @@ impl Store {
     /// outputs, the committed head found by walking back `out_prev`.
     fn head_fixes(dir: &Path, c: &Counts) -> Result<Vec<(u32, u64)>> {
         let heads = read_all(&dir.join(Col::AddrHead.file_name()))?;
+        let links = read_all(&dir.join(Col::OutLink.file_name()))?;
         let prevs = read_all(&dir.join(Col::OutPrev.file_name()))?;
         let mut fixes = Vec::new();
         for a in 0..c.addrs as usize {
@@ -777,11 +790,7 @@ impl Store {
                 continue;
             }
             while h != NONE40 && h >= c.outs {
-                let next = prevs
-                    .get(h as usize * 5..h as usize * 5 + 5)
-                    .map(u40)
-                    .unwrap_or(NONE40);
-                h = if next < h { next } else { NONE40 };
+                h = prev_from(&links, &prevs, h).unwrap_or(NONE40);
             }
             fixes.push((a as u32, h));
         }
@@ -794,6 +803,9 @@ impl Store {
             self.col_mut(Col::AddrHead)
                 .write_at(a as u64 * 5, &u40_bytes(h));
         }
+        // The fixes were found through the link bits cleared below.
+        let heads = self.col(Col::AddrHead);
+        heads.flush().map_err(io_at(heads.path()))?;
         for o in 0..c.outs {
             let s = self.read_u32(Col::OutSpent, o);
             if s != UNSPENT && s >= c.txs {
@@ -804,6 +816,7 @@ impl Store {
         self.txid_tbl.table_mut().forget_from(c.txs);
         self.addr_tbl.table_mut().forget_from(c.addrs);
         self.clear_kinds_from(c.addrs);
+        self.clear_links_from(c.outs);
         self.flush_all()
     }
 
@@ -818,6 +831,24 @@ impl Store {
             self.col_mut(Col::AddrGrp)
                 .write_at(g * w + 8 + i, &zeros[i as usize..]);
         }
+    }
+
+    /// Clears the link bits of outputs `outs..` in the record of output
+    /// `outs` (as [`Store::clear_kinds_from`] does for addresses).
+    fn clear_links_from(&mut self, outs: u64) {
+        let (r, w) = (outs / links::GROUP, links::WIDTH);
+        if !outs.is_multiple_of(links::GROUP) && (r + 1) * w <= self.col(Col::OutLink).len() {
+            let rec = links::cleared_from(self.rec(Col::OutLink, r), outs);
+            self.col_mut(Col::OutLink).write_at(r * w, &rec);
+        }
+    }
+
+    /// Linked outputs before output `o` (`o` ≤ the output count).
+    fn links_below(&self, o: u64) -> u64 {
+        if o >= self.cur.outs {
+            return self.cur.links;
+        }
+        links::linked_below(self.col(Col::OutLink).bytes(), o).unwrap_or(self.cur.links)
     }
 
     fn remove_stale_tables(&self) -> Result<()> {
@@ -1038,8 +1069,19 @@ impl Store {
 
     /// Address of an output (none for `OP_RETURN`).
     pub fn out_addr(&self, o: OutId) -> Option<AddrId> {
-        let a = self.read_u32(Col::OutAddr, o.0);
-        (a != NO_ADDR && a < self.cur.addrs).then_some(AddrId(a))
+        if o.0 >= self.cur.outs {
+            return None;
+        }
+        let a = match links::at(self.col(Col::OutLink).bytes(), o.0)? {
+            Link::None => return None,
+            Link::New(a) => a,
+            Link::Linked(k) => {
+                let b = self.col(Col::OutAddr).bytes();
+                let at = usize::try_from(k).ok()?.checked_mul(4)?;
+                u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as u64
+            }
+        };
+        (a < self.cur.addrs as u64).then_some(AddrId(a as u32))
     }
 
     /// Script type of an output.
@@ -1079,8 +1121,15 @@ impl Store {
 
     /// The previous output of the same address.
     pub fn out_prev(&self, o: OutId) -> Option<OutId> {
-        let p = self.read_u40(Col::OutPrev, o.0);
-        (p != NONE40 && p < o.0).then_some(OutId(p))
+        if o.0 >= self.cur.outs {
+            return None;
+        }
+        prev_from(
+            self.col(Col::OutLink).bytes(),
+            self.col(Col::OutPrev).bytes(),
+            o.0,
+        )
+        .map(OutId)
     }
 
     /// The wallet fingerprint of a transaction.
@@ -1155,13 +1204,12 @@ impl Store {
         // A head past the outputs this reader knows: walk back to a known one.
         while h != NONE40 && h >= self.cur.outs {
             // Records past the committed length were flushed before any head
-            // pointed at them (see `commit`), so the whole file may be read.
-            let next = self
-                .col(Col::OutPrev)
-                .mapped()
-                .get(h as usize * 5..h as usize * 5 + 5)
-                .map(u40)?;
-            h = if next < h { next } else { NONE40 };
+            // pointed at them (see `commit`), so the whole files may be read.
+            let (links, prevs) = (
+                self.col(Col::OutLink).mapped(),
+                self.col(Col::OutPrev).mapped(),
+            );
+            h = prev_from(links, prevs, h).unwrap_or(NONE40);
         }
         (h != NONE40).then_some(OutId(h))
     }
@@ -1240,6 +1288,9 @@ impl Store {
             for o in outs.clone().rev() {
                 if cache.len() >= cache.limit() {
                     break 'txs; // a tx of very many outputs
+                }
+                if self.out_type(OutId(o)) == ScriptType::Nulldata {
+                    continue; // never spent (as in `find_spent`)
                 }
                 let unspent = self.read_u32(Col::OutSpent, o) >= cur.txs;
                 cache.warm_insert(spends::key(h, (o - outs.start) as u32), check, o, unspent);
@@ -1528,9 +1579,12 @@ impl Store {
             self.appended = 0;
             for c in Col::ALL {
                 // Not the columns written in place (the group records' kind bytes
-                // too), nor the tables: measured slower, as each page written
+                // and the link bits too), nor the tables: measured slower, as each page written
                 // back and dirtied again costs a fault, and the close no faster.
-                if !matches!(c, Col::OutSpent | Col::AddrHead | Col::AddrGrp) {
+                if !matches!(
+                    c,
+                    Col::OutSpent | Col::AddrHead | Col::AddrGrp | Col::OutLink
+                ) {
                     self.given_back += self.col_mut(c).start_writeback(!c.read_while_appending());
                 }
             }
@@ -1591,10 +1645,16 @@ impl Store {
                 });
                 j += 1;
             }
-            // Seen by the spends of later txs only, as in the table.
+            // Seen by the spends of later txs only, as in the table. Not
+            // the `OP_RETURN` outputs, which no valid tx spends (a spend of
+            // one is looked up in the index like any other cache miss).
             let check = spends::check(&tx.txid);
-            for v in 0..tx.n_out {
-                cache.insert(spends::key(tx.hash, v), check, outs + v as u64);
+            let first_out = (outs - self.cur.outs) as usize;
+            let tx_outs = &b.outs[first_out..first_out + tx.n_out as usize];
+            for (v, out) in tx_outs.iter().enumerate() {
+                if out.script_type != ScriptType::Nulldata {
+                    cache.insert(spends::key(tx.hash, v as u32), check, outs + v as u64);
+                }
             }
             outs += tx.n_out as u64;
         }
@@ -1663,33 +1723,37 @@ impl Store {
     #[inline(always)]
     fn append_output(&mut self, out: &PreparedOut) -> Result<()> {
         let o = self.cur.outs;
-        let (addr, prev) = match &out.key {
-            Some(key) => {
-                let a = match self.find_addr_stored(key.kind, key.body(), key.hash) {
-                    Some(a) => a.0,
-                    None => {
-                        let a = self.cur.addrs;
-                        let (g, i) = (a as u64 / KEY_GROUP, a as u64 % KEY_GROUP);
-                        if i == 0 {
-                            let mut rec = [0u8; 8 + KEY_GROUP as usize];
-                            rec[..8].copy_from_slice(&self.cur.key_bytes.to_le_bytes());
-                            self.push(Col::AddrGrp, &rec)?;
-                        }
-                        let w = Col::AddrGrp.width();
-                        self.col_mut(Col::AddrGrp)
-                            .write_at(g * w + 8 + i, &[key.kind]);
-                        self.push(Col::AddrBody, key.body())?;
-                        self.cur.key_bytes += key.len as u64;
-                        self.push(Col::AddrHead, &u40_bytes(NONE40))?;
-                        self.addr_tbl.insert(key.hash, a).map_err(no_room)?;
-                        self.cur.addrs += 1;
-                        a
+        if o.is_multiple_of(links::GROUP) {
+            let rec = links::new_record(self.cur.links, self.cur.addrs as u64);
+            self.push(Col::OutLink, &rec)?;
+        }
+        // The address, its previous output, and whether it was seen before.
+        let (addr, prev, linked) = match &out.key {
+            Some(key) => match self.find_addr_stored(key.kind, key.body(), key.hash) {
+                Some(a) => {
+                    let prev = self.addr_head(a).map_or(NONE40, |p| p.0);
+                    (a.0, prev, true)
+                }
+                None => {
+                    let a = self.cur.addrs;
+                    let (g, i) = (a as u64 / KEY_GROUP, a as u64 % KEY_GROUP);
+                    if i == 0 {
+                        let mut rec = [0u8; 8 + KEY_GROUP as usize];
+                        rec[..8].copy_from_slice(&self.cur.key_bytes.to_le_bytes());
+                        self.push(Col::AddrGrp, &rec)?;
                     }
-                };
-                let prev = self.addr_head(AddrId(a)).map_or(NONE40, |p| p.0);
-                (a, prev)
-            }
-            None => (NO_ADDR, NONE40),
+                    let w = Col::AddrGrp.width();
+                    self.col_mut(Col::AddrGrp)
+                        .write_at(g * w + 8 + i, &[key.kind]);
+                    self.push(Col::AddrBody, key.body())?;
+                    self.cur.key_bytes += key.len as u64;
+                    self.push(Col::AddrHead, &u40_bytes(NONE40))?;
+                    self.addr_tbl.insert(key.hash, a).map_err(no_room)?;
+                    self.cur.addrs += 1;
+                    (a, NONE40, false)
+                }
+            },
+            None => (NO_ADDR, NONE40, false),
         };
         self.push(Col::OutValue, &u40_bytes(out.value.min(NONE40)))?;
         if out.value >= NONE40 {
@@ -1699,10 +1763,23 @@ impl Store {
             self.push(Col::OutBig, &e)?;
             self.cur.big_values += 1;
         }
-        self.push(Col::OutAddr, &addr.to_le_bytes())?;
         self.push(Col::OutType, &[out.script_type as u8])?;
         self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
-        self.push(Col::OutPrev, &u40_bytes(prev))?;
+        if addr != NO_ADDR {
+            // The first output of an address, or a linked one (prevout and
+            // address stored at the rank of its bit).
+            let r = o / links::GROUP;
+            let flags = links::flag(self.rec(Col::OutLink, r), o, linked);
+            for (at, byte) in flags {
+                self.col_mut(Col::OutLink)
+                    .write_at(r * links::WIDTH + at as u64, &[byte]);
+            }
+            if linked {
+                self.push(Col::OutPrev, &u40_bytes(prev))?;
+                self.push(Col::OutAddr, &addr.to_le_bytes())?;
+                self.cur.links += 1;
+            }
+        }
         self.cur.outs += 1;
         if addr != NO_ADDR {
             if addr < self.manifest.counts.addrs {
@@ -1801,9 +1878,11 @@ impl Store {
             coinbase_bytes: info.cb_off,
             big_values: 0,
             key_bytes: 0,
+            links: 0,
         };
         let target = Counts {
             big_values: self.big_values_below(target.outs),
+            links: self.links_below(target.outs),
             key_bytes: self
                 .key_offset(target.addrs)
                 .ok_or_else(|| StoreError::Io {
@@ -1832,9 +1911,9 @@ impl Store {
         }
         failpoint("rollback-undo");
         for o in (target.outs..c.outs).rev() {
-            let a = self.read_u32(Col::OutAddr, o);
+            let a = self.out_addr(OutId(o)).map_or(NO_ADDR, |a| a.0);
             if a != NO_ADDR && a < target.addrs {
-                let prev = self.read_u40(Col::OutPrev, o);
+                let prev = self.out_prev(OutId(o)).map_or(NONE40, |p| p.0);
                 self.col_mut(Col::AddrHead)
                     .write_at(a as u64 * 5, &u40_bytes(prev));
             }
@@ -1853,8 +1932,25 @@ impl Store {
         self.flush_all()?;
         self.manifest.counts = target;
         self.manifest.pending_rollback = None;
-        self.manifest.save(&self.dir).map_err(io_at(&self.dir))
+        self.manifest.save(&self.dir).map_err(io_at(&self.dir))?;
+        // Only now: the loop above, run again after a crash, reads these
+        // bits. Cut off before this, the repair at the next open clears them.
+        self.clear_links_from(target.outs);
+        let c = self.col(Col::OutLink);
+        c.flush().map_err(io_at(c.path()))
     }
+}
+
+/// The previous output of output `o` of the same address, from the bytes of
+/// `out_link.col` and `out_prev.col`; `None` when it has none, or when the
+/// bytes do not reach it or point forward (a damaged index).
+fn prev_from(link_bytes: &[u8], prevs: &[u8], o: u64) -> Option<u64> {
+    let Link::Linked(k) = links::at(link_bytes, o)? else {
+        return None;
+    };
+    let at = usize::try_from(k).ok()?.checked_mul(5)?;
+    let p = u40(prevs.get(at..at.checked_add(5)?)?);
+    (p < o).then_some(p)
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>> {
