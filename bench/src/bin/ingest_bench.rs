@@ -1208,7 +1208,8 @@ fn print_projection(points: &[ScalePoint]) {
         "block" => MAIN_BLOCKS,
         "tx" => MAIN_TXS,
         "output" => MAIN_OUTS,
-        // Outputs to an address seen before: every output but each address's first.
+        // Outputs to an address seen before: every output but each address's
+        // first (OP_RETURN outputs, which are neither, counted too: an upper bound).
         "linked output" => MAIN_OUTS - MAIN_ADDRS,
         "input" => MAIN_INS,
         "address" => MAIN_ADDRS,

@@ -4,7 +4,8 @@
 //! committed length lives in the manifest, never in the file. A reader maps
 //! the file read-only and sees exactly `len` bytes. A writer appends and,
 //! for the few columns that change after they are written (`out_spent`,
-//! `addr_head`), overwrites in place; durability is the store's business
+//! `addr_head`, the last address group's kind bytes, the last `out_link`
+//! record's bits), overwrites in place; durability is the store's business
 //! (`flush`, then the manifest).
 
 use crate::pages::page_size;

@@ -8,7 +8,8 @@
 //!
 //! Crash safety (tested by killing ingest with SIGKILL): appended records
 //! only count once the manifest says so; values that change in place
-//! (`out_spent`, `addr_head`) are either checked against committed counts
+//! (`out_spent`, `addr_head`, the kind bytes of the last address group and
+//! the bits of the last `out_link` record) are either checked against committed counts
 //! by every reader, or written only after the records they point to are on
 //! disk. A writer that finds the `WRITING` marker of an interrupted run
 //! repairs those values before it goes on, so the index it ends with is the
@@ -66,7 +67,7 @@ pub fn table_slots(txs: u64, addrs: u64) -> (u64, u64) {
 pub const NONE40: u64 = (1 << 40) - 1;
 /// `in_out` value of an input whose previous output was not found.
 pub const UNRESOLVED40: u64 = (1 << 40) - 2;
-/// `out_addr` value of an output without address (`OP_RETURN`).
+/// Address id meaning "none" (an `OP_RETURN` output's) inside the store.
 pub const NO_ADDR: u32 = u32::MAX;
 /// `out_spent` value of an unspent output.
 pub const UNSPENT: u32 = u32::MAX;
@@ -1078,7 +1079,7 @@ impl Store {
             Link::Linked(k) => {
                 let b = self.col(Col::OutAddr).bytes();
                 let at = usize::try_from(k).ok()?.checked_mul(4)?;
-                u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as u64
+                u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?) as u64
             }
         };
         (a < self.cur.addrs as u64).then_some(AddrId(a as u32))
