@@ -158,17 +158,11 @@ fn fail_points_inside_commit_and_rollback() {
     }
 
     // A reorganisation whose rollback is interrupted half-way.
-    let short = t.path().join("short");
-    chainhound_sim::write::write_blocks(&short, Network::Regtest, &blocks[..=350], [0; 8], 1 << 20)
-        .unwrap();
     let ix = t.path().join("reorg");
-    // Index a chain whose tip (blocks 300..=350 of another run) will lose.
+    // Index a chain whose tip (blocks 300..=340 of another run) will lose.
     let other = chainhound_sim::toy::generate(6, 350, 30);
-    let mut losing = blocks[..300].to_vec();
-    losing.extend(fork_from(&blocks[299], &other[300..=340], None));
     let losing_dir = t.path().join("losing");
-    chainhound_sim::write::write_blocks(&losing_dir, Network::Regtest, &losing, [0; 8], 1 << 20)
-        .unwrap();
+    write_losing(&losing_dir, &blocks, &other, None);
     assert!(ingest(&losing_dir, &ix).status().unwrap().success());
     let st = ingest(&node, &ix)
         .env("CHAINHOUND_FAILPOINT", "rollback-undo:1")
@@ -177,7 +171,6 @@ fn fail_points_inside_commit_and_rollback() {
     assert!(!st.success(), "rollback fail point should abort");
     assert!(ingest(&node, &ix).status().unwrap().success());
     assert_same(&reference, &ix, "an interrupted rollback");
-    let _ = short;
 
     // Blocks of a branch that then loses, appended but never committed: the
     // committed tip (299) is below the fork, so the next run rolls nothing
@@ -186,15 +179,8 @@ fn fail_points_inside_commit_and_rollback() {
     // Its outputs pay an address seen before, so each sets its bit.
     let old = chainhound_chain::Block::parse(&blocks[1]).unwrap();
     let old_script = old.tx_outputs(&old.txs[0])[0].script_pubkey.to_vec();
-    let mut losing = blocks[..300].to_vec();
-    losing.extend(fork_from(
-        &blocks[299],
-        &other[300..=340],
-        Some(&old_script),
-    ));
     let losing_dir = t.path().join("losing-reusing");
-    chainhound_sim::write::write_blocks(&losing_dir, Network::Regtest, &losing, [0; 8], 1 << 20)
-        .unwrap();
+    write_losing(&losing_dir, &blocks, &other, Some(&old_script));
     let ix = t.path().join("uncommitted-fork");
     let to_299 = ingest(&losing_dir, &ix)
         .args(["--max-height", "299"])
@@ -207,6 +193,15 @@ fn fail_points_inside_commit_and_rollback() {
     assert!(!st.success(), "commit-after-appends should abort");
     assert!(ingest(&node, &ix).status().unwrap().success());
     assert_same(&reference, &ix, "a crash on a branch that then lost");
+}
+
+/// Writes under `dir` a node holding `blocks` up to height 299, then a
+/// branch that loses to them: coinbase-only copies of `other`'s blocks 300
+/// to 340 (see [`fork_from`] for `pay`).
+fn write_losing(dir: &Path, blocks: &[Vec<u8>], other: &[Vec<u8>], pay: Option<&[u8]>) {
+    let mut losing = blocks[..300].to_vec();
+    losing.extend(fork_from(&blocks[299], &other[300..=340], pay));
+    chainhound_sim::write::write_blocks(dir, Network::Regtest, &losing, [0; 8], 1 << 20).unwrap();
 }
 
 /// Re-mines `blocks` (coinbase-only copies of their coinbases) on top of
