@@ -460,6 +460,7 @@ pub fn update(
             && st.options == *opts
             && st.txs <= store.counts().txs as u64
             && (st.txs == 0 || store.txid(TxNum(st.txs as u32 - 1)).to_string() == st.last_txid)
+            && c.consistent(opts.guard > 0)
     });
     let (mut uf, mut st) = match resume {
         Some(c) => {
@@ -537,9 +538,32 @@ impl Clusters {
         Ok(Clusters { maps, state })
     }
 
+    /// Record `i` of a file; 0 past its end (damaged files: never a panic).
     fn read(&self, file: usize, i: usize) -> u32 {
-        let b = &self.maps[file][i * 4..i * 4 + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        match self.maps[file].get(i * 4..i * 4 + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
+    /// Whether the files keep the invariants an update builds on: every
+    /// address's root is at or below it and is its own root, and (with
+    /// sizes) the roots' sizes add up to the addresses. A damaged or
+    /// edited folder fails this and is built again from scratch rather
+    /// than extended.
+    fn consistent(&self, sized: bool) -> bool {
+        let n = self.len();
+        let mut total = 0u64;
+        for a in 0..n {
+            let r = self.read(0, a) as usize;
+            if r > a || self.read(0, r) as usize != r {
+                return false;
+            }
+            if sized && r == a {
+                total += self.read(1, a) as u64;
+            }
+        }
+        !sized || total == n as u64
     }
 
     /// Addresses covered.
@@ -552,24 +576,35 @@ impl Clusters {
         self.state.addrs == 0
     }
 
-    /// The cluster (root address id) of an address.
+    /// The cluster (root address id) of an address (the address itself if
+    /// the files are damaged: a root is never above its members).
     pub fn root_of(&self, a: u32) -> u32 {
-        self.read(0, a as usize)
+        let r = self.read(0, a as usize);
+        if r > a {
+            a
+        } else {
+            r
+        }
     }
 
     /// Size of the cluster of an address.
     pub fn size_of(&self, a: u32) -> u32 {
-        self.read(1, a as usize)
+        // No cluster is larger than the addresses (damaged files).
+        self.read(1, a as usize).min(self.state.addrs as u32)
     }
 
     /// The addresses of the cluster of `a`, `offset..offset+limit` of them
     /// in id order.
     pub fn members(&self, a: u32, offset: usize, limit: usize) -> Vec<AddrId> {
         let r = self.root_of(a);
-        let start = self.read(3, r as usize) as usize;
-        let n = self.size_of(r) as usize;
+        let start = (self.read(3, r as usize) as usize).min(self.len());
+        // Within `order.u32`, and only addresses of this cluster (both
+        // always so, unless the files are damaged).
+        let n = (self.size_of(r) as usize).min(self.len() - start);
         (start + offset.min(n)..start + n.min(offset.saturating_add(limit)))
-            .map(|i| AddrId(self.read(2, i)))
+            .map(|i| self.read(2, i))
+            .filter(|&m| (m as usize) < self.len() && self.root_of(m) == r)
+            .map(AddrId)
             .collect()
     }
 }

@@ -340,7 +340,11 @@ impl<'s> Query<'s> {
                 InputView {
                     index,
                     coinbase: false,
-                    prevout: Some((s.txid(pt), (o.0 - s.tx_outputs(pt).start) as u32)),
+                    // Saturating: on a damaged index `o` may not be among `pt`'s outputs.
+                    prevout: Some((
+                        s.txid(pt),
+                        o.0.saturating_sub(s.tx_outputs(pt).start) as u32,
+                    )),
                     value: Some(s.out_value(o)),
                     address: self.addr_string(s.out_addr(o)),
                     script_type: Some(s.out_type(o)),
@@ -381,7 +385,7 @@ impl<'s> Query<'s> {
                     script_type: s.out_type(o),
                     spent_by: s.out_spender(o).map(|(st, i)| SpendView {
                         txid: s.txid(st),
-                        input: (i - s.tx_inputs(st).start) as u32,
+                        input: i.saturating_sub(s.tx_inputs(st).start) as u32,
                         height: s.tx_height(st),
                     }),
                 }
@@ -394,7 +398,7 @@ impl<'s> Query<'s> {
             height,
             block_hash: s.block_hash(height),
             time: s.block_info(height).time,
-            index_in_block: t.0 - first,
+            index_in_block: t.0.saturating_sub(first),
             coinbase,
             fee: (!coinbase && all_resolved).then(|| value_in.saturating_sub(value_out)),
             fingerprint: fingerprint(s.tx_meta(t)),

@@ -24,3 +24,24 @@ pub fn shared(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// Ways to damage a file of `len` bytes at its own length, named: all
+/// ones, all zeros, and noise (xorshift from `seed`, so a failure
+/// replays). For tests that an index damaged on disk gives answers or
+/// clear errors, never a panic.
+pub fn damaged(len: usize, seed: u64) -> [(&'static str, Vec<u8>); 3] {
+    let mut state = seed | 1;
+    let noise = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    [
+        ("all ones", vec![0xff; len]),
+        ("zeros", vec![0; len]),
+        ("noise", noise),
+    ]
+}

@@ -525,6 +525,21 @@ pub struct Store {
     writeback_every: u64,
     /// Bytes of written columns given back to the kernel by this store.
     given_back: u64,
+    /// During an append, the ends of the block's outputs and inputs to
+    /// come (ranges of its transactions may reach them before they are
+    /// written); `(0, 0)` otherwise.
+    pending: (u64, u64),
+    /// Transactions of the chain being indexed ([`Store::reserve`]; 0:
+    /// unknown): the address table is sized for it once a sixteenth of it
+    /// shows how many addresses a transaction brings.
+    planned_txs: u64,
+}
+
+/// `start..end` cut to `0..count`, and empty if reversed: the ranges read
+/// from a damaged index stay within the records there are.
+fn within<T: Copy + Ord>(start: T, end: T, count: T) -> std::ops::Range<T> {
+    let s = start.min(count);
+    s..end.clamp(s, count)
 }
 
 /// The keys of a hash table.
@@ -535,6 +550,10 @@ enum Keys {
     /// Address keys → `AddrId` (`addr.<gen>.tbl`).
     Addresses,
 }
+
+/// The address table is sized for the planned chain when a
+/// `1/PROJECT_AT` of it is indexed ([`Store::reserve`]).
+const PROJECT_AT: u64 = 16;
 
 /// Ids a table rebuild sweeps in at a time (4 Mi: 32 MB of hashes and
 /// twice as much scratch).
@@ -697,6 +716,8 @@ impl Store {
             appended: 0,
             writeback_every: WRITEBACK_EVERY,
             given_back: 0,
+            pending: (0, 0),
+            planned_txs: 0,
         })
     }
 
@@ -943,7 +964,7 @@ impl Store {
         } else {
             self.cur.txs
         };
-        first..end
+        within(first, end, self.cur.txs)
     }
 
     /// Coinbase scriptSig of the block at `height`.
@@ -954,7 +975,8 @@ impl Store {
         } else {
             self.cur.coinbase_bytes as usize
         };
-        &self.col(Col::Coinbase).bytes()[start..end]
+        let bytes = self.col(Col::Coinbase).bytes();
+        &bytes[within(start, end, bytes.len())]
     }
 
     /// Height of a block hash (a scan of the hash column).
@@ -983,7 +1005,7 @@ impl Store {
         } else {
             self.cur.outs
         };
-        s..e
+        within(s, e, self.cur.outs.max(self.pending.0))
     }
 
     /// Inputs of a transaction.
@@ -994,7 +1016,7 @@ impl Store {
         } else {
             self.cur.ins
         };
-        s..e
+        within(s, e, self.cur.ins.max(self.pending.1))
     }
 
     /// The block height of a transaction.
@@ -1364,12 +1386,35 @@ impl Store {
         {
             self.replace_table(Keys::Txids, grown(txs))?;
         }
-        if addrs * den > self.addr_tbl.table().capacity() * num
-            && self.addr_tbl.table().capacity() < Table::MAX_CAPACITY
-        {
-            self.replace_table(Keys::Addresses, grown(addrs))?;
+        let cap = self.addr_tbl.table().capacity();
+        if addrs * den > cap * num && cap < Table::MAX_CAPACITY {
+            let want = grown(addrs).max(self.projected_addr_capacity());
+            self.replace_table(Keys::Addresses, want)?;
+        } else if let Some(at) = self.planned_txs.checked_div(PROJECT_AT) {
+            // At the block that crosses a sixteenth of the planned chain (a
+            // place in the chain, not in the run, so interrupted and resumed
+            // runs make the same choice): sized for the whole chain at the
+            // rate of addresses per transaction seen so far, if that is more
+            // than [`Store::reserve`] guessed. A rebuild now is 1/16 of one
+            // at the end.
+            if (self.cur.txs as u64) < at && txs >= at {
+                let want = self.projected_addr_capacity();
+                if want > cap {
+                    self.replace_table(Keys::Addresses, want)?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Capacity of the address table for the planned chain at the rate of
+    /// addresses per transaction indexed so far (0 if either is unknown).
+    fn projected_addr_capacity(&self) -> u64 {
+        if self.cur.txs == 0 {
+            return 0;
+        }
+        let per = self.cur.addrs as u128 * self.planned_txs as u128 / self.cur.txs as u128;
+        Table::capacity_for(per.min(Table::MAX_CAPACITY as u128) as u64)
     }
 
     /// Puts a new generation of a table in place, of `capacity` home
@@ -1396,9 +1441,13 @@ impl Store {
 
     /// Sizes the txid table for a chain of `txs` transactions and the
     /// address table for 1.25 times as many addresses (both only ever grow), so that a
-    /// long ingest does not rebuild them again and again. The sizes depend
-    /// only on the chain, so every run over it ends with the same files.
+    /// long ingest does not rebuild them again and again; once a sixteenth
+    /// of that chain is indexed, the address table grows to what the whole
+    /// chain needs at the rate of addresses per transaction seen so far, if
+    /// that is more. The sizes depend only on the chain, so every run over
+    /// it ends with the same files.
     pub fn reserve(&mut self, txs: u64) -> Result<()> {
+        self.planned_txs = txs;
         let want = Table::capacity_for(txs);
         if want > self.txid_tbl.table().capacity() {
             self.replace_table(Keys::Txids, want)?;
@@ -1500,6 +1549,7 @@ impl Store {
     /// below its own transaction's, as when each tx was entered in turn.
     pub fn append(&mut self, b: &PreparedBlock) -> Result<()> {
         let r = self.append_block(b);
+        self.pending = (0, 0);
         if r.is_err() {
             // The cache may name outputs the failed append never wrote.
             self.writer().spends.clear();
@@ -1548,6 +1598,7 @@ impl Store {
             outs += tx.n_out as u64;
             ins += tx.n_in as u64;
         }
+        self.pending = (outs, ins);
 
         // 2. Spends.
         let spent = self.find_spent(b, first);
