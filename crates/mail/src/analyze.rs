@@ -571,8 +571,113 @@ fn base(d: &str) -> String {
     lookalike::registrable(d).unwrap_or_else(|| d.to_string())
 }
 
+/// The rules on a sender's domain and display name: a lookalike domain, a
+/// name that shows another domain's address, names a protected brand, or
+/// claims an organisation from free mail. (Run on the From of a message,
+/// and on the From its forwarder quotes.)
+fn sender_rules(name: Option<&str>, d: &str, opts: &Options, ev: &mut Vec<Evidence>) {
+    if let Some(l) = lookalike::check_host(d, &opts.protected) {
+        ev.push(lookalike::evidence(&l, "sender domain"));
+    }
+    let Some(name) = name else {
+        return;
+    };
+    let lname = name.to_lowercase();
+    // A display name that is itself an address of another domain.
+    if let Some(shown) = name
+        .split_whitespace()
+        .find(|w| w.contains('@'))
+        .and_then(domain_of)
+    {
+        let shown = shown
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string();
+        if !shown.is_empty() && base(&shown) != base(d) {
+            ev.push(Evidence::new(
+                "sender.name_is_other_address",
+                4,
+                format!("display name shows an address at {shown} but the mail is from {d}"),
+            ));
+        }
+    }
+    // A display name naming a protected brand, from elsewhere.
+    if let Some(brand) = brand_named_in(&lname, &opts.protected) {
+        if base(d) != base(&brand) && !opts.protected.owns(&base(d)) {
+            ev.push(Evidence::new(
+                "sender.brand_name_elsewhere",
+                5,
+                format!("display name \"{name}\" names {brand} but the mail is from {d}"),
+            ));
+        }
+    }
+    if is_freemail(&base(d)) && COMPANY_WORDS.iter().any(|w| contains_word(&lname, w)) {
+        ev.push(Evidence::new(
+            "sender.freemail_company",
+            3,
+            format!(
+                "display name \"{name}\" claims an organisation, from the free mail provider {d}"
+            ),
+        ));
+    }
+}
+
 /// Judges one message's bytes.
 pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
+    judge(source, raw, opts, 0)
+}
+
+/// Messages attached to one message (`message/rfc822`) judged at most.
+const MAX_ATTACHED_JUDGED: usize = 8;
+
+/// Adds the evidence found on a forwarded original to the forwarder's,
+/// its words saying `whose`; a rule that fired on both counts once.
+/// Evidence on the copy's integrity (headers a forward rewrites, its
+/// parse), its attachments (inspected with the outer message's) and its
+/// subject's `Fwd:` are left out.
+fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
+    for e in inner {
+        let skip = ["header.", "parse.", "attach."]
+            .iter()
+            .any(|p| e.rule.starts_with(p))
+            || e.rule == "subject.fake_reply";
+        if !skip && !ev.iter().any(|o| o.rule == e.rule) {
+            ev.push(Evidence::new(
+                e.rule,
+                e.weight,
+                format!("{whose}: {}", e.words),
+            ));
+        }
+    }
+}
+
+/// The subject rules that read the subject alone.
+fn subject_rules(sub: &str, ev: &mut Vec<Evidence>) {
+    if let Some(tok) = random_token(sub) {
+        ev.push(Evidence::new(
+            "subject.random_token",
+            4,
+            format!("the subject carries the random tag \"{tok}\" (a campaign's tracking code)"),
+        ));
+    }
+    if let Some(n) = count_bait(sub) {
+        ev.push(Evidence::new(
+            "subject.count_bait",
+            2,
+            format!("the subject dangles a count, \"({n})\", as notifications of unread items do"),
+        ));
+    }
+    if sub.chars().any(is_emoji) {
+        ev.push(Evidence::new(
+            "subject.emoji",
+            2,
+            "the subject carries emoji",
+        ));
+    }
+}
+
+/// Judges a message at `depth` forwards inside the one given: attachments
+/// are inspected at depth 0 only (with those of every forwarded message).
+fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize) -> Report {
     let mut ev: Vec<Evidence> = Vec::new();
     let cut = raw.len() > MAX_MESSAGE;
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
@@ -598,31 +703,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
 
     // Subject and headers.
     if let Some(sub) = &subject {
-        if let Some(tok) = random_token(sub) {
-            ev.push(Evidence::new(
-                "subject.random_token",
-                4,
-                format!(
-                    "the subject carries the random tag \"{tok}\" (a campaign's tracking code)"
-                ),
-            ));
-        }
-        if let Some(n) = count_bait(sub) {
-            ev.push(Evidence::new(
-                "subject.count_bait",
-                2,
-                format!(
-                    "the subject dangles a count, \"({n})\", as notifications of unread items do"
-                ),
-            ));
-        }
-        if sub.chars().any(is_emoji) {
-            ev.push(Evidence::new(
-                "subject.emoji",
-                2,
-                "the subject carries emoji",
-            ));
-        }
+        subject_rules(sub, &mut ev);
         let to = msg
             .to()
             .and_then(|a| a.first())
@@ -720,44 +801,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     ind.return_path = msg.return_address().map(str::to_string);
     if let Some(d) = &sender_domain {
         let free = is_freemail(&base(d));
-        if let Some(l) = lookalike::check_host(d, &opts.protected) {
-            ev.push(lookalike::evidence(&l, "sender domain"));
-        }
-        if let Some(name) = &from_name {
-            let lname = name.to_lowercase();
-            // A display name that is itself an address of another domain.
-            if let Some(shown) = name
-                .split_whitespace()
-                .find(|w| w.contains('@'))
-                .and_then(domain_of)
-            {
-                let shown = shown
-                    .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-                    .to_string();
-                if !shown.is_empty() && base(&shown) != base(d) {
-                    ev.push(Evidence::new(
-                        "sender.name_is_other_address",
-                        4,
-                        format!(
-                            "display name shows an address at {shown} but the mail is from {d}"
-                        ),
-                    ));
-                }
-            }
-            // A display name naming a protected brand, from elsewhere.
-            if let Some(brand) = brand_named_in(&lname, &opts.protected) {
-                if base(d) != base(&brand) && !opts.protected.owns(&base(d)) {
-                    ev.push(Evidence::new(
-                        "sender.brand_name_elsewhere",
-                        5,
-                        format!("display name \"{name}\" names {brand} but the mail is from {d}"),
-                    ));
-                }
-            }
-            if free && COMPANY_WORDS.iter().any(|w| contains_word(&lname, w)) {
-                ev.push(Evidence::new("sender.freemail_company", 3, format!("display name \"{name}\" claims an organisation, from the free mail provider {d}")));
-            }
-        }
+        sender_rules(from_name.as_deref(), d, opts, &mut ev);
         if let Some(r) = ind.reply_to.as_deref().and_then(domain_of) {
             if base(&r) != base(d) {
                 let w = if is_freemail(&base(&r)) && !free {
@@ -798,6 +842,9 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             }
         }
     }
+    // Where the plain text starts in `text` (a quoted forward header is
+    // read there first: tag stripping takes `<a@b>` for a tag).
+    let plain_from = text.len();
     for part in msg.text_bodies() {
         if part.is_text_html() {
             continue;
@@ -878,6 +925,60 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         },
         &mut ev,
     );
+    // The original of an inline forward: its sender and subject judged
+    // as a message's own are (its text is in `hay` already). Only with an
+    // address: a quoted name alone says nothing of who sent it.
+    let quoted = text
+        .get(plain_from..)
+        .and_then(crate::forward::quoted_original)
+        .filter(|q| q.addr.is_some())
+        .or_else(|| crate::forward::quoted_original(&text));
+    if let Some(q) = quoted {
+        if let Some(d) = q.addr.as_deref().and_then(domain_of) {
+            let mut inner = Vec::new();
+            sender_rules(q.name.as_deref(), &d, opts, &mut inner);
+            let sub = q.subject.as_deref().unwrap_or("");
+            subject_rules(sub, &mut inner);
+            crate::content::rules(
+                &crate::content::Seen {
+                    subject: sub,
+                    from_name: q.name.as_deref(),
+                    from_addr: q.addr.as_deref(),
+                    sender_domain: Some(&d),
+                    hay: &hay,
+                    protected: &opts.protected,
+                    // A quoted header carries no signature.
+                    signers: None,
+                },
+                &mut inner,
+            );
+            merge_forwarded(&mut ev, inner, "in the forwarded message");
+        }
+    }
+    // Messages attached whole (forwarded as attachments, as "report
+    // phishing" buttons do): each judged as a message, depth bounded.
+    if depth < MAX_FORWARD_DEPTH {
+        for inner in msg
+            .attachments()
+            .filter_map(|p| p.message())
+            .take(MAX_ATTACHED_JUDGED)
+        {
+            let r = judge(source, inner.raw_message(), opts, depth + 1);
+            merge_forwarded(&mut ev, r.evidence, "in the attached message");
+            ind.crypto.extend(&r.indicators.crypto);
+            for h in r.indicators.link_domains {
+                if !ind.link_domains.contains(&h) && ind.link_domains.len() < 200 {
+                    ind.link_domains.push(h);
+                }
+            }
+            ind.urls.extend(
+                r.indicators
+                    .urls
+                    .into_iter()
+                    .take(500usize.saturating_sub(ind.urls.len())),
+            );
+        }
+    }
     indicators::crypto(&text, &mut ind.crypto);
     indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
     if lures > 0 && !ind.crypto.is_empty() {
@@ -888,6 +989,9 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
         ));
     }
 
+    if depth > 0 {
+        return finish(source, subject, ev, ind);
+    }
     // Attachments, with those of forwarded messages, on one budget.
     let mut parts = Vec::new();
     let unlisted = collect_attachments(&msg, 0, &mut parts);

@@ -152,7 +152,7 @@ const BRANDS: &[(&str, bool, &[&str])] = &[
     // Banks and cards.
     ("bradesco", false, &["bradesco"]),
     ("itaú", false, &["itau"]),
-    ("itaucard", false, &["itau"]),
+    ("itaucard", false, &["itau", "itaucard"]),
     ("santander", false, &["santander"]),
     ("caixa", true, &["caixa.gov.br"]),
     ("banco do brasil", false, &["bb.com.br"]),

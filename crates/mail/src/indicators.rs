@@ -41,6 +41,20 @@ impl Crypto {
     pub fn is_empty(&self) -> bool {
         self.btc.is_empty() && self.eth.is_empty() && self.trx.is_empty() && self.txids.is_empty()
     }
+
+    /// Adds what `other` found (a forwarded message's), each once.
+    pub fn extend(&mut self, other: &Crypto) {
+        for (to, from) in [
+            (&mut self.btc, &other.btc),
+            (&mut self.eth, &other.eth),
+            (&mut self.trx, &other.trx),
+            (&mut self.txids, &other.txids),
+        ] {
+            for s in from {
+                push_unique(to, s);
+            }
+        }
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {

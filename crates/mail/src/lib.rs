@@ -6,7 +6,8 @@
 //! ([`analyze`]: the rules, the score, the verdict), its indicators
 //! ([`indicators`]: links, hosts, crypto addresses), the evidence
 //! vocabulary ([`evidence`]), lookalike domains of protected brands
-//! ([`lookalike`]) and attachment inspection ([`attach`]).
+//! ([`lookalike`]), the original a forward quotes ([`forward`]) and
+//! attachment inspection ([`attach`]).
 //!
 //! Must not: touch the index (the caller links the Bitcoin addresses found
 //! to the chain).
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod content;
 pub mod eval;
 pub mod evidence;
+pub mod forward;
 pub mod indicators;
 pub mod lookalike;
 pub mod source;

@@ -498,6 +498,35 @@ fn nested_forwarded_messages() {
     assert_report_bounded(&r);
 }
 
+/// Forwarded messages are judged as messages (their sender rules), 3 deep
+/// and 8 at each level at most (584 of them): a fan-out of 16 attached
+/// messages at each of 3 levels (4,369 messages) is judged within those
+/// bounds, and the brand-borrowing sender of every leaf counts once.
+#[test]
+fn a_fan_out_of_forwarded_messages_is_judged_within_bounds() {
+    let leaf = "From: Coinbase <alerts@coinbase-secure-mail.example>\nSubject: Action required\nMessage-ID: <l@x>\n\nVerify your account.\n";
+    let mut m = leaf.to_string();
+    for level in 0..3 {
+        let b = format!("fan{level}");
+        let mut next = format!("{HEAD}Content-Type: multipart/mixed; boundary=\"{b}\"\n\n");
+        for _ in 0..16 {
+            next.push_str(&format!("--{b}\nContent-Type: message/rfc822\n\n{m}\n"));
+        }
+        next.push_str(&format!("--{b}--\n"));
+        m = next;
+    }
+    assert!(m.len() > MIB / 2, "{} bytes", m.len());
+    let r = judge(m.as_bytes());
+    assert_report_bounded(&r);
+    let borrowed: Vec<_> = r
+        .evidence
+        .iter()
+        .filter(|e| e.rule == "sender.brand_as_name")
+        .collect();
+    assert_eq!(borrowed.len(), 1, "{:?}", r.evidence);
+    assert!(borrowed[0].words.starts_with("in the attached message"));
+}
+
 /// A message forwarded as an attachment, holding a program: the program
 /// should be found, as a program in an archive is.
 #[test]

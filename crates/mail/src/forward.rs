@@ -1,0 +1,325 @@
+//! The original of a message forwarded inline, as its forwarder's mail
+//! client quotes it: the header block under "---------- Forwarded message
+//! ---------" (Gmail), "-----Original Message-----" or a line of
+//! underscores (Outlook), "Início da mensagem encaminhada:" (Apple Mail),
+//! and their translations, with the original's sender and subject.
+//!
+//! Staff forward suspicious mail to their security team, so the mail that
+//! reaches chainhound is often from a colleague, and what it must judge is
+//! the original inside: `analyze` runs its sender and subject rules on
+//! what this module finds.
+//!
+//! Owns: finding that block in a body's text and reading its From and
+//! Subject. Must not: judge anything (`analyze` does), or read more than
+//! [`SCAN`] bytes of text.
+
+/// Bytes of text searched for a quoted From.
+const SCAN: usize = 256 << 10;
+/// Bytes between a forward marker and the quoted From at most.
+const FROM_WITHIN: usize = 600;
+/// Bytes after the quoted From searched for its Subject.
+const SUBJECT_WITHIN: usize = 800;
+/// Characters of a quoted value kept.
+const VALUE_MAX: usize = 300;
+
+/// What a forwarder's client writes above the forwarded message (ASCII
+/// letters compared in any case).
+const MARKERS: &[&str] = &[
+    "forwarded message",
+    "original message",
+    "begin forwarded message",
+    "mensagem encaminhada",
+    "mensagem original",
+    "mensaje reenviado",
+    "mensaje original",
+    "weitergeleitete nachricht",
+    "ursprüngliche nachricht",
+    "doorgestuurd bericht",
+    "oorspronkelijk bericht",
+    "message transféré",
+    "message d'origine",
+    "messaggio inoltrato",
+    "messaggio originale",
+    "전달된 메시지",
+    "원본 메시지",
+    "__________",
+];
+
+/// Header names a client writes for the From of the quoted message.
+const FROM_KEYS: &[&str] = &[
+    "from",
+    "de",
+    "von",
+    "van",
+    "da",
+    "보낸 사람",
+    "보낸사람",
+    "발신자",
+];
+
+/// Header names for its Subject.
+const SUBJECT_KEYS: &[&str] = &[
+    "subject",
+    "assunto",
+    "asunto",
+    "betreff",
+    "onderwerp",
+    "objet",
+    "oggetto",
+    "제목",
+];
+
+/// The other header names of a quoted block: a value ends where one
+/// begins (flattened HTML has no line breaks between them).
+const OTHER_KEYS: &[&str] = &[
+    "sent",
+    "date",
+    "data",
+    "enviado",
+    "enviada",
+    "fecha",
+    "gesendet",
+    "datum",
+    "verzonden",
+    "envoyé",
+    "inviato",
+    "to",
+    "para",
+    "an",
+    "aan",
+    "à",
+    "a",
+    "cc",
+    "bcc",
+    "cco",
+    "reply-to",
+    "받는 사람",
+    "받는사람",
+    "보낸 날짜",
+    "날짜",
+    "참조",
+];
+
+/// The original's sender and subject, as quoted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Quoted {
+    /// Display name.
+    pub name: Option<String>,
+    /// Address.
+    pub addr: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+}
+
+/// Whether `hay[at..]` starts with `needle`, ASCII letters in any case.
+fn starts_ci(hay: &[u8], at: usize, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    hay.len() >= at + n.len() && hay[at..at + n.len()].eq_ignore_ascii_case(n)
+}
+
+/// If a header name of `keys` starts at `i` (at the start of the text or
+/// after white space or `*`, followed by optional spaces and a colon),
+/// the index just past the colon.
+fn key_at(hay: &[u8], i: usize, keys: &[&str]) -> Option<usize> {
+    if i > 0 && !matches!(hay[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'*' | b'>') {
+        return None;
+    }
+    keys.iter().find_map(|k| {
+        if !starts_ci(hay, i, k) {
+            return None;
+        }
+        let mut j = i + k.len();
+        while j < hay.len() && matches!(hay[j], b' ' | b'*') {
+            j += 1;
+        }
+        (hay.get(j) == Some(&b':')).then_some(j + 1)
+    })
+}
+
+/// The first header of `keys` in `hay[from..to]`: where its value starts.
+fn find_key(hay: &[u8], keys: &[&str], from: usize, to: usize) -> Option<usize> {
+    (from..to.min(hay.len())).find_map(|i| key_at(hay, i, keys))
+}
+
+/// The value starting at `v`: up to a line break, two spaces in a row
+/// (where flattened HTML had a tag), the next header name, or
+/// [`VALUE_MAX`] characters.
+fn value_at(text: &str, v: usize) -> String {
+    let hay = text.as_bytes();
+    let mut end = v;
+    let mut chars = 0;
+    while end < hay.len() && chars < VALUE_MAX {
+        let c = hay[end];
+        if c == b'\n' || c == b'\r' || (c == b' ' && hay.get(end + 1) == Some(&b' ') && end > v) {
+            break;
+        }
+        if end > v
+            && (key_at(hay, end, OTHER_KEYS).is_some() || key_at(hay, end, SUBJECT_KEYS).is_some())
+        {
+            break;
+        }
+        end += 1;
+        if text.is_char_boundary(end) {
+            chars += 1;
+        }
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    text[v..end]
+        .trim_matches(|c: char| c.is_whitespace() || c == '*')
+        .to_string()
+}
+
+/// The address in a quoted From value (`Name <a@b>`, `Name [mailto:a@b]`,
+/// `a@b`), and the display name around it.
+fn split_from(value: &str) -> (Option<String>, Option<String>) {
+    let is_addr_char = |c: char| c.is_alphanumeric() || "._%+-=".contains(c);
+    let addr = value.find('@').and_then(|at| {
+        let start = value[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_addr_char(c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let end = value[at + 1..]
+            .char_indices()
+            .take_while(|&(_, c)| c.is_alphanumeric() || c == '.' || c == '-')
+            .last()
+            .map_or(at + 1, |(i, c)| at + 1 + i + c.len_utf8());
+        let a = value[start..end].trim_end_matches('.');
+        let ok = start < at && a.len() > at - start + 1 && a[at - start + 1..].contains('.');
+        ok.then(|| (start, end, a.to_string()))
+    });
+    let name = match &addr {
+        Some((s, e, _)) => format!("{} {}", &value[..*s], &value[*e..]),
+        None => value.to_string(),
+    };
+    // What wrapped the address is left at the end (`"Name" <`, ` >`).
+    let name = name
+        .replace("mailto:", "")
+        .trim_end_matches(|c: char| c.is_whitespace() || "<>[]()*,;:".contains(c))
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '*')
+        .trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .to_string();
+    let name = (!name.is_empty()).then_some(name);
+    (name, addr.map(|(_, _, a)| a))
+}
+
+/// The original quoted in `text`: the first From header (a name or an
+/// address) with a forward marker at most [`FROM_WITHIN`] bytes before it.
+/// Found from the colons (few, and found fast), so that a long text
+/// costs no more than a pass for one byte.
+pub fn quoted_original(text: &str) -> Option<Quoted> {
+    let mut scan = SCAN.min(text.len());
+    while !text.is_char_boundary(scan) {
+        scan -= 1;
+    }
+    let hay = &text.as_bytes()[..scan];
+    for (colon, _) in text[..scan].match_indices(':') {
+        // The header name before the colon (spaces or `*` between).
+        let mut k = colon;
+        while k > 0 && matches!(hay[k - 1], b' ' | b'*') {
+            k -= 1;
+        }
+        let Some(start) = FROM_KEYS
+            .iter()
+            .filter(|key| k >= key.len())
+            .map(|key| k - key.len())
+            .find(|&s| key_at(hay, s, FROM_KEYS) == Some(colon + 1))
+        else {
+            continue;
+        };
+        let mut from = start.saturating_sub(FROM_WITHIN);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        // ASCII lower case keeps every byte where it was.
+        let window = text[from..start].to_ascii_lowercase();
+        if !MARKERS.iter().any(|m| window.contains(m)) {
+            continue;
+        }
+        let (name, addr) = split_from(&value_at(text, colon + 1));
+        if name.is_none() && addr.is_none() {
+            continue;
+        }
+        let subject = find_key(hay, SUBJECT_KEYS, colon, colon + SUBJECT_WITHIN)
+            .map(|s| value_at(text, s))
+            .filter(|s| !s.is_empty());
+        return Some(Quoted {
+            name,
+            addr,
+            subject,
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(name: Option<&str>, addr: Option<&str>, subject: Option<&str>) -> Option<Quoted> {
+        Some(Quoted {
+            name: name.map(str::to_string),
+            addr: addr.map(str::to_string),
+            subject: subject.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn gmail_outlook_and_apple_mail_blocks() {
+        let gmail = "FYI, is this real?\n\n---------- Forwarded message ---------\nFrom: Binance Support <support@binance-verify.com>\nDate: Mon, 3 Nov 2026 at 10:00\nSubject: Your withdrawal is on hold\nTo: <ops@example.com>\n\nDear customer,";
+        assert_eq!(
+            quoted_original(gmail),
+            q(
+                Some("Binance Support"),
+                Some("support@binance-verify.com"),
+                Some("Your withdrawal is on hold")
+            )
+        );
+        let outlook = "See below\n________________________________\nFrom: Kraken Security [mailto:alerts@krakn-login.io]\nSent: Tuesday, 4 November 2026 09:12\nTo: Ops\nSubject: RE: unusual sign-in\n\nbody";
+        assert_eq!(
+            quoted_original(outlook),
+            q(
+                Some("Kraken Security"),
+                Some("alerts@krakn-login.io"),
+                Some("RE: unusual sign-in")
+            )
+        );
+        // Portuguese Apple Mail, flattened from HTML (no line breaks).
+        let apple = "Enviado do meu iPhone  Início da mensagem encaminhada:  De: \"[Suporte/BB] Protocolo-866490795176101478\" <bb@x-promo.com.br>  Data: 12 de dezembro de 2023  Para: rodrigo@example.com  Assunto: Desconto na Fatura-5412179310060391160  Prezado";
+        assert_eq!(
+            quoted_original(apple),
+            q(
+                Some("[Suporte/BB] Protocolo-866490795176101478"),
+                Some("bb@x-promo.com.br"),
+                Some("Desconto na Fatura-5412179310060391160")
+            )
+        );
+        // Outlook with a name only, and one line per key with bold stars.
+        let named = "________________________________\n*De:* Miss Yara\n*Enviado:* terça-feira\n*Assunto:* Let's chat";
+        assert_eq!(
+            quoted_original(named),
+            q(Some("Miss Yara"), None, Some("Let's chat"))
+        );
+    }
+
+    #[test]
+    fn no_marker_or_no_from_is_no_original() {
+        assert_eq!(quoted_original("From: a@b.com\nSubject: hi"), None);
+        assert_eq!(
+            quoted_original("---------- Forwarded message ---------\nno header here"),
+            None
+        );
+        // A key inside a word is not a key.
+        assert_eq!(
+            quoted_original("-----Original Message-----\nWherefrom: nobody@example.com"),
+            None
+        );
+        assert_eq!(quoted_original(""), None);
+        // Cut inside a multi-byte character: no panic.
+        let long = format!("{}전달된 메시지", "é".repeat(SCAN));
+        assert_eq!(quoted_original(&long), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! A message forwarded to the security team is judged by its original:
+//! real messages of the shared corpus (`../shared/data/mail`) forwarded
+//! by a colleague, attached whole (`message/rfc822`, as "report phishing"
+//! buttons do) and quoted inline under a Gmail header block. The
+//! original's sender rules fire, said to be the forwarded message's; a
+//! forwarded legitimate mail gains no sender evidence.
+
+use chainhound_mail::analyze::{analyze, Options, Report};
+use chainhound_mail::eval::neutralise;
+use chainhound_testdata::shared;
+
+/// A real message of the corpus, leaks neutralised.
+fn real(dir: &str, name: &str) -> Vec<u8> {
+    neutralise(&std::fs::read(shared("mail").join(dir).join(name)).unwrap())
+}
+
+/// Headers of a colleague's forward.
+const FORWARDER: &str = "From: Alice Kim <alice@example-exchange.com>\nTo: security@example-exchange.com\nDate: Mon, 23 Nov 2026 09:00:00 +0000\nMessage-ID: <fwd-1@example-exchange.com>\nMIME-Version: 1.0\n";
+
+/// `original` forwarded as an attachment.
+fn attached(original: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nIs this real? It came to my inbox.\n\n--b1\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename=\"original.eml\"\n\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(original);
+    m.extend_from_slice(b"\n--b1--\n");
+    m
+}
+
+/// A forward quoting `from` and `subject` above `body`, Gmail's way.
+fn inline(from: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{FORWARDER}Subject: Fwd: {subject}\nContent-Type: text/plain; charset=utf-8\n\nIs this real?\n\n---------- Forwarded message ---------\nFrom: {from}\nDate: Wed, 15 Nov 2023 at 10:12\nSubject: {subject}\nTo: <alice@example-exchange.com>\n\n{body}\n"
+    )
+    .into_bytes()
+}
+
+fn rules_of<'a>(r: &'a Report, whose: &str) -> Vec<&'a str> {
+    r.evidence
+        .iter()
+        .filter(|e| e.words.starts_with(whose))
+        .map(|e| e.rule)
+        .collect()
+}
+
+#[test]
+fn a_forwarded_phish_is_judged_by_its_original() {
+    let opts = Options::default();
+    // `From: LEDGER <2019144932@talento.tls.edu.pe>`, "Important notification".
+    let original = real("phish", "pp-sample-1862.eml");
+    let alone = analyze("original", &original, &opts);
+    assert!(alone
+        .evidence
+        .iter()
+        .any(|e| e.rule == "sender.brand_as_name"));
+
+    let r = analyze("attached", &attached(&original), &opts);
+    let inner = rules_of(&r, "in the attached message");
+    assert!(inner.contains(&"sender.brand_as_name"), "{:?}", r.evidence);
+    // Its lures count too, and the verdict is the original's or worse
+    // (the copy's header and attachment evidence aside).
+    assert!(
+        r.score >= alone.score - 3 && r.verdict >= alone.verdict,
+        "forwarded {} ({:?}) against {} alone",
+        r.score,
+        r.verdict,
+        alone.score
+    );
+
+    let text = "Your account is missing some info that we need to comply with financial regulations. Please take a moment to verify your info today.";
+    let r = analyze(
+        "inline",
+        &inline(
+            "LEDGER <2019144932@talento.tls.edu.pe>",
+            "Important notification",
+            text,
+        ),
+        &opts,
+    );
+    let inner = rules_of(&r, "in the forwarded message");
+    assert!(inner.contains(&"sender.brand_as_name"), "{:?}", r.evidence);
+    // The same text forwarded from the brand's own domain: no sender rule.
+    let r = analyze(
+        "inline-own",
+        &inline("Ledger <hello@ledger.com>", "Important notification", text),
+        &opts,
+    );
+    assert!(
+        rules_of(&r, "in the forwarded message").is_empty(),
+        "{:?}",
+        r.evidence
+    );
+}
+
+#[test]
+fn a_forwarded_legitimate_mail_gains_no_sender_evidence() {
+    let opts = Options::default();
+    // `From: Lucas Gonze <lgonze@panix.com>`, a mailing-list reply.
+    let original = real(
+        "ham",
+        "sa-easy-ham-1-00072.8dcd09744b5534002262a8f3927ba3fc.eml",
+    );
+    let alone = analyze("original", &original, &opts);
+    let r = analyze("attached", &attached(&original), &opts);
+    let inner = rules_of(&r, "in the attached message");
+    assert!(
+        !inner.iter().any(|rule| rule.starts_with("sender.")),
+        "{:?}",
+        r.evidence
+    );
+    assert!(
+        r.score <= alone.score + 2,
+        "{} against {}",
+        r.score,
+        alone.score
+    );
+    let r = analyze(
+        "inline",
+        &inline(
+            "Lucas Gonze <lgonze@panix.com>",
+            "Re: The case for spam",
+            "Spam is a problem of economics.",
+        ),
+        &opts,
+    );
+    assert!(
+        rules_of(&r, "in the forwarded message").is_empty(),
+        "{:?}",
+        r.evidence
+    );
+}
