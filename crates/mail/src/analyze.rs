@@ -956,14 +956,19 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize) -> Report {
         }
     }
     // Messages attached whole (forwarded as attachments, as "report
-    // phishing" buttons do): each judged as a message, depth bounded.
+    // phishing" buttons do): each judged as a message, depth bounded. An
+    // `.eml` file sent as another type (`application/octet-stream`, as some
+    // webmails do) too, though its own attachments are not inspected.
     if depth < MAX_FORWARD_DEPTH {
-        for inner in msg
-            .attachments()
-            .filter_map(|p| p.message())
-            .take(MAX_ATTACHED_JUDGED)
-        {
-            let r = judge(source, inner.raw_message(), opts, depth + 1);
+        let attached = msg.attachments().filter_map(|p| match p.message() {
+            Some(m) => Some(m.raw_message()),
+            None => p
+                .attachment_name()
+                .filter(|n| n.to_ascii_lowercase().ends_with(".eml"))
+                .map(|_| p.contents()),
+        });
+        for raw in attached.take(MAX_ATTACHED_JUDGED) {
+            let r = judge(source, raw, opts, depth + 1);
             merge_forwarded(&mut ev, r.evidence, "in the attached message");
             ind.crypto.extend(&r.indicators.crypto);
             for h in r.indicators.link_domains {

@@ -9,6 +9,10 @@ use chainhound_mail::analyze::{analyze, Options, Report};
 use chainhound_mail::eval::neutralise;
 use chainhound_testdata::shared;
 
+#[path = "common/samples.rs"]
+mod samples;
+use samples::base64;
+
 /// A real message of the corpus, leaks neutralised.
 fn real(dir: &str, name: &str) -> Vec<u8> {
     neutralise(&std::fs::read(shared("mail").join(dir).join(name)).unwrap())
@@ -67,6 +71,17 @@ fn a_forwarded_phish_is_judged_by_its_original() {
         r.verdict,
         alone.score
     );
+
+    // Sent as a file of another type, as some webmails do.
+    let mut m = format!(
+        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"Important notification.EML\"\nContent-Transfer-Encoding: base64\n\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(base64(&original).as_bytes());
+    m.extend_from_slice(b"\n--b1--\n");
+    let r = analyze("octet", &m, &opts);
+    let inner = rules_of(&r, "in the attached message");
+    assert!(inner.contains(&"sender.brand_as_name"), "{:?}", r.evidence);
 
     let text = "Your account is missing some info that we need to comply with financial regulations. Please take a moment to verify your info today.";
     let r = analyze(

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 #[path = "common/samples.rs"]
 mod samples;
-use samples::{cfb_file, crc32, fake_pe, pdf_objstm, zip_raw as zip, RawMember};
+use samples::{base64, cfb_file, crc32, fake_pe, pdf_objstm, zip_raw as zip, RawMember};
 
 // ---------------------------------------------------------------------------
 // Builders.
@@ -50,27 +50,6 @@ fn stored(name: &str, data: &[u8]) -> Member {
         size: data.len() as u32,
         crc: crc32(data),
     }
-}
-
-fn base64(b: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(b.len() * 4 / 3 + b.len() / 57 + 4);
-    for (i, c) in b.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            s.push('\n');
-        }
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
 }
 
 const HEAD: &str = "From: Billing <billing@example.com>\nTo: user@example.org\nSubject: your invoice\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <1@example.com>\nMIME-Version: 1.0\n";

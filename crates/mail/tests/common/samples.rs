@@ -1,6 +1,6 @@
 //! Inert sample builders shared by `attach.rs`'s unit tests and
 //! `tests/hostile.rs` (included by `#[path]` in both): CRC-32, a zip
-//! writer, OLE/CFB files and a PE header. Nothing here could run.
+//! writer, OLE/CFB files, a PE header and base64. Nothing here could run.
 #![allow(dead_code)]
 
 use std::io::{Cursor, Write};
@@ -112,4 +112,26 @@ pub fn pdf_objstm(tail: &[u8]) -> Vec<u8> {
     b.extend(b"\nendstream\nendobj\n");
     b.extend(tail);
     b
+}
+
+/// Base64 in lines of 76 characters, as mail carries it.
+pub fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(b.len() * 4 / 3 + b.len() / 57 + 4);
+    for (i, c) in b.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            s.push('\n');
+        }
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
 }
