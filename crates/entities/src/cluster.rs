@@ -460,19 +460,25 @@ pub fn update(
             && st.options == *opts
             && st.txs <= store.counts().txs as u64
             && (st.txs == 0 || store.txid(TxNum(st.txs as u32 - 1)).to_string() == st.last_txid)
-            && c.consistent(opts.guard > 0)
+            && st.addrs <= store.counts().addrs as u64
+            && c.consistent()
     });
     let (mut uf, mut st) = match resume {
         Some(c) => {
             let n = c.len();
             let sized = opts.guard > 0;
+            let parent: Vec<u32> = (0..n).map(|a| c.root_of(a as u32)).collect();
+            // Sizes counted from the roots, not read back: stored ones
+            // could be damaged while the roots are sound.
+            let mut size = vec![0u32; if sized { n } else { 0 }];
+            if sized {
+                for &r in &parent {
+                    size[r as usize] += 1;
+                }
+            }
             let uf = UnionFind {
-                parent: (0..n).map(|a| c.root_of(a as u32)).collect(),
-                size: if sized {
-                    (0..n).map(|a| c.read(1, a)).collect()
-                } else {
-                    Vec::new()
-                },
+                parent,
+                size,
                 sized,
             };
             let mut st = c.state.clone();
@@ -546,24 +552,15 @@ impl Clusters {
         }
     }
 
-    /// Whether the files keep the invariants an update builds on: every
-    /// address's root is at or below it and is its own root, and (with
-    /// sizes) the roots' sizes add up to the addresses. A damaged or
+    /// Whether the roots keep the invariants an update builds on: every
+    /// address's root is at or below it and is its own root. A damaged or
     /// edited folder fails this and is built again from scratch rather
-    /// than extended.
-    fn consistent(&self, sized: bool) -> bool {
-        let n = self.len();
-        let mut total = 0u64;
-        for a in 0..n {
+    /// than extended (sizes are counted again from the roots).
+    fn consistent(&self) -> bool {
+        (0..self.len()).all(|a| {
             let r = self.read(0, a) as usize;
-            if r > a || self.read(0, r) as usize != r {
-                return false;
-            }
-            if sized && r == a {
-                total += self.read(1, a) as u64;
-            }
-        }
-        !sized || total == n as u64
+            r <= a && self.read(0, r) as usize == r
+        })
     }
 
     /// Addresses covered.
@@ -577,10 +574,11 @@ impl Clusters {
     }
 
     /// The cluster (root address id) of an address (the address itself if
-    /// the files are damaged: a root is never above its members).
+    /// it is past the clusters, or if the files are damaged: a root is
+    /// never above its members).
     pub fn root_of(&self, a: u32) -> u32 {
         let r = self.read(0, a as usize);
-        if r > a {
+        if r > a || a as usize >= self.len() {
             a
         } else {
             r

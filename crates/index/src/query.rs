@@ -340,11 +340,7 @@ impl<'s> Query<'s> {
                 InputView {
                     index,
                     coinbase: false,
-                    // Saturating: on a damaged index `o` may not be among `pt`'s outputs.
-                    prevout: Some((
-                        s.txid(pt),
-                        o.0.saturating_sub(s.tx_outputs(pt).start) as u32,
-                    )),
+                    prevout: Some((s.txid(pt), s.out_vout(pt, o))),
                     value: Some(s.out_value(o)),
                     address: self.addr_string(s.out_addr(o)),
                     script_type: Some(s.out_type(o)),

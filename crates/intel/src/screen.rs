@@ -690,7 +690,7 @@ fn step(st: &Store, o: OutId) -> Step {
     Step {
         coinjoin,
         txid: st.txid(t).to_string(),
-        vout: Some((o.0 - st.tx_outputs(t).start) as u32),
+        vout: Some(st.out_vout(t, o)),
         address: st
             .out_addr(o)
             .map(|a| address::encode(&st.addr_key(a), st.network())),

@@ -623,29 +623,61 @@ fn sender_rules(name: Option<&str>, d: &str, opts: &Options, ev: &mut Vec<Eviden
 
 /// Judges one message's bytes.
 pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
-    judge(source, raw, opts, 0)
+    let mut budget = Budget {
+        bytes: MAX_ATTACHED_BYTES,
+        skipped: 0,
+    };
+    let mut r = judge(source, raw, opts, 0, &mut budget);
+    if budget.skipped > 0 {
+        r.evidence.push(Evidence::new(
+            "forward.unjudged",
+            1,
+            format!(
+                "{} attached messages not judged: past the {} MB of attached mail judged per message",
+                budget.skipped,
+                MAX_ATTACHED_BYTES >> 20
+            ),
+        ));
+        r.score += 1;
+        r.verdict = Verdict::of(r.score);
+    }
+    r
 }
 
 /// Messages attached to one message (`message/rfc822`) judged at most.
 const MAX_ATTACHED_JUDGED: usize = 8;
+/// Bytes of attached messages judged per message, at every depth together.
+const MAX_ATTACHED_BYTES: usize = 8 << 20;
+
+/// What is left of [`MAX_ATTACHED_BYTES`] while a message is judged.
+struct Budget {
+    bytes: usize,
+    /// Attached messages left unjudged for want of it.
+    skipped: usize,
+}
 
 /// Adds the evidence found on a forwarded original to the forwarder's,
-/// its words saying `whose`; a rule that fired on both counts once.
-/// Evidence on the copy's integrity (headers a forward rewrites, its
-/// parse), its attachments (inspected with the outer message's) and its
-/// subject's `Fwd:` are left out.
+/// its words saying `whose`; a rule that fired on both counts once, at the
+/// higher weight. Left out: evidence on the copy's integrity (headers a
+/// forward rewrites, its parse), its attachments (inspected with the outer
+/// message's), its subject's `Fwd:`, and whatever speaks for it
+/// (authentication results and any weight of 0 or less: anyone can put
+/// a passing `Authentication-Results` in a message they attach).
 fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
     for e in inner {
-        let skip = ["header.", "parse.", "attach."]
+        let skip = ["header.", "parse.", "attach.", "auth."]
             .iter()
             .any(|p| e.rule.starts_with(p))
-            || e.rule == "subject.fake_reply";
-        if !skip && !ev.iter().any(|o| o.rule == e.rule) {
-            ev.push(Evidence::new(
-                e.rule,
-                e.weight,
-                format!("{whose}: {}", e.words),
-            ));
+            || e.rule == "subject.fake_reply"
+            || e.weight <= 0;
+        if skip {
+            continue;
+        }
+        let e = Evidence::new(e.rule, e.weight, format!("{whose}: {}", e.words));
+        match ev.iter_mut().find(|o| o.rule == e.rule) {
+            Some(o) if o.weight < e.weight => *o = e,
+            Some(_) => {}
+            None => ev.push(e),
         }
     }
 }
@@ -677,7 +709,7 @@ fn subject_rules(sub: &str, ev: &mut Vec<Evidence>) {
 
 /// Judges a message at `depth` forwards inside the one given: attachments
 /// are inspected at depth 0 only (with those of every forwarded message).
-fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize) -> Report {
+fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Budget) -> Report {
     let mut ev: Vec<Evidence> = Vec::new();
     let cut = raw.len() > MAX_MESSAGE;
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
@@ -968,7 +1000,12 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize) -> Report {
                 .map(|_| p.contents()),
         });
         for raw in attached.take(MAX_ATTACHED_JUDGED) {
-            let r = judge(source, raw, opts, depth + 1);
+            let Some(left) = budget.bytes.checked_sub(raw.len()) else {
+                budget.skipped += 1;
+                continue;
+            };
+            budget.bytes = left;
+            let r = judge(source, raw, opts, depth + 1, budget);
             merge_forwarded(&mut ev, r.evidence, "in the attached message");
             ind.crypto.extend(&r.indicators.crypto);
             for h in r.indicators.link_domains {
@@ -986,7 +1023,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize) -> Report {
     }
     indicators::crypto(&text, &mut ind.crypto);
     indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
-    if lures > 0 && !ind.crypto.is_empty() {
+    if lures > 0 && !ind.crypto.is_empty() && !ev.iter().any(|e| e.rule == "lure.pay_to_address") {
         ev.push(Evidence::new(
             "lure.pay_to_address",
             2,

@@ -141,22 +141,34 @@ fn find_key(hay: &[u8], keys: &[&str], from: usize, to: usize) -> Option<usize> 
     (from..to.min(hay.len())).find_map(|i| key_at(hay, i, keys))
 }
 
-/// The value starting at `v`: up to a line break, two spaces in a row
-/// (where flattened HTML had a tag), the next header name, or
-/// [`VALUE_MAX`] characters.
+/// The value starting at `v`: up to a line break, the next header name
+/// or [`VALUE_MAX`] characters; in text flattened from HTML (no line break
+/// near), also up to two spaces in a row (where a tag was). Never inside
+/// double quotes or angle brackets (`"Sent: you" <a@b>`).
 fn value_at(text: &str, v: usize) -> String {
     let hay = text.as_bytes();
+    let flattened = !hay[v..hay.len().min(v + 2 * VALUE_MAX)].contains(&b'\n');
+    let (mut quoted, mut angled) = (false, false);
     let mut end = v;
     let mut chars = 0;
     while end < hay.len() && chars < VALUE_MAX {
         let c = hay[end];
-        if c == b'\n' || c == b'\r' || (c == b' ' && hay.get(end + 1) == Some(&b' ') && end > v) {
+        if c == b'\n' || c == b'\r' {
             break;
         }
-        if end > v
-            && (key_at(hay, end, OTHER_KEYS).is_some() || key_at(hay, end, SUBJECT_KEYS).is_some())
-        {
-            break;
+        match c {
+            b'"' => quoted = !quoted,
+            b'<' => angled = true,
+            b'>' => angled = false,
+            _ => {}
+        }
+        if !quoted && !angled && end > v {
+            if flattened && c == b' ' && hay.get(end + 1) == Some(&b' ') {
+                break;
+            }
+            if key_at(hay, end, OTHER_KEYS).is_some() || key_at(hay, end, SUBJECT_KEYS).is_some() {
+                break;
+            }
         }
         end += 1;
         if text.is_char_boundary(end) {
@@ -171,51 +183,93 @@ fn value_at(text: &str, v: usize) -> String {
         .to_string()
 }
 
-/// The address in a quoted From value (`Name <a@b>`, `Name [mailto:a@b]`,
-/// `a@b`), and the display name around it.
+/// Whether `a` reads as a mail address: a local part, `@`, and a domain of
+/// letters, digits, dots and hyphens with a dot in it.
+fn is_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains(|c: char| c.is_whitespace() || "<>[]()\",;:".contains(c))
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+}
+
+/// The address in a quoted From value, and the display name around it.
+/// The address is the one a client writes last: in the last `<…>` or
+/// `[mailto:…]`, else the last word with an `@` (so `"support@coinbase.com"
+/// <x@evil.example>` is from evil.example, the name showing another).
 fn split_from(value: &str) -> (Option<String>, Option<String>) {
-    let is_addr_char = |c: char| c.is_alphanumeric() || "._%+-=".contains(c);
-    let addr = value.find('@').and_then(|at| {
-        let start = value[..at]
-            .char_indices()
-            .rev()
-            .take_while(|&(_, c)| is_addr_char(c))
-            .last()
-            .map_or(at, |(i, _)| i);
-        let end = value[at + 1..]
-            .char_indices()
-            .take_while(|&(_, c)| c.is_alphanumeric() || c == '.' || c == '-')
-            .last()
-            .map_or(at + 1, |(i, c)| at + 1 + i + c.len_utf8());
-        let a = value[start..end].trim_end_matches('.');
-        let ok = start < at && a.len() > at - start + 1 && a[at - start + 1..].contains('.');
-        ok.then(|| (start, end, a.to_string()))
-    });
+    let bracketed = |open: char, close: char| {
+        let s = value.rfind(open)?;
+        let e = s + value[s..].find(close)?;
+        Some((s, e + 1))
+    };
+    let word = || {
+        value
+            .split_whitespace()
+            .rfind(|w| w.contains('@'))
+            .map(|w| {
+                // `w` is a slice of `value`: its offset.
+                let s = w.as_ptr() as usize - value.as_ptr() as usize;
+                (s, s + w.len())
+            })
+    };
+    let clean = |(s, e): (usize, usize)| {
+        let a = value[s..e]
+            .trim_matches(|c: char| "<>[]()\"',;: ".contains(c))
+            .trim_start_matches("mailto:")
+            .trim_end_matches('.');
+        is_address(a).then(|| (s, e, a.to_string()))
+    };
+    let addr = bracketed('<', '>')
+        .and_then(clean)
+        .or_else(|| bracketed('[', ']').and_then(clean))
+        .or_else(|| word().and_then(clean));
     let name = match &addr {
         Some((s, e, _)) => format!("{} {}", &value[..*s], &value[*e..]),
         None => value.to_string(),
     };
-    // What wrapped the address is left at the end (`"Name" <`, ` >`).
     let name = name
-        .replace("mailto:", "")
-        .trim_end_matches(|c: char| c.is_whitespace() || "<>[]()*,;:".contains(c))
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '*')
+        .trim_matches(|c: char| c.is_whitespace() || "*,;:".contains(c))
         .trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
         .to_string();
     let name = (!name.is_empty()).then_some(name);
     (name, addr.map(|(_, _, a)| a))
 }
 
+/// Where the forward markers in `text` end, in order (ASCII lower case
+/// keeps every byte where it was), at most 10,000 of them.
+fn marker_ends(text: &str) -> Vec<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut ends: Vec<usize> = MARKERS
+        .iter()
+        .flat_map(|m| {
+            lower
+                .match_indices(m)
+                .map(|(i, _)| i + m.len())
+                .take(10_000)
+        })
+        .collect();
+    ends.sort_unstable();
+    ends.truncate(10_000);
+    ends
+}
+
 /// The original quoted in `text`: the first From header (a name or an
-/// address) with a forward marker at most [`FROM_WITHIN`] bytes before it.
-/// Found from the colons (few, and found fast), so that a long text
-/// costs no more than a pass for one byte.
+/// address) with a forward marker ending at most [`FROM_WITHIN`] bytes
+/// before it. Found from the colons (few, and found fast); the markers are
+/// looked for once, when a From header is met.
 pub fn quoted_original(text: &str) -> Option<Quoted> {
     let mut scan = SCAN.min(text.len());
     while !text.is_char_boundary(scan) {
         scan -= 1;
     }
     let hay = &text.as_bytes()[..scan];
+    let mut markers: Option<Vec<usize>> = None;
     for (colon, _) in text[..scan].match_indices(':') {
         // The header name before the colon (spaces or `*` between).
         let mut k = colon;
@@ -230,13 +284,9 @@ pub fn quoted_original(text: &str) -> Option<Quoted> {
         else {
             continue;
         };
-        let mut from = start.saturating_sub(FROM_WITHIN);
-        while !text.is_char_boundary(from) {
-            from += 1;
-        }
-        // ASCII lower case keeps every byte where it was.
-        let window = text[from..start].to_ascii_lowercase();
-        if !MARKERS.iter().any(|m| window.contains(m)) {
+        let ends = markers.get_or_insert_with(|| marker_ends(&text[..scan]));
+        let first = ends.partition_point(|&e| e < start.saturating_sub(FROM_WITHIN));
+        if ends.get(first).is_none_or(|&e| e > start) {
             continue;
         }
         let (name, addr) = split_from(&value_at(text, colon + 1));
@@ -302,6 +352,43 @@ mod tests {
         assert_eq!(
             quoted_original(named),
             q(Some("Miss Yara"), None, Some("Let's chat"))
+        );
+    }
+
+    #[test]
+    fn the_address_is_the_last_one_written() {
+        // The name shows one address, the mail is from another.
+        let spoof = "---------- Forwarded message ---------\nFrom: \"support@coinbase.com\" <x@evil.example>\nSubject: hi\n";
+        assert_eq!(
+            quoted_original(spoof),
+            q(
+                Some("support@coinbase.com"),
+                Some("x@evil.example"),
+                Some("hi")
+            )
+        );
+        // Two spaces inside a quoted name, and a header name inside it.
+        let spaced = "-----Original Message-----\nFrom: \"Binance  Support Sent: now\" <a@binance-help.example>\nSubject: x\n";
+        assert_eq!(
+            quoted_original(spaced).unwrap().addr.as_deref(),
+            Some("a@binance-help.example")
+        );
+        // A bare address, and an address-looking word that is not one.
+        assert_eq!(
+            quoted_original("-----Original Message-----\nFrom: bob@example.org\n").unwrap(),
+            Quoted {
+                name: None,
+                addr: Some("bob@example.org".into()),
+                subject: None
+            }
+        );
+        assert_eq!(
+            quoted_original("-----Original Message-----\nFrom: Team @home\n").unwrap(),
+            Quoted {
+                name: Some("Team @home".into()),
+                addr: None,
+                subject: None
+            }
         );
     }
 

@@ -72,6 +72,34 @@ fn a_forwarded_phish_is_judged_by_its_original() {
         alone.score
     );
 
+    // A passing Authentication-Results of the user's own server, forged
+    // into the attached message, speaks for nothing.
+    let trusting = Options {
+        authserv_id: Some("mx.example-exchange.com".into()),
+        ..Options::default()
+    };
+    let mut forged = b"Authentication-Results: mx.example-exchange.com; dmarc=pass header.from=talento.tls.edu.pe\n".to_vec();
+    forged.extend_from_slice(&original);
+    let alone_forged = analyze("forged", &forged, &trusting);
+    assert!(
+        alone_forged
+            .evidence
+            .iter()
+            .any(|e| e.rule == "auth.dmarc_pass"),
+        "{:?}",
+        alone_forged.evidence
+    );
+    let r = analyze("attached-forged", &attached(&forged), &trusting);
+    assert!(
+        !r.evidence.iter().any(|e| e.rule.starts_with("auth.")),
+        "{:?}",
+        r.evidence
+    );
+    assert_eq!(
+        r.score,
+        analyze("attached", &attached(&original), &trusting).score
+    );
+
     // Sent as a file of another type, as some webmails do.
     let mut m = format!(
         "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"Important notification.EML\"\nContent-Transfer-Encoding: base64\n\n"

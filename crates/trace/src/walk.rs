@@ -1196,7 +1196,7 @@ impl Walk<'_, '_> {
             let maker = st.out_tx(o);
             let h = st.tx_height(maker);
             let is_seed = n.parent == NO_NODE;
-            let coin = format!("{}:{}", st.txid(maker), o.0 - st.tx_outputs(maker).start);
+            let coin = format!("{}:{}", st.txid(maker), st.out_vout(maker, o));
             let address = st
                 .out_addr(o)
                 .map(|a| address::encode(&st.addr_key(a), st.network()));
@@ -1356,7 +1356,7 @@ fn step(st: &Store, o: OutId, cj: u8) -> Step {
     let height = st.tx_height(t);
     Step {
         txid: st.txid(t).to_string(),
-        vout: (o.0 - st.tx_outputs(t).start) as u32,
+        vout: st.out_vout(t, o),
         address: st
             .out_addr(o)
             .map(|a| address::encode(&st.addr_key(a), st.network())),

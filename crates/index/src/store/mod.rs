@@ -525,10 +525,10 @@ pub struct Store {
     writeback_every: u64,
     /// Bytes of written columns given back to the kernel by this store.
     given_back: u64,
-    /// During an append, the ends of the block's outputs and inputs to
-    /// come (ranges of its transactions may reach them before they are
-    /// written); `(0, 0)` otherwise.
-    pending: (u64, u64),
+    /// During an append, the block's first transaction and the ends of its
+    /// outputs and inputs to come (ranges of its transactions may reach
+    /// them before they are written); `(u32::MAX, 0, 0)` otherwise.
+    pending: (u32, u64, u64),
     /// Transactions of the chain being indexed ([`Store::reserve`]; 0:
     /// unknown): the address table is sized for it once a sixteenth of it
     /// shows how many addresses a transaction brings.
@@ -550,6 +550,9 @@ enum Keys {
     /// Address keys → `AddrId` (`addr.<gen>.tbl`).
     Addresses,
 }
+
+/// No append under way (`Store::pending`).
+const NO_PENDING: (u32, u64, u64) = (u32::MAX, 0, 0);
 
 /// The address table is sized for the planned chain when a
 /// `1/PROJECT_AT` of it is indexed ([`Store::reserve`]).
@@ -716,7 +719,7 @@ impl Store {
             appended: 0,
             writeback_every: WRITEBACK_EVERY,
             given_back: 0,
-            pending: (0, 0),
+            pending: NO_PENDING,
             planned_txs: 0,
         })
     }
@@ -1005,7 +1008,17 @@ impl Store {
         } else {
             self.cur.outs
         };
-        within(s, e, self.cur.outs.max(self.pending.0))
+        within(s, e, self.range_end(t, self.cur.outs, self.pending.1))
+    }
+
+    /// How far the outputs or inputs of `t` may reach: the `written` ones,
+    /// or for a transaction of the block being appended, its `pending` ones.
+    fn range_end(&self, t: TxNum, written: u64, pending: u64) -> u64 {
+        if t.0 >= self.pending.0 {
+            written.max(pending)
+        } else {
+            written
+        }
     }
 
     /// Inputs of a transaction.
@@ -1016,7 +1029,7 @@ impl Store {
         } else {
             self.cur.ins
         };
-        within(s, e, self.cur.ins.max(self.pending.1))
+        within(s, e, self.range_end(t, self.cur.ins, self.pending.2))
     }
 
     /// The block height of a transaction.
@@ -1046,6 +1059,12 @@ impl Store {
             }
         }
         TxNum(lo)
+    }
+
+    /// The output's index among its transaction's (`t`, from [`Store::out_tx`]):
+    /// the `vout` of its outpoint; 0 if a damaged index puts it before them.
+    pub fn out_vout(&self, t: TxNum, o: OutId) -> u32 {
+        o.0.saturating_sub(self.tx_outputs(t).start) as u32
     }
 
     /// Value of an output in satoshis.
@@ -1390,7 +1409,8 @@ impl Store {
         if addrs * den > cap * num && cap < Table::MAX_CAPACITY {
             let want = grown(addrs).max(self.projected_addr_capacity());
             self.replace_table(Keys::Addresses, want)?;
-        } else if let Some(at) = self.planned_txs.checked_div(PROJECT_AT) {
+        } else if self.planned_txs >= PROJECT_AT {
+            let at = self.planned_txs / PROJECT_AT;
             // At the block that crosses a sixteenth of the planned chain (a
             // place in the chain, not in the run, so interrupted and resumed
             // runs make the same choice): sized for the whole chain at the
@@ -1549,7 +1569,7 @@ impl Store {
     /// below its own transaction's, as when each tx was entered in turn.
     pub fn append(&mut self, b: &PreparedBlock) -> Result<()> {
         let r = self.append_block(b);
-        self.pending = (0, 0);
+        self.pending = NO_PENDING;
         if r.is_err() {
             // The cache may name outputs the failed append never wrote.
             self.writer().spends.clear();
@@ -1598,7 +1618,7 @@ impl Store {
             outs += tx.n_out as u64;
             ins += tx.n_in as u64;
         }
-        self.pending = (outs, ins);
+        self.pending = (first, outs, ins);
 
         // 2. Spends.
         let spent = self.find_spent(b, first);
