@@ -937,10 +937,20 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // Lures, in the subject and the text.
     let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
     let mut lures = 0;
-    for (rule, w, words) in LURES {
-        if let Some(hit) = words.iter().find(|k| starts_word(&hay, k)) {
+    let found = lure_words_in(&hay);
+    for (l, (rule, w, words)) in LURES.iter().enumerate() {
+        // The first word of the list found, as the list orders them.
+        if let Some(hit) = words
+            .iter()
+            .enumerate()
+            .find(|&(k, _)| found.contains(&(l, k)))
+        {
             lures += 1;
-            ev.push(Evidence::new(rule, *w, format!("the text says \"{hit}\"")));
+            ev.push(Evidence::new(
+                rule,
+                *w,
+                format!("the text says \"{}\"", hit.1),
+            ));
         }
     }
     crate::content::rules(
@@ -977,7 +987,9 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
                     from_name: q.name.as_deref(),
                     from_addr: q.addr.as_deref(),
                     sender_domain: Some(&d),
-                    hay: &hay,
+                    // The text's rules fired on the forwarder's text,
+                    // which holds the original's.
+                    hay: "",
                     protected: &opts.protected,
                     // A quoted header carries no signature.
                     signers: None,
@@ -1178,6 +1190,36 @@ pub(crate) fn contains_word(hay: &str, w: &str) -> bool {
 
 /// `w` in `hay` after a non-alphanumeric character (or at the start), and,
 /// if `whole`, before one (or at the end).
+/// Every lure word (list `l`, word `k` of [`LURES`]) found at the start of
+/// a word of `hay` (lower case), as [`starts_word`] finds them, in one pass
+/// over the text for all of them.
+fn lure_words_in(hay: &str) -> std::collections::HashSet<(usize, usize)> {
+    static MATCHER: std::sync::LazyLock<(aho_corasick::AhoCorasick, Vec<(usize, usize)>)> =
+        std::sync::LazyLock::new(|| {
+            let ids: Vec<(usize, usize)> = LURES
+                .iter()
+                .enumerate()
+                .flat_map(|(l, (_, _, words))| (0..words.len()).map(move |k| (l, k)))
+                .collect();
+            let words = ids.iter().map(|&(l, k)| LURES[l].2[k]);
+            let ac = aho_corasick::AhoCorasick::new(words).expect("the lure words build");
+            (ac, ids)
+        });
+    let (ac, ids) = &*MATCHER;
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    let mut found = std::collections::HashSet::new();
+    for m in ac.find_overlapping_iter(hay) {
+        let id = ids[m.pattern().as_usize()];
+        let w = LURES[id.0].2[id.1];
+        // A word with other letters than ASCII is found anywhere (as
+        // `word_at` does).
+        if !w.is_ascii() || edge(hay[..m.start()].chars().next_back()) {
+            found.insert(id);
+        }
+    }
+    found
+}
+
 fn word_at(hay: &str, w: &str, whole: bool) -> bool {
     // `contains` is the vectorised search, and most words are absent:
     // one pass for them, the boundaries only for the rare hit.
@@ -1337,4 +1379,37 @@ fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
         let label = d.split('.').next()?;
         (label.len() >= 4 && contains_word(lname, label)).then(|| d.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass lure search finds exactly the words the word-by-word
+    /// search does: at the start of a word for ASCII words (`kyc` not in
+    /// `skyclad`), anywhere for the others, overlapping ones all.
+    #[test]
+    fn one_pass_lure_search_agrees_with_word_by_word() {
+        let texts = [
+            "dear customer, claim your share of the airdrop now: urgent!",
+            "skyclad mountains; backyard dating-free zone; préclaim",
+            "we are giving away 12 words... your wallet seed phrase 시드 구문 확인",
+            "(kyc) [invoice] \"overdue\" fatura-boleto 당첨되셨습니다 보상금",
+            "",
+            "é",
+        ];
+        for t in texts {
+            let hay = t.to_lowercase();
+            let found = lure_words_in(&hay);
+            for (l, (_, _, words)) in LURES.iter().enumerate() {
+                for (k, w) in words.iter().enumerate() {
+                    assert_eq!(
+                        found.contains(&(l, k)),
+                        starts_word(&hay, w),
+                        "{w:?} in {t:?}"
+                    );
+                }
+            }
+        }
+    }
 }
