@@ -633,7 +633,7 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
             "forward.unjudged",
             1,
             format!(
-                "{} attached messages not judged: past the {} MB of attached mail judged per message",
+                "{} attached messages not judged: past the {} MB or the {MAX_ATTACHED_JUDGED} a message of attached mail judged",
                 budget.skipped,
                 MAX_ATTACHED_BYTES >> 20
             ),
@@ -644,9 +644,11 @@ pub fn analyze(source: &str, raw: &[u8], opts: &Options) -> Report {
     r
 }
 
-/// Messages attached to one message (`message/rfc822`) judged at most.
+/// Messages attached to one message (`message/rfc822`) judged at most,
+/// the smallest first.
 const MAX_ATTACHED_JUDGED: usize = 8;
-/// Bytes of attached messages judged per message, at every depth together.
+/// Bytes of the messages attached to a message judged at most (those
+/// they hold are within, and re-read at most [`MAX_FORWARD_DEPTH`] times).
 const MAX_ATTACHED_BYTES: usize = 8 << 20;
 
 /// What is left of [`MAX_ATTACHED_BYTES`] while a message is judged.
@@ -1004,19 +1006,29 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // `.eml` file sent as another type (`application/octet-stream`, as some
     // webmails do) too, though its own attachments are not inspected.
     if depth < MAX_FORWARD_DEPTH {
-        let attached = msg.attachments().filter_map(|p| match p.message() {
-            Some(m) => Some(m.raw_message()),
-            None => p
-                .attachment_name()
-                .filter(|n| n.to_ascii_lowercase().ends_with(".eml"))
-                .map(|_| p.contents()),
-        });
-        for raw in attached.take(MAX_ATTACHED_JUDGED) {
-            let Some(left) = budget.bytes.checked_sub(raw.len()) else {
-                budget.skipped += 1;
-                continue;
-            };
-            budget.bytes = left;
+        let mut attached: Vec<&[u8]> = msg
+            .attachments()
+            .filter_map(|p| match p.message() {
+                Some(m) => Some(m.raw_message()),
+                None => p
+                    .attachment_name()
+                    .filter(|n| n.to_ascii_lowercase().ends_with(".eml"))
+                    .map(|_| p.contents()),
+            })
+            .collect();
+        // The smallest first: a large decoy does not hide a small one.
+        attached.sort_by_key(|raw| raw.len());
+        budget.skipped += attached.len().saturating_sub(MAX_ATTACHED_JUDGED);
+        attached.truncate(MAX_ATTACHED_JUDGED);
+        for raw in attached {
+            // Charged once, at the top: what nested ones hold is inside.
+            if depth == 0 {
+                let Some(left) = budget.bytes.checked_sub(raw.len()) else {
+                    budget.skipped += 1;
+                    continue;
+                };
+                budget.bytes = left;
+            }
             let r = judge(source, raw, opts, depth + 1, budget);
             merge_forwarded(&mut ev, r.evidence, "in the attached message");
             ind.crypto.extend(&r.indicators.crypto);
@@ -1188,8 +1200,6 @@ pub(crate) fn contains_word(hay: &str, w: &str) -> bool {
     word_at(hay, w, true)
 }
 
-/// `w` in `hay` after a non-alphanumeric character (or at the start), and,
-/// if `whole`, before one (or at the end).
 /// Every lure word (list `l`, word `k` of [`LURES`]) found at the start of
 /// a word of `hay` (lower case), as [`starts_word`] finds them, in one pass
 /// over the text for all of them.
@@ -1220,6 +1230,8 @@ fn lure_words_in(hay: &str) -> std::collections::HashSet<(usize, usize)> {
     found
 }
 
+/// `w` in `hay` after a non-alphanumeric character (or at the start), and,
+/// if `whole`, before one (or at the end).
 fn word_at(hay: &str, w: &str, whole: bool) -> bool {
     // `contains` is the vectorised search, and most words are absent:
     // one pass for them, the boundaries only for the rare hit.

@@ -156,9 +156,17 @@ fn value_at(text: &str, v: usize) -> String {
         if c == b'\n' || c == b'\r' {
             break;
         }
+        // A quote or bracket counts only if it closes on this line (a
+        // stray one must not make the value swallow the next headers).
+        let closes = |close: u8| {
+            let rest = &hay[end + 1..hay.len().min(end + 1 + 4 * VALUE_MAX)];
+            let line = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            rest[..line].contains(&close)
+        };
         match c {
-            b'"' => quoted = !quoted,
-            b'<' => angled = true,
+            b'"' if quoted => quoted = false,
+            b'"' => quoted = closes(b'"'),
+            b'<' if !angled => angled = closes(b'>'),
             b'>' => angled = false,
             _ => {}
         }
@@ -208,27 +216,30 @@ fn split_from(value: &str) -> (Option<String>, Option<String>) {
         let e = s + value[s..].find(close)?;
         Some((s, e + 1))
     };
-    let word = || {
-        value
-            .split_whitespace()
-            .rfind(|w| w.contains('@'))
-            .map(|w| {
-                // `w` is a slice of `value`: its offset.
-                let s = w.as_ptr() as usize - value.as_ptr() as usize;
-                (s, s + w.len())
-            })
-    };
     let clean = |(s, e): (usize, usize)| {
-        let a = value[s..e]
-            .trim_matches(|c: char| "<>[]()\"',;: ".contains(c))
-            .trim_start_matches("mailto:")
-            .trim_end_matches('.');
+        let a = value[s..e].trim_matches(|c: char| "<>[]()\"',;: ".contains(c));
+        let a = match a.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("mailto:") => &a[7..],
+            _ => a,
+        };
+        let a = a.trim_end_matches('.');
         is_address(a).then(|| (s, e, a.to_string()))
     };
-    let addr = bracketed('<', '>')
-        .and_then(clean)
-        .or_else(|| bracketed('[', ']').and_then(clean))
-        .or_else(|| word().and_then(clean));
+    let word = || {
+        value.split_whitespace().rev().find_map(|w| {
+            // `w` is a slice of `value`: its offset.
+            let s = w.as_ptr() as usize - value.as_ptr() as usize;
+            clean((s, s + w.len()))
+        })
+    };
+    // Of `<…>` and `[…]`, the one written last.
+    let angled = bracketed('<', '>').and_then(clean);
+    let squared = bracketed('[', ']').and_then(clean);
+    let last = match (angled, squared) {
+        (Some(a), Some(b)) => Some(if a.0 > b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    let addr = last.or_else(word);
     let name = match &addr {
         Some((s, e, _)) => format!("{} {}", &value[..*s], &value[*e..]),
         None => value.to_string(),
@@ -389,6 +400,29 @@ mod tests {
                 addr: None,
                 subject: None
             }
+        );
+    }
+
+    #[test]
+    fn stray_quotes_and_both_brackets() {
+        // An unclosed quote on a flattened line does not swallow the next
+        // headers (whose address would be taken for the sender's).
+        let stray = "-----Original Message----- From: Bin\"ance <x@evil.example> Sent: Mon To: Ops <ops@victim.example> Subject: hi";
+        assert_eq!(
+            quoted_original(stray).unwrap().addr.as_deref(),
+            Some("x@evil.example")
+        );
+        // A name that shows an address in brackets, then Outlook's
+        // `[mailto:]`: the address is the one written last.
+        let both = "________________________________\nFrom: Binance <support@binance.com> [MAILTO:x@evil.example]\nSubject: hi\n";
+        let q = quoted_original(both).unwrap();
+        assert_eq!(q.addr.as_deref(), Some("x@evil.example"));
+        assert_eq!(q.name.as_deref(), Some("Binance <support@binance.com>"));
+        // The last word that is an address, not merely the last with `@`.
+        let words = "-----Original Message-----\nFrom: bob@x.example (Team @home)\n";
+        assert_eq!(
+            quoted_original(words).unwrap().addr.as_deref(),
+            Some("bob@x.example")
         );
     }
 

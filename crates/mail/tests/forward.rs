@@ -136,6 +136,35 @@ fn a_forwarded_phish_is_judged_by_its_original() {
     );
 }
 
+/// Past 8 attached messages (the smallest judged first), the others are
+/// said not to be judged: a phish behind 8 small decoys is not silently
+/// passed over.
+#[test]
+fn attached_messages_past_the_limit_are_said_unjudged() {
+    let opts = Options::default();
+    let original = real("phish", "pp-sample-1862.eml");
+    let mut m = format!("{FORWARDER}Subject: Fwd: many\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee these.\n").into_bytes();
+    for i in 0..8 {
+        m.extend_from_slice(format!("--b1\nContent-Type: message/rfc822\n\nFrom: a{i}@example.org\nSubject: note {i}\n\nhello\n").as_bytes());
+    }
+    m.extend_from_slice(b"--b1\nContent-Type: message/rfc822\n\n");
+    m.extend_from_slice(&original);
+    m.extend_from_slice(b"\n--b1--\n");
+    let r = analyze("many", &m, &opts);
+    let unjudged: Vec<_> = r
+        .evidence
+        .iter()
+        .filter(|e| e.rule == "forward.unjudged")
+        .collect();
+    assert_eq!(unjudged.len(), 1, "{:?}", r.evidence);
+    assert!(
+        unjudged[0].words.starts_with("1 attached"),
+        "{}",
+        unjudged[0].words
+    );
+    assert_eq!(r.score, r.evidence.iter().map(|e| e.weight).sum::<i32>());
+}
+
 #[test]
 fn a_forwarded_legitimate_mail_gains_no_sender_evidence() {
     let opts = Options::default();
