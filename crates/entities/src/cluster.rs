@@ -460,7 +460,7 @@ pub fn update(
             && st.options == *opts
             && st.txs <= store.counts().txs as u64
             && (st.txs == 0 || store.txid(TxNum(st.txs as u32 - 1)).to_string() == st.last_txid)
-            && st.addrs <= store.counts().addrs as u64
+            && st.addrs == addrs_before(store, st.txs)
             && c.consistent()
     });
     let (mut uf, mut st) = match resume {
@@ -498,6 +498,26 @@ pub fn update(
     extend(store, &mut uf, &mut st, is_coinjoin);
     save(&dir, uf, &mut st)?;
     Ok((st, t.elapsed().as_secs_f64()))
+}
+
+/// The addresses the index had when its first `txs` transactions were
+/// indexed: clusters are saved with the whole index, so `txs` ends a block
+/// (`u64::MAX`, matching no count, if it does not).
+fn addrs_before(store: &Store, txs: u64) -> u64 {
+    let c = store.counts();
+    if txs == c.txs as u64 {
+        return c.addrs as u64;
+    }
+    let Ok(t) = u32::try_from(txs) else {
+        return u64::MAX;
+    };
+    let h = store.tx_height(TxNum(t));
+    let info = store.block_info(h);
+    if info.first_tx == t {
+        info.first_addr as u64
+    } else {
+        u64::MAX
+    }
 }
 
 /// Stored clusters, memory-mapped. Files in `INDEX/clusters/`, one `u32`
