@@ -70,6 +70,34 @@ pub struct Indicators {
     pub crypto: Crypto,
 }
 
+/// Link hosts an [`Indicators`] lists at most.
+const MAX_LINK_DOMAINS: usize = 200;
+/// Links an [`Indicators`] lists at most.
+const MAX_URLS: usize = 500;
+
+impl Indicators {
+    /// Lists a link host, once, within [`MAX_LINK_DOMAINS`].
+    fn add_link_domain(&mut self, host: &str) {
+        if !host.is_empty()
+            && self.link_domains.len() < MAX_LINK_DOMAINS
+            && !self.link_domains.iter().any(|h| h == host)
+        {
+            self.link_domains.push(host.to_string());
+        }
+    }
+
+    /// Adds what a forwarded message points at: its links and crypto
+    /// addresses (its sender and attachments stay its own).
+    fn absorb(&mut self, other: Indicators) {
+        self.crypto.extend(&other.crypto);
+        for h in &other.link_domains {
+            self.add_link_domain(h);
+        }
+        let room = MAX_URLS.saturating_sub(self.urls.len());
+        self.urls.extend(other.urls.into_iter().take(room));
+    }
+}
+
 /// The judgement of one message.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -724,6 +752,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         ));
         return finish(source, None, ev, ind);
     };
+    let msg = &msg;
     if cut {
         ev.push(Evidence::new(
             "parse.huge",
@@ -859,7 +888,10 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     }
 
     // Authentication: the trusted server's results, DKIM, DMARC (auth.rs).
-    let checked = crate::auth::check(raw, &msg, sender_domain.as_deref(), opts);
+    // For a forwarded message too: its `auth.*` evidence is left out
+    // (`merge_forwarded`), but its signers tell a brand's genuine mail
+    // from a forgery of its domain (`sender.brand_domain_unsigned`).
+    let checked = crate::auth::check(raw, msg, sender_domain.as_deref(), opts);
     ev.extend(checked.evidence);
 
     // Bodies: links and text.
@@ -922,18 +954,14 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             ),
         ));
     }
-    let mut hosts: Vec<String> = Vec::new();
     for l in &links {
-        if !l.host.is_empty() && !hosts.contains(&l.host) && hosts.len() < 200 {
-            hosts.push(l.host.clone());
-        }
+        ind.add_link_domain(&l.host);
     }
-    ind.link_domains = hosts;
     ind.urls = links
         .iter()
         .filter(|l| !l.url.is_empty())
         .map(|l| l.url.clone())
-        .take(500)
+        .take(MAX_URLS)
         .collect();
 
     // Lures, in the subject and the text.
@@ -976,7 +1004,10 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         .get(plain_from..)
         .and_then(crate::forward::quoted_original)
         .filter(|q| q.addr.is_some())
-        .or_else(|| crate::forward::quoted_original(&text));
+        .or_else(|| {
+            text.get(..plain_from.min(text.len()))
+                .and_then(crate::forward::quoted_original)
+        });
     if let Some(q) = quoted {
         if let Some(d) = q.addr.as_deref().and_then(domain_of) {
             let mut inner = Vec::new();
@@ -1029,20 +1060,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
                 };
                 budget.bytes = left;
             }
+            // Parsed again from its own bytes: the message the parser
+            // opened inside this one keeps offsets into this one's bytes,
+            // which DKIM's reading of its headers cannot take (a panic in
+            // mail-auth, found by `attached_messages_past_the_limit_…`).
             let r = judge(source, raw, opts, depth + 1, budget);
             merge_forwarded(&mut ev, r.evidence, "in the attached message");
-            ind.crypto.extend(&r.indicators.crypto);
-            for h in r.indicators.link_domains {
-                if !ind.link_domains.contains(&h) && ind.link_domains.len() < 200 {
-                    ind.link_domains.push(h);
-                }
-            }
-            ind.urls.extend(
-                r.indicators
-                    .urls
-                    .into_iter()
-                    .take(500usize.saturating_sub(ind.urls.len())),
-            );
+            ind.absorb(r.indicators);
         }
     }
     indicators::crypto(&text, &mut ind.crypto);
@@ -1060,7 +1084,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     }
     // Attachments, with those of forwarded messages, on one budget.
     let mut parts = Vec::new();
-    let unlisted = collect_attachments(&msg, 0, &mut parts);
+    let unlisted = collect_attachments(msg, 0, &mut parts);
     let mut inspector = attach::Inspector::new(attach::Limits::default());
     let mut att_ev: Vec<Evidence> = Vec::new();
     for part in parts {
