@@ -519,6 +519,25 @@ fn a_brand_domain_without_its_signature_is_forged() {
     assert!(!all_rules(&message("example.org", BODY), None).contains(&RULE));
 }
 
+/// Forwarded as an attachment, a brand's genuine signed mail stays
+/// genuine and a forgery of its domain stays forged: the attached
+/// message's signatures are read (its `auth.*` evidence itself is left
+/// out of the forwarder's judgement).
+#[test]
+fn an_attached_brand_mail_is_judged_by_its_own_signature() {
+    const RULE: &str = "sender.brand_domain_unsigned";
+    let attach = |original: &str| {
+        format!(
+            "From: Alice <alice@example-exchange.com>\r\nTo: security@example-exchange.com\r\nSubject: Fwd: real?\r\nMessage-ID: <f@example-exchange.com>\r\nDate: Mon, 24 Nov 2025 11:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"f\"\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nIs this real?\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n{original}\r\n--f--\r\n"
+        )
+    };
+    let (own, _) = ed_signed("paypal.com", "s1", "paypal.com");
+    assert!(!all_rules(&attach(&own), None).contains(&RULE));
+    let forged = all_rules(&attach(&message("paypal.com", BODY)), None);
+    assert!(forged.contains(&RULE), "{forged:?}");
+    assert!(!forged.iter().any(|r| r.starts_with("auth.")), "{forged:?}");
+}
+
 /// A malformed signature naming the brand does not pass for its own, nor
 /// does a brand's own domain the user protects (`--protect`: mail inside
 /// the organisation is often unsigned) get judged so.
