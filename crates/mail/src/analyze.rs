@@ -160,6 +160,7 @@ const SHORTENERS: &[&str] = &[
     "goo.gl",
     "is.gd",
     "cutt.ly",
+    "cutt.us",
     "rebrand.ly",
     "ow.ly",
     "buff.ly",
@@ -209,6 +210,7 @@ const FREE_HOSTING: &[&str] = &[
     "jotform.com",
     "formstack.com",
     "sites.google.com",
+    "script.google.com",
     "ngrok.io",
     "ngrok-free.app",
     "trycloudflare.com",
@@ -911,11 +913,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // Where the plain text starts in `text` (a quoted forward header is
     // read there first: tag stripping takes `<a@b>` for a tag).
     let plain_from = text.len();
+    let mut escaped = None;
     for part in msg.text_bodies() {
         if part.is_text_html() {
             continue;
         }
         if let Some(t) = part.text_contents() {
+            escaped = escaped.or_else(|| letter_entities(t));
             indicators::text_links(t, &mut links);
             if text.len() < MAX_TEXT {
                 text.push_str(t);
@@ -929,6 +933,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     }
     text.truncate(cut_at);
     link_rules(&links, opts, &mut ev);
+    if let Some(shown) = escaped {
+        ev.push(Evidence::new(
+            "body.plain_text_escaped",
+            2,
+            format!("the plain-text version shows HTML escapes of letters ({shown}): a template pasted in, not text a mail program wrote"),
+        ));
+    }
     if let Some(px) = offscreen {
         ev.push(Evidence::new(
             "body.offscreen_text",
@@ -1087,6 +1098,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let unlisted = collect_attachments(msg, 0, &mut parts);
     let mut inspector = attach::Inspector::new(attach::Limits::default());
     let mut att_ev: Vec<Evidence> = Vec::new();
+    let mut doc_links: Vec<(String, Vec<Link>)> = Vec::new();
     for part in parts {
         let name = part.attachment_name();
         let declared = part.content_type().map(|c| match c.subtype() {
@@ -1107,8 +1119,36 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         });
         // The attachment's own evidence already sums up its risky members.
         att_ev.extend(r.evidence.iter().cloned());
+        links_of(&r, &mut doc_links);
     }
     ev.extend(once_per_rule(att_ev));
+    // The links attachments hold (a PDF's one button, a document's
+    // hyperlinks, an HTML file's anchors) are judged as the body's are,
+    // the file named; a rule the body fired already is not repeated. At
+    // most MAX_ATTACHMENT_LINKS in all (each host is checked for
+    // lookalikes).
+    let mut left = MAX_ATTACHMENT_LINKS;
+    for (file, mut links) in doc_links {
+        links.truncate(left);
+        left -= links.len();
+        if links.is_empty() {
+            break;
+        }
+        let mut found = Vec::new();
+        link_rules(&links, opts, &mut found);
+        for mut e in found {
+            if !ev.iter().any(|k| k.rule == e.rule) {
+                e.words = format!("{} (in {file})", e.words);
+                ev.push(e);
+            }
+        }
+        for l in links {
+            ind.add_link_domain(&l.host);
+            if ind.urls.len() < MAX_URLS {
+                ind.urls.push(l.url);
+            }
+        }
+    }
     if unlisted > 0 {
         ev.push(Evidence::new(
             "attach.unchecked",
@@ -1123,6 +1163,70 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
 
 /// Attachments inspected per message, forwarded messages' included.
 pub const MAX_ATTACHMENTS: usize = 100;
+
+/// HTML's named escapes of accented letters (`&eacute;`, `&ccedil;`,
+/// `&atilde;`...) in a plain text, when there are at least two: a mail
+/// program writes the letters; a phishing kit fills its plain-text
+/// version from the HTML template. The first two, as written; the text's
+/// first 64 kB are read.
+fn letter_entities(t: &str) -> Option<String> {
+    const MARKS: &[&str] = &[
+        "acute", "grave", "cedil", "tilde", "circ", "uml", "ring", "slash",
+    ];
+    const WHOLE: &[&str] = &["szlig", "ordm", "ordf", "aelig", "oelig", "eth", "thorn"];
+    let b = t.as_bytes();
+    let b = &b[..b.len().min(64 << 10)];
+    let mut seen: Vec<&str> = Vec::new();
+    let mut count = 0;
+    for (i, _) in b.iter().enumerate().filter(|&(_, &c)| c == b'&') {
+        let name_len = b[i + 1..]
+            .iter()
+            .take(9)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if name_len < 2 || b.get(i + 1 + name_len) != Some(&b';') {
+            continue;
+        }
+        // ASCII letters only, so the slice is on char boundaries.
+        let name = &t[i + 1..i + 1 + name_len];
+        let lower = name.to_ascii_lowercase();
+        let letter = WHOLE.contains(&lower.as_str())
+            || MARKS
+                .iter()
+                .any(|m| lower.len() == m.len() + 1 && lower.ends_with(m));
+        if letter {
+            count += 1;
+            if seen.len() < 2 && !seen.contains(&name) {
+                seen.push(name);
+            }
+        }
+    }
+    (count >= 2).then(|| {
+        seen.iter()
+            .map(|n| format!("\"&{n};\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Links of a message's attachments judged, at most.
+const MAX_ATTACHMENT_LINKS: usize = 200;
+
+/// The links held by an attachment and its members, by file (those with
+/// links only; the reports' own bounds keep this bounded).
+fn links_of(r: &attach::Report, out: &mut Vec<(String, Vec<Link>)>) {
+    if !r.links.is_empty() {
+        let name = if r.name.is_empty() {
+            "an unnamed attachment".to_string()
+        } else {
+            r.name.chars().take(80).collect()
+        };
+        out.push((name, r.links.clone()));
+    }
+    for m in &r.inner {
+        links_of(m, out);
+    }
+}
 /// Forwarded messages (`message/rfc822`) are opened this deep.
 const MAX_FORWARD_DEPTH: usize = 3;
 
@@ -1424,6 +1528,23 @@ mod tests {
     /// The one-pass lure search finds exactly the words the word-by-word
     /// search does: at the start of a word for ASCII words (`kyc` not in
     /// `skyclad`), anywhere for the others, overlapping ones all.
+    #[test]
+    fn escaped_letters_in_plain_text() {
+        assert_eq!(
+            letter_entities("Cr&eacute;dito liberado, informa&ccedil;&otilde;es em anexo"),
+            Some("\"&eacute;\", \"&ccedil;\"".to_string())
+        );
+        // One is a slip; markup's own escapes and look-alikes are not
+        // letters; a lone `&` is nothing.
+        assert_eq!(letter_entities("caf&eacute; au lait"), None);
+        assert_eq!(letter_entities("a &amp; b &nbsp; &lt;tag&gt; &quot;"), None);
+        assert_eq!(letter_entities("&acute; &cedil; &uml; AT&T; R&D;"), None);
+        assert_eq!(
+            letter_entities("Stra&szlig;e, S&Uuml;D &"),
+            Some("\"&szlig;\", \"&Uuml;\"".to_string())
+        );
+    }
+
     #[test]
     fn one_pass_lure_search_agrees_with_word_by_word() {
         let texts = [

@@ -22,6 +22,7 @@
 //! `attach.archive_bomb`, not inflated); panic on any input.
 
 use crate::evidence::Evidence;
+use crate::indicators::{self, Link};
 use chainhound_chain::hash::{sha256, to_hex};
 use miniz_oxide::inflate::{self, TINFLStatus};
 use serde::Serialize;
@@ -66,6 +67,13 @@ pub struct Report {
     pub evidence: Vec<Evidence>,
     /// Archive members and embedded files looked at, bounded by [`Limits`].
     pub inner: Vec<Report>,
+    /// The web links this file holds, at most [`MAX_DOC_LINKS`]: a PDF's
+    /// `/URI` actions, an OOXML document's hyperlinks, an HTML file's links
+    /// and form targets (members' are in their own reports). Judged by the
+    /// message's link rules: a PDF whose one button goes to a shortener is
+    /// a link to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
 }
 
 impl Report {
@@ -269,6 +277,7 @@ fn inspect_at(ctx: &mut Ctx, name: &str, declared: Option<&str>, b: &[u8], depth
             detected: sniff(b, ext),
             evidence: Vec::new(),
             inner: Vec::new(),
+            links: Vec::new(),
         },
         doc: Found::default(),
         shown: shown(name),
@@ -302,8 +311,8 @@ fn inspect_at(ctx: &mut Ctx, name: &str, declared: Option<&str>, b: &[u8], depth
     }
     match n.r.detected {
         "pdf" => pdf(ctx, &mut n, b),
-        "html" | "hta" => html(&mut n.doc, &n.shown, b, ctx.lim.max_scan),
-        "image" if is_text(b) => html(&mut n.doc, &n.shown, b, ctx.lim.max_scan),
+        "html" | "hta" => html(&mut n.doc, &mut n.r.links, &n.shown, b, ctx.lim.max_scan),
+        "image" if is_text(b) => html(&mut n.doc, &mut n.r.links, &n.shown, b, ctx.lim.max_scan),
         "rtf" => rtf(&mut n.doc, &n.shown, b, ctx.lim.max_scan),
         "postscript" => postscript(&mut n.doc, &n.shown, b, ctx.lim.max_scan),
         _ => {}
@@ -334,6 +343,7 @@ fn name_only(name: &str, size: u64) -> Report {
         sha256: String::new(),
         detected: "unknown",
         evidence: found.0,
+        links: Vec::new(),
         inner: Vec::new(),
     }
 }
@@ -1574,13 +1584,15 @@ fn target_kind(t: &str) -> Target {
 /// Reads a `.rels` part of a zip-based document and checks it ([`rels`]).
 fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
     if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
-        rels(&mut n.doc, &n.shown, &e.name, &String::from_utf8_lossy(&x));
+        let xml = String::from_utf8_lossy(&x);
+        rels(&mut n.doc, &mut n.r.links, &n.shown, &e.name, &xml);
     }
 }
 
 /// External relationships in an OPC `.rels` part: remote templates,
-/// external objects, protocol handlers. Plain hyperlinks are not evidence.
-fn rels(doc: &mut Found, shown: &str, part: &str, xml: &str) {
+/// external objects, protocol handlers. Plain hyperlinks are not evidence
+/// here; web ones are kept in `links`, for the message's link rules.
+fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &str) {
     let mut i = 0;
     while let Some(p) = xml.get(i..).and_then(|s| s.find("<Relationship")) {
         let at = i + p;
@@ -1613,7 +1625,9 @@ fn rels(doc: &mut Found, shown: &str, part: &str, xml: &str) {
                     clip(target, 120)
                 ),
             );
-        } else if to == Target::Local || kind == "hyperlink" {
+        } else if kind == "hyperlink" {
+            doc_link(links, target);
+        } else if to == Target::Local {
         } else if kind == "attachedTemplate"
             || part.to_ascii_lowercase().ends_with("settings.xml.rels")
         {
@@ -2631,6 +2645,8 @@ struct PdfTally {
     hidden: Vec<String>,
     /// File names (`/F`, `/UF` strings) that Windows would run.
     files: Vec<String>,
+    /// `/URI` targets written as strings (ciphertext in an encrypted file).
+    links: Vec<Link>,
 }
 
 fn pdf(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
@@ -2716,6 +2732,44 @@ fn pdf(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             2,
             format!("{s} is encrypted (/Encrypt): its content cannot be fully checked"),
         );
+    } else {
+        n.r.links = t.links;
+    }
+}
+
+/// Web links a document holds, at most this many per file.
+pub const MAX_DOC_LINKS: usize = 50;
+
+/// Keeps `url` among a document's links if it is a web link (`http`,
+/// `https`, `//`, `www.`) with a readable host, once, within
+/// [`MAX_DOC_LINKS`].
+fn doc_link(links: &mut Vec<Link>, url: &str) {
+    let url = url.trim();
+    let l = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let web = l.starts_with("http://")
+        || l.starts_with("https://")
+        || l.starts_with("//")
+        || l.starts_with("www.");
+    if !web || links.len() >= MAX_DOC_LINKS || links.iter().any(|k| k.url == url) {
+        return;
+    }
+    let full = if l.starts_with("//") {
+        format!("https:{url}")
+    } else {
+        url.to_string()
+    };
+    let (host, _) = indicators::host_of(&full);
+    let readable = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
+    if readable {
+        links.push(Link {
+            url: url.chars().take(2_000).collect(),
+            host,
+            text: None,
+            from: "a",
+        });
     }
 }
 
@@ -2806,6 +2860,9 @@ fn pdf_names(b: &[u8], t: &mut PdfTally) {
                 {
                     t.uri += 1;
                 }
+                if let Some(u) = pdf_literal(b, v).or_else(|| pdf_hex_string(b, v)) {
+                    doc_link(&mut t.links, &u);
+                }
                 true
             }
             (None, b"Encrypt") => {
@@ -2840,6 +2897,26 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// A hex string `< ... >` at `i` (not a dictionary's `<<`), cut at 256
+/// bytes.
+fn pdf_hex_string(b: &[u8], i: usize) -> Option<String> {
+    if b.get(i) != Some(&b'<') || b.get(i + 1) == Some(&b'<') {
+        return None;
+    }
+    let end = b.get(i + 1..)?.iter().take(1024).position(|&c| c == b'>')?;
+    let digits: Vec<u8> = b[i + 1..i + 1 + end]
+        .iter()
+        .filter(|c| !c.is_ascii_whitespace())
+        .map(|&c| (c as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()?;
+    let bytes: Vec<u8> = digits
+        .chunks(2)
+        .map(|p| p[0] << 4 | p.get(1).copied().unwrap_or(0))
+        .take(256)
+        .collect();
+    Some(decode_text(&bytes))
 }
 
 /// A literal string `( ... )` at `i`, escapes dropped, cut at 256 bytes.
@@ -2926,9 +3003,18 @@ fn pdf_object_streams(ctx: &mut Ctx, b: &[u8], t: &mut PdfTally) {
 /// The end of the HTML smuggling words.
 const SMUGGLES: &str = "offers it as a download (HTML smuggling)";
 
-fn html(doc: &mut Found, shown: &str, b: &[u8], max_scan: usize) {
+fn html(doc: &mut Found, links: &mut Vec<Link>, shown: &str, b: &[u8], max_scan: usize) {
     let b = &b[..b.len().min(max_scan)];
-    let s = decode_text(b).to_ascii_lowercase();
+    let text = decode_text(b);
+    let mut found = Vec::new();
+    indicators::html_links(&text, &mut found);
+    links.extend(
+        found
+            .into_iter()
+            .filter(|l| matches!(l.from, "a" | "form") && !l.host.is_empty())
+            .take(MAX_DOC_LINKS),
+    );
+    let s = text.to_ascii_lowercase();
     let mut i = 0;
     while let Some(p) = s.get(i..).and_then(|r| r.find("<form")) {
         let at = i + p;
@@ -3865,6 +3951,55 @@ mod tests {
             .words
             .contains("setup.exe"));
         assert!(inspect(&att("clean.pdf", PDF_CLEAN)).evidence.is_empty());
+    }
+
+    #[test]
+    fn documents_keep_their_web_links() {
+        let urls = |r: &Report| r.links.iter().map(|l| l.url.clone()).collect::<Vec<_>>();
+        // A literal string (with an escaped parenthesis), a hex string, a
+        // repeat, and targets that are no web links.
+        let pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Annot /A << /S /URI /URI (https://bit.ly/3x\\(y\\)) >> >>\nendobj\n2 0 obj\n<< /A << /S /URI /URI <68747470733A2F2F6578616D706C652E6F72672F61> >> >>\nendobj\n3 0 obj\n<< /A << /S /URI /URI (https://bit.ly/3x\\(y\\)) /Next << /S /URI /URI (mailto:a@b.example) >> >> >>\nendobj\n4 0 obj\n<< /A << /S /URI /URI (javascript:void 0) >> >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+        let r = inspect(&att("statement.pdf", pdf));
+        assert_eq!(
+            urls(&r),
+            ["https://bit.ly/3x(y)", "https://example.org/a"],
+            "{r:?}"
+        );
+        assert_eq!(r.links[0].host, "bit.ly");
+        // In an encrypted file the strings are ciphertext: none is kept,
+        // even one that reads as a link.
+        let mut enc = pdf.to_vec();
+        enc.extend_from_slice(b"trailer\n<< /Root 1 0 R /Encrypt 9 0 R >>\n");
+        let r = inspect(&att("statement.pdf", &enc));
+        assert!(r.get("attach.encrypted_document").is_some());
+        assert!(r.links.is_empty(), "{r:?}");
+        // Links inside an object stream are found as the keywords are.
+        let mut objstm =
+            b"%PDF-1.5\n6 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\n"
+                .to_vec();
+        objstm.extend(miniz_oxide::deflate::compress_to_vec_zlib(
+            b"4 0 << /S /URI /URI (https://x.web.core.windows.net/) >>",
+            6,
+        ));
+        objstm.extend(b"\nendstream\nendobj\n%%EOF\n");
+        let r = inspect(&att("s.pdf", &objstm));
+        assert!(
+            urls(&r).contains(&"https://x.web.core.windows.net/".to_string()),
+            "{r:?}"
+        );
+        // A Word document's hyperlink relationship, a web page's anchors
+        // and form target.
+        let r = inspect(&att("cv.docx", &docx(&[])));
+        assert_eq!(urls(&r), ["https://example.com/"]);
+        let r = inspect(&att("payment.html", HTML_SMUGGLE));
+        assert_eq!(urls(&r), ["https://collector.example/login"]);
+        assert_eq!(r.links[0].from, "form");
+        // Bounded.
+        let mut many = b"%PDF-1.4\n".to_vec();
+        for k in 0..500 {
+            many.extend_from_slice(format!("<< /URI (https://h{k}.example/) >>\n").as_bytes());
+        }
+        assert_eq!(inspect(&att("m.pdf", &many)).links.len(), MAX_DOC_LINKS);
     }
 
     #[test]
