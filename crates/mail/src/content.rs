@@ -212,6 +212,51 @@ fn foreign_brand(hay: &str, reg: &str, protected: &lookalike::Protected) -> Opti
     })
 }
 
+/// The brand a copyright line in `hay` (lower case) names as its holder:
+/// right after `©`, `copyright` or `(c)`, past years, dashes and other
+/// marks (`© 2013 - 2023 ripple`, `copyright © 2023 coinbase, inc.`). The
+/// first 50 such lines are read.
+fn copyright_holder(hay: &str) -> Option<(&'static str, bool, &'static [&'static str])> {
+    let marks = ["©", "copyright", "(c)"];
+    let mut lines = 0;
+    let mut i = 0;
+    while lines < 50 {
+        let (at, len) = marks
+            .iter()
+            .filter_map(|m| hay[i..].find(m).map(|p| (i + p, m.len())))
+            .min()?;
+        lines += 1;
+        i = at + len;
+        // Past the marks, years and punctuation that may stand between.
+        let mut rest = &hay[i..];
+        loop {
+            let t = rest.trim_start_matches(|c: char| {
+                c.is_whitespace()
+                    || c.is_ascii_digit()
+                    || matches!(c, '-' | '–' | '—' | ',' | '.' | ':')
+            });
+            match marks.iter().find(|m| t.starts_with(*m)) {
+                Some(m) => rest = &t[m.len()..],
+                None => {
+                    rest = t;
+                    break;
+                }
+            }
+        }
+        let holder = BRANDS.iter().find(|(name, _, _)| {
+            rest.starts_with(name)
+                && !rest[name.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric)
+        });
+        if let Some(&(b, common, owners)) = holder {
+            return Some((b, common, owners));
+        }
+    }
+    None
+}
+
 /// Words a brand's own mail puts around its name in a display name
 /// ("Coinbase Support", "LEDGER Security Team", "The Kraken Team").
 const ROLE_WORDS: &[&str] = &[
@@ -722,6 +767,24 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
         }
     }
 
+    // A brand's copyright line (`© 2023 Coinbase, Inc.`), the footer of
+    // its template, in mail from a domain the brand does not own: copied.
+    // The user's own domains aside (a colleague forwarding a brand's
+    // mail).
+    let holder = copyright_holder(s.hay)
+        .filter(|(_, _, owners)| !reg.is_empty() && !owned_by(&reg, owners))
+        .filter(|_| !s.protected.owns(&reg) && !s.protected.is_users(&reg));
+    if let Some((b, common, _)) = holder {
+        ev.push(Evidence::new(
+            "text.brand_copyright",
+            if common { 3 } else { 4 },
+            format!(
+                "the text carries {b}'s copyright line, but the mail is from {}: a brand's template, copied",
+                s.sender_domain.unwrap_or("an unknown domain")
+            ),
+        ));
+    }
+
     // Job scams: pay by the week, day or hour for work from home.
     let remote = REMOTE_WORK
         .iter()
@@ -774,6 +837,48 @@ mod tests {
             &mut ev,
         );
         ev
+    }
+
+    #[test]
+    fn a_brand_s_copyright_line_from_elsewhere() {
+        let copied = |domain: &str, hay: &str| {
+            judged(None, Some(domain), hay, Vec::new())
+                .into_iter()
+                .find(|e| e.rule == "text.brand_copyright")
+                .map(|e| (e.weight, e.words))
+        };
+        // As the corpus's phishing writes them (real footers).
+        for (hay, b) in [
+            (
+                "verify now. © 2023 coinbase, all rights reserved.",
+                "coinbase",
+            ),
+            (
+                "copyright © 2013 - 2023 ripple, all rights reserved.",
+                "ripple",
+            ),
+            (
+                "(c) 2023 blockchain.com group holdings, inc.",
+                "blockchain.com",
+            ),
+            ("© ledger sas. all rights reserved. 1 rue du mail", "ledger"),
+        ] {
+            let (w, words) = copied("firesonic.ca", hay).unwrap_or_else(|| panic!("{hay}"));
+            assert!(words.contains(&format!("{b}'s copyright")), "{words}");
+            assert_eq!(w, if b == "ledger" || b == "ripple" { 3 } else { 4 });
+        }
+        // From the brand itself, or its holder elsewhere in the text only.
+        assert_eq!(copied("coinbase.com", "© 2023 coinbase, inc."), None);
+        assert_eq!(copied("info.coinbase.com", "© 2023 coinbase, inc."), None);
+        for hay in [
+            "© 2023 example news ltd. we wrote about coinbase today.",
+            "(a) first (b) second (c) third; coinbase rose",
+            "copyright 2023 coinbases of the world",
+            "©",
+            "copyright ©",
+        ] {
+            assert_eq!(copied("news.example", hay), None, "{hay}");
+        }
     }
 
     fn extortion(text: &str) -> bool {

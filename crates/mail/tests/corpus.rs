@@ -126,6 +126,12 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
         ("pp-sample-702.eml", "sender.brand_domain_unsigned"),
         // "a salary of $800/week" for a "part-time and home-based role".
         ("pp-sample-634.eml", "lure.job_pay"),
+        // "© Ledger SAS. All rights reserved." from talento.tls.edu.pe.
+        ("pp-sample-1862.eml", "text.brand_copyright"),
+        // "© 2023 Coinbase, All rights reserved." from firesonic.ca.
+        ("pp-sample-9.eml", "text.brand_copyright"),
+        // "Voc&ecirc; tem R$4.593,21 &agrave; restituir" in text/plain.
+        ("pp-sample-968.eml", "body.plain_text_escaped"),
     ] {
         let r = judge("phish", name);
         assert!(
@@ -151,6 +157,8 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
                         | "sender.brand_as_name"
                         | "sender.brand_domain_unsigned"
                         | "lure.job_pay"
+                        | "text.brand_copyright"
+                        | "body.plain_text_escaped"
                 ),
                 "{}: {e:?}",
                 i.source
@@ -186,6 +194,6 @@ fn the_test_half_holds_at_the_development_threshold() {
     let t = dev.threshold_1pct;
     let recall = chainhound_mail::eval::rate(&scores[&(true, Split::Test)], t);
     let fp = chainhound_mail::eval::rate(&scores[&(false, Split::Test)], t);
-    assert!(recall >= 0.45, "test recall {recall:.3} at {t}");
+    assert!(recall >= 0.48, "test recall {recall:.3} at {t}");
     assert!(fp <= 0.025, "test FP {fp:.3} at {t}");
 }
