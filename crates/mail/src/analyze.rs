@@ -977,7 +977,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
 
     // Lures, in the subject and the text.
     let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
-    let mut lures = 0;
     let found = lure_words_in(&hay);
     for (l, (rule, w, words)) in LURES.iter().enumerate() {
         // The first word of the list found, as the list orders them.
@@ -986,7 +985,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             .enumerate()
             .find(|&(k, _)| found.contains(&(l, k)))
         {
-            lures += 1;
             ev.push(Evidence::new(
                 rule,
                 *w,
@@ -1082,7 +1080,12 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     }
     indicators::crypto(&text, &mut ind.crypto);
     indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
-    if lures > 0 && !ind.crypto.is_empty() && !ev.iter().any(|e| e.rule == "lure.pay_to_address") {
+    // Any lure (a listed word, a sextortion threat, a job's pay) with an
+    // address to pay: what extortion and advance-fee mail ask.
+    let lured = ev
+        .iter()
+        .any(|e| e.rule.starts_with("lure.") && e.weight > 0);
+    if lured && !ind.crypto.is_empty() && !ev.iter().any(|e| e.rule == "lure.pay_to_address") {
         ev.push(Evidence::new(
             "lure.pay_to_address",
             2,

@@ -404,13 +404,14 @@ fn hidden_inside_word(s: &str) -> bool {
         .any(|w| is_invisible(w[1]) && w[0].is_ascii_alphabetic() && w[2].is_ascii_alphabetic())
 }
 
-/// A word of `s` that mixes Latin letters with another script's
+/// The first word of `s` that mixes Latin letters with another script's
 /// (`Coܿnfiܿrm`, a Cyrillic `а` in `pаypal`): a disguise, as no language
-/// writes so.
-fn mixed_word(s: &str) -> Option<&str> {
-    s.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+/// writes so; and how many words of `s` do (of its first 200).
+fn mixed_words(s: &str) -> (Option<&str>, usize) {
+    let mut words = s
+        .split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
         .take(200)
-        .find(|w| {
+        .filter(|w| {
             // A letter of another script between two Latin letters: `0.2μm`
             // and `TNFα` are units and names, `pаypal` is a disguise.
             let v: Vec<char> = w.chars().take(64).collect();
@@ -420,7 +421,14 @@ fn mixed_word(s: &str) -> Option<&str> {
                     && !x[1].is_ascii()
                     && lookalike::mixed_script(&x.iter().collect::<String>())
             })
-        })
+        });
+    let first = words.next();
+    (first, first.map_or(0, |_| 1 + words.count()))
+}
+
+#[cfg(test)]
+fn mixed_word(s: &str) -> Option<&str> {
+    mixed_words(s).0
 }
 
 /// A word of `s` that looks like a brand name but is spelled with other
@@ -695,11 +703,17 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
             ));
             break;
         }
-        if let Some(w) = mixed_word(text) {
+        if let (Some(w), n) = mixed_words(text) {
+            // One word may be a slip of a keyboard; a sentence of them is
+            // written to pass filters.
+            let (weight, more) = match n {
+                1 | 2 => (4, String::new()),
+                _ => (6, format!(", and {} words more", n - 1)),
+            };
             ev.push(Evidence::new(
                 "text.mixed_script",
-                4,
-                format!("the {what} mixes scripts inside the word \"{w}\" (letters that only look Latin)"),
+                weight,
+                format!("the {what} mixes scripts inside the word \"{w}\"{more} (letters that only look Latin)"),
             ));
             break;
         }
@@ -957,6 +971,11 @@ mod tests {
         assert!(mixed_word("Co\u{73f}nfi\u{73f}rm").is_some());
         assert!(mixed_word("p\u{430}ypal login").is_some());
         assert!(mixed_word("plain words, 한국어 text").is_none());
+        assert_eq!(mixed_words("p\u{430}ypal login").1, 1);
+        assert_eq!(
+            mixed_words("Co\u{73f}nfi\u{73f}rm ne\u{73f}ed: Pl\u{73f}ease pr\u{73f}oof").1,
+            4
+        );
         assert!(machine_local("folkenkingsleytncdttrqvdrk"));
         assert_eq!(
             offscreen("<style>.v { margin-top: 470500px; }</style>"),

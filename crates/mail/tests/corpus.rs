@@ -117,6 +117,8 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
         // "Advanced Energy by Elon Musk" <…@unathipromotions.co.za>.
         ("pp-sample-1381.eml", "sender.brand_impersonation"),
         ("pp-sample-461.eml", "lure.extortion"),
+        // ... with the address to pay: a threat is a lure too.
+        ("pp-sample-461.eml", "lure.pay_to_address"),
         ("pp-sample-188.eml", "subject.coin_amount"),
         // `From: LEDGER <2019144932@talento.tls.edu.pe>`.
         ("pp-sample-1862.eml", "sender.brand_as_name"),
