@@ -936,7 +936,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     if let Some(shown) = escaped {
         ev.push(Evidence::new(
             "body.plain_text_escaped",
-            2,
+            1,
             format!("the plain-text version shows HTML escapes of letters ({shown}): a template pasted in, not text a mail program wrote"),
         ));
     }
@@ -1122,14 +1122,16 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         });
         // The attachment's own evidence already sums up its risky members.
         att_ev.extend(r.evidence.iter().cloned());
-        links_of(&r, &mut doc_links);
+        links_of(&r, None, &mut doc_links);
     }
     ev.extend(once_per_rule(att_ev));
     // The links attachments hold (a PDF's one button, a document's
-    // hyperlinks, an HTML file's anchors) are judged as the body's are,
-    // the file named; a rule the body fired already is not repeated. At
-    // most MAX_ATTACHMENT_LINKS in all (each host is checked for
-    // lookalikes).
+    // hyperlinks, an HTML file's anchors) are listed; those of a file with
+    // a few (its buttons are its point: a lure) are judged as the body's
+    // are, the file named. A file of many links (a report, a catalogue) is
+    // not judged by them. A rule that fired already counts once, at the
+    // higher weight. At most MAX_ATTACHMENT_LINKS in all (each host is
+    // checked for lookalikes).
     let mut left = MAX_ATTACHMENT_LINKS;
     for (file, mut links) in doc_links {
         links.truncate(left);
@@ -1138,9 +1140,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             break;
         }
         let mut found = Vec::new();
-        link_rules(&links, opts, &mut found);
+        if links.len() <= JUDGED_DOC_LINKS {
+            link_rules(&links, opts, &mut found);
+        }
         for mut e in found {
-            if !ev.iter().any(|k| k.rule == e.rule) {
+            let stronger = ev.iter().any(|k| k.rule == e.rule && k.weight >= e.weight);
+            if !stronger {
+                ev.retain(|k| k.rule != e.rule);
                 e.words = format!("{} (in {file})", e.words);
                 ev.push(e);
             }
@@ -1215,21 +1221,26 @@ fn letter_entities(t: &str) -> Option<String> {
 /// Links of a message's attachments judged, at most.
 const MAX_ATTACHMENT_LINKS: usize = 200;
 
+/// A document with at most this many links is judged by them.
+const JUDGED_DOC_LINKS: usize = 3;
+
 /// The links held by an attachment and its members, by file (those with
-/// links only; the reports' own bounds keep this bounded).
-fn links_of(r: &attach::Report, out: &mut Vec<(String, Vec<Link>)>) {
+/// links only), each named as shown in evidence, a member after its
+/// container (`docs.zip › invoice.pdf`); the reports' own bounds keep
+/// this bounded.
+fn links_of(r: &attach::Report, within: Option<&str>, out: &mut Vec<(String, Vec<Link>)>) {
+    let name = match within {
+        Some(c) => format!("{c} › {}", attach::shown(&r.name)),
+        None => attach::shown(&r.name),
+    };
     if !r.links.is_empty() {
-        let name = if r.name.is_empty() {
-            "an unnamed attachment".to_string()
-        } else {
-            r.name.chars().take(80).collect()
-        };
-        out.push((name, r.links.clone()));
+        out.push((name.clone(), r.links.clone()));
     }
     for m in &r.inner {
-        links_of(m, out);
+        links_of(m, Some(&name), out);
     }
 }
+
 /// Forwarded messages (`message/rfc822`) are opened this deep.
 const MAX_FORWARD_DEPTH: usize = 3;
 
@@ -1528,9 +1539,6 @@ fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// The one-pass lure search finds exactly the words the word-by-word
-    /// search does: at the start of a word for ASCII words (`kyc` not in
-    /// `skyclad`), anywhere for the others, overlapping ones all.
     #[test]
     fn escaped_letters_in_plain_text() {
         assert_eq!(
@@ -1548,6 +1556,9 @@ mod tests {
         );
     }
 
+    /// The one-pass lure search finds exactly the words the word-by-word
+    /// search does: at the start of a word for ASCII words (`kyc` not in
+    /// `skyclad`), anywhere for the others, overlapping ones all.
     #[test]
     fn one_pass_lure_search_agrees_with_word_by_word() {
         let texts = [

@@ -72,7 +72,6 @@ pub struct Report {
     /// and form targets (members' are in their own reports). Judged by the
     /// message's link rules: a PDF whose one button goes to a shortener is
     /// a link to it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
 }
 
@@ -624,7 +623,7 @@ fn extension(name: &str) -> Option<String> {
 
 /// A name as put in words: control and invisible characters spelled out,
 /// cut at 120 characters.
-fn shown(name: &str) -> String {
+pub(crate) fn shown(name: &str) -> String {
     if name.is_empty() {
         return "the unnamed attachment".to_owned();
     }
@@ -1626,7 +1625,7 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
                 ),
             );
         } else if kind == "hyperlink" {
-            doc_link(links, target);
+            doc_link(links, target, None, "ooxml");
         } else if to == Target::Local {
         } else if kind == "attachedTemplate"
             || part.to_ascii_lowercase().ends_with("settings.xml.rels")
@@ -2732,43 +2731,55 @@ fn pdf(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             2,
             format!("{s} is encrypted (/Encrypt): its content cannot be fully checked"),
         );
-    } else {
-        n.r.links = t.links;
     }
+    // An encrypted file's strings are ciphertext, which reads as no web
+    // link; the links that do read are kept all the same (a stray
+    // `/Encrypt` must not hide them).
+    n.r.links = t.links;
 }
 
 /// Web links a document holds, at most this many per file.
 pub const MAX_DOC_LINKS: usize = 50;
 
 /// Keeps `url` among a document's links if it is a web link (`http`,
-/// `https`, `//`, `www.`) with a readable host, once, within
-/// [`MAX_DOC_LINKS`].
-fn doc_link(links: &mut Vec<Link>, url: &str) {
+/// `https`, `//`, `www.`; a `//` one is kept as `https://`) with a readable
+/// host and no control or invisible characters, once, within
+/// [`MAX_DOC_LINKS`]; `from` says where it was found (`pdf`, `ooxml`, or an
+/// HTML file's `a` or `form`), `text` is an HTML anchor's, cut at 200
+/// characters.
+fn doc_link(links: &mut Vec<Link>, url: &str, text: Option<&str>, from: &'static str) {
     let url = url.trim();
     let l = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     let web = l.starts_with("http://")
         || l.starts_with("https://")
         || l.starts_with("//")
         || l.starts_with("www.");
-    if !web || links.len() >= MAX_DOC_LINKS || links.iter().any(|k| k.url == url) {
+    let clean = !url.chars().any(|c| c.is_control() || is_invisible(c));
+    if !web || !clean || links.len() >= MAX_DOC_LINKS {
         return;
     }
-    let full = if l.starts_with("//") {
+    let url: String = if l.starts_with("//") {
         format!("https:{url}")
     } else {
         url.to_string()
-    };
-    let (host, _) = indicators::host_of(&full);
+    }
+    .chars()
+    .take(2_000)
+    .collect();
+    if links.iter().any(|k| k.url == url) {
+        return;
+    }
+    let (host, _) = indicators::host_of(&url);
     let readable = !host.is_empty()
         && host
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
     if readable {
         links.push(Link {
-            url: url.chars().take(2_000).collect(),
+            url,
             host,
-            text: None,
-            from: "a",
+            text: text.map(|t| t.chars().take(200).collect()),
+            from,
         });
     }
 }
@@ -2860,8 +2871,10 @@ fn pdf_names(b: &[u8], t: &mut PdfTally) {
                 {
                     t.uri += 1;
                 }
-                if let Some(u) = pdf_literal(b, v).or_else(|| pdf_hex_string(b, v)) {
-                    doc_link(&mut t.links, &u);
+                if t.links.len() < MAX_DOC_LINKS {
+                    if let Some(u) = pdf_literal(b, v).or_else(|| pdf_hex_string(b, v)) {
+                        doc_link(&mut t.links, &u, None, "pdf");
+                    }
                 }
                 true
             }
@@ -2900,21 +2913,26 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// A hex string `< ... >` at `i` (not a dictionary's `<<`), cut at 256
-/// bytes.
+/// bytes; `None` at the first byte that is neither a hex digit nor
+/// whitespace.
 fn pdf_hex_string(b: &[u8], i: usize) -> Option<String> {
     if b.get(i) != Some(&b'<') || b.get(i + 1) == Some(&b'<') {
         return None;
     }
-    let end = b.get(i + 1..)?.iter().take(1024).position(|&c| c == b'>')?;
-    let digits: Vec<u8> = b[i + 1..i + 1 + end]
-        .iter()
-        .filter(|c| !c.is_ascii_whitespace())
-        .map(|&c| (c as char).to_digit(16).map(|d| d as u8))
-        .collect::<Option<_>>()?;
+    let mut digits = Vec::new();
+    for &c in b.get(i + 1..)?.iter().take(2048) {
+        match c {
+            b'>' => break,
+            c if c.is_ascii_whitespace() => {}
+            c => digits.push((c as char).to_digit(16)? as u8),
+        }
+        if digits.len() >= 512 {
+            break;
+        }
+    }
     let bytes: Vec<u8> = digits
         .chunks(2)
         .map(|p| p[0] << 4 | p.get(1).copied().unwrap_or(0))
-        .take(256)
         .collect();
     Some(decode_text(&bytes))
 }
@@ -2933,10 +2951,39 @@ fn pdf_literal(b: &[u8], i: usize) -> Option<String> {
         }
         match c {
             b'\\' => {
-                if let Some(&e) = b.get(k + 1) {
-                    out.push(e);
+                // The escapes of PDF 32000-1 7.3.4.2: `\n`, `\ddd` (octal,
+                // `bit\056ly` is `bit.ly`), a line break continued...
+                k += 1;
+                let Some(&e) = b.get(k) else { break };
+                k += 1;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'0'..=b'7' => {
+                        let mut v = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match b.get(k) {
+                                Some(&d @ b'0'..=b'7') => {
+                                    v = v * 8 + u32::from(d - b'0');
+                                    k += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(v as u8);
+                    }
+                    b'\r' => {
+                        if b.get(k) == Some(&b'\n') {
+                            k += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    // `\(`, `\)`, `\\`, and any other letter as itself.
+                    e => out.push(e),
                 }
-                k += 2;
                 continue;
             }
             b'(' => depth += 1,
@@ -3008,12 +3055,9 @@ fn html(doc: &mut Found, links: &mut Vec<Link>, shown: &str, b: &[u8], max_scan:
     let text = decode_text(b);
     let mut found = Vec::new();
     indicators::html_links(&text, &mut found);
-    links.extend(
-        found
-            .into_iter()
-            .filter(|l| matches!(l.from, "a" | "form") && !l.host.is_empty())
-            .take(MAX_DOC_LINKS),
-    );
+    for l in found.iter().filter(|l| matches!(l.from, "a" | "form")) {
+        doc_link(links, &l.url, l.text.as_deref(), l.from);
+    }
     let s = text.to_ascii_lowercase();
     let mut i = 0;
     while let Some(p) = s.get(i..).and_then(|r| r.find("<form")) {
@@ -3966,13 +4010,41 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r.links[0].host, "bit.ly");
-        // In an encrypted file the strings are ciphertext: none is kept,
-        // even one that reads as a link.
-        let mut enc = pdf.to_vec();
+        // Octal escapes, a `//` link, and strings with control characters
+        // or that are no host (dropped).
+        let r = inspect(&att(
+            "o.pdf",
+            b"%PDF-1.4\n<< /URI (https://bit\\056ly/o) >> << /URI (//cdn.example/x) >> << /URI (https://a.example/\\033[2J) >> << /URI (https://\\344\\001/) >>\n",
+        ));
+        assert_eq!(
+            urls(&r),
+            ["https://bit.ly/o", "https://cdn.example/x"],
+            "{r:?}"
+        );
+        assert_eq!(r.links[0].from, "pdf");
+        // In an encrypted file the strings are ciphertext, which reads as
+        // no link; one that does read is kept (a stray `/Encrypt` must not
+        // hide the file's links).
+        let mut enc =
+            b"%PDF-1.4\n<< /URI <9f3a0b77e2d1c4> >> << /URI (\\223\\001x\\377) >>\n".to_vec();
         enc.extend_from_slice(b"trailer\n<< /Root 1 0 R /Encrypt 9 0 R >>\n");
         let r = inspect(&att("statement.pdf", &enc));
         assert!(r.get("attach.encrypted_document").is_some());
         assert!(r.links.is_empty(), "{r:?}");
+        let mut fake = pdf.to_vec();
+        fake.extend_from_slice(b"% /Encrypt\n");
+        assert_eq!(urls(&inspect(&att("statement.pdf", &fake))).len(), 2);
+        // A hex string that never closes, or is not hex, is no link; a
+        // long one is cut.
+        let mut open = b"%PDF-1.4\n<< /URI <68747470733A2F2F".to_vec();
+        open.extend(std::iter::repeat_n(b' ', 100_000));
+        assert!(inspect(&att("h.pdf", &open)).links.is_empty());
+        let mut long = b"%PDF-1.4\n<< /URI <68747470733A2F2F782E6578616D706C652F".to_vec();
+        long.extend(b"41".repeat(2000));
+        long.extend(b"> >>\n");
+        let r = inspect(&att("l.pdf", &long));
+        assert_eq!(r.links.len(), 1, "{r:?}");
+        assert_eq!(r.links[0].url.len(), 256);
         // Links inside an object stream are found as the keywords are.
         let mut objstm =
             b"%PDF-1.5\n6 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\n"
@@ -3991,6 +4063,7 @@ mod tests {
         // and form target.
         let r = inspect(&att("cv.docx", &docx(&[])));
         assert_eq!(urls(&r), ["https://example.com/"]);
+        assert_eq!(r.links[0].from, "ooxml");
         let r = inspect(&att("payment.html", HTML_SMUGGLE));
         assert_eq!(urls(&r), ["https://collector.example/login"]);
         assert_eq!(r.links[0].from, "form");

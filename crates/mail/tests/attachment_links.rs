@@ -106,6 +106,47 @@ fn attachment_links_add_to_the_body_s_without_repeating_a_rule() {
 }
 
 #[test]
+fn a_document_of_many_links_is_listed_not_judged_and_members_are_named() {
+    // A catalogue with four links, one through a shortener: listed only.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    for u in [
+        "https://shop.example/a",
+        "https://shop.example/b",
+        "https://shop.example/c",
+        "https://bit.ly/d",
+    ] {
+        pdf.extend_from_slice(format!("<< /URI ({u}) >>\n").as_bytes());
+    }
+    let r = analyze(
+        "m",
+        &with_pdf("shop@shop.example", "Our catalogue.", "catalogue.pdf", &pdf),
+        &Options::default(),
+    );
+    assert!(
+        !r.evidence.iter().any(|e| e.rule.starts_with("link.")),
+        "{:#?}",
+        r.evidence
+    );
+    assert_eq!(r.indicators.urls.len(), 4);
+    // A lure PDF inside a zip is named after its archive.
+    let lure = pdf_to("https://pay-now.web.app/login");
+    let zip = samples::zip_raw(&[samples::RawMember {
+        name: "invoice.pdf".into(),
+        method: 0,
+        flags: 0,
+        crc: samples::crc32(&lure),
+        size: lure.len() as u32,
+        packed: lure,
+    }]);
+    let m = with_pdf("billing@example.org", "See the file.", "docs.zip", &zip);
+    let r = analyze("m", &m, &Options::default());
+    assert_eq!(
+        words(&r, "link.free_hosting"),
+        ["link to a page on free hosting: pay-now.web.app (in docs.zip › invoice.pdf)"]
+    );
+}
+
+#[test]
 fn many_attachments_full_of_links_stay_bounded() {
     // 150 PDFs of 60 links each: 50 kept per file, 200 judged and listed.
     let mut m = String::from("From: x@example.org\nTo: alice@example-exchange.com\nSubject: docs\nMessage-ID: <m@example.org>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nsee attached\n");
