@@ -99,10 +99,13 @@ pub fn crypto(text: &str, out: &mut Crypto) {
 /// The host of a URL (lower-case, without user info, port or trailing
 /// dot) and whether user info (`user@host`) hid the real host.
 pub fn host_of(url: &str) -> (String, bool) {
+    // The scheme's `://` only: one in a path or query
+    // (`www.x.example/?u=https://bit.ly/a`) is not where the host is.
+    let www = url.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("www."));
     let rest = match url.find("://") {
-        Some(i) => &url[i + 3..],
-        None if url.to_ascii_lowercase().starts_with("www.") => url,
-        None => return (String::new(), false),
+        _ if www => url,
+        Some(i) if !url[..i].contains(['/', '?', '#', '\\', '@']) => &url[i + 3..],
+        _ => return (String::new(), false),
     };
     let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
     let (userinfo, hostport) = match authority.rfind('@') {
@@ -427,10 +430,13 @@ mod tests {
             host_of("http://Binance.COM./login"),
             ("binance.com".into(), false)
         );
+        assert_eq!(host_of("www.upbit.com/a").0, "www.upbit.com");
         assert_eq!(
-            host_of("www.upbit.com/a").0,
-            "upbit.com".to_string().replace("upbit", "www.upbit")
+            host_of("www.x.example/?u=https://bit.ly/a").0,
+            "www.x.example"
         );
+        assert_eq!(host_of("/redirect?to=https://bit.ly/a").0, "");
+        assert_eq!(host_of("HTTPS://www.upbit.com/a").0, "www.upbit.com");
         assert!(is_ip("192.168.0.1") && is_ip("3232235777") && is_ip("[::1]") && is_ip("0x7f.1"));
         assert!(!is_ip("binance.com") && !is_ip(""));
     }
