@@ -1044,16 +1044,14 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // Messages attached whole (forwarded as attachments, as "report
     // phishing" buttons do): each judged as a message, depth bounded. An
     // `.eml` file sent as another type (`application/octet-stream`, as some
-    // webmails do) too, though its own attachments are not inspected.
+    // webmails do) too; its attachments are inspected with this message's
+    // (below).
     if depth < MAX_FORWARD_DEPTH {
         let mut attached: Vec<&[u8]> = msg
             .attachments()
             .filter_map(|p| match p.message() {
                 Some(m) => Some(m.raw_message()),
-                None => p
-                    .attachment_name()
-                    .filter(|n| n.to_ascii_lowercase().ends_with(".eml"))
-                    .map(|_| p.contents()),
+                None => is_eml_file(p).then(|| p.contents()),
             })
             .collect();
         // The smallest first: a large decoy does not hide a small one.
@@ -1098,7 +1096,19 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     }
     // Attachments, with those of forwarded messages, on one budget.
     let mut parts = Vec::new();
-    let unlisted = collect_attachments(msg, 0, &mut parts);
+    let mut unlisted = collect_attachments(msg, 0, &mut parts);
+    // Messages sent as `.eml` files of another type: their attachments
+    // too (the message was judged above; its own `.eml` files are not
+    // opened again).
+    let eml_files: Vec<mail_parser::Message> = msg
+        .attachments()
+        .filter(|p| p.message().is_none() && is_eml_file(p))
+        .take(MAX_ATTACHED_JUDGED)
+        .filter_map(|p| MessageParser::default().parse(p.contents()))
+        .collect();
+    for m in &eml_files {
+        unlisted += collect_attachments(m, 1, &mut parts);
+    }
     let mut inspector = attach::Inspector::new(attach::Limits::default());
     let mut att_ev: Vec<Evidence> = Vec::new();
     let mut doc_links: Vec<(String, Vec<Link>)> = Vec::new();
@@ -1239,6 +1249,13 @@ fn links_of(r: &attach::Report, within: Option<&str>, out: &mut Vec<(String, Vec
     for m in &r.inner {
         links_of(m, Some(&name), out);
     }
+}
+
+/// Whether an attachment is a message saved as a file (`.eml`) that the
+/// parser did not open as one (sent as `application/octet-stream`).
+fn is_eml_file(p: &mail_parser::MessagePart) -> bool {
+    p.attachment_name()
+        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".eml"))
 }
 
 /// Forwarded messages (`message/rfc822`) are opened this deep.

@@ -202,3 +202,35 @@ fn a_forwarded_legitimate_mail_gains_no_sender_evidence() {
         r.evidence
     );
 }
+
+#[test]
+fn a_message_sent_as_an_eml_file_has_its_attachments_inspected() {
+    // "Get_it_urgently_0.7495_BTC": its PDF's one link goes through bit.ly.
+    let original = real("phish", "pp-sample-186.eml");
+    let mut m = format!(
+        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"bitcoin.eml\"\nContent-Transfer-Encoding: base64\n\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(base64(&original).as_bytes());
+    m.extend_from_slice(b"\n--b1--\n");
+    let r = analyze("octet", &m, &Options::default());
+    let names: Vec<&str> = r
+        .indicators
+        .attachments
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["bitcoin.eml", "Bitcoin_Transaction_0.7495_BTCU2zPm.pdf"],
+        "{:?}",
+        r.indicators
+    );
+    assert!(
+        r.evidence
+            .iter()
+            .any(|e| e.rule == "link.shortener" && e.words.contains("bit.ly")),
+        "{:#?}",
+        r.evidence
+    );
+}
