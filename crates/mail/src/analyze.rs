@@ -992,20 +992,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             ));
         }
     }
-    crate::content::rules(
-        &crate::content::Seen {
-            subject: subject.as_deref().unwrap_or(""),
-            from_name: from_name.as_deref(),
-            from_addr: from_addr.as_deref(),
-            sender_domain: sender_domain.as_deref(),
-            hay: &hay,
-            protected: &opts.protected,
-            // Signatures past the ones read are not counted: a forger could
-            // hide a brand's behind junk ones otherwise.
-            signers: Some(&checked.signers),
-        },
-        &mut ev,
-    );
     // The original of an inline forward: its sender and subject judged
     // as a message's own are (its text is in `hay` already). Only with an
     // address: a quoted name alone says nothing of who sent it.
@@ -1017,8 +1003,43 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             text.get(..plain_from.min(text.len()))
                 .and_then(crate::forward::quoted_original)
         });
+    let quoted_domain = quoted
+        .as_ref()
+        .and_then(|q| q.addr.as_deref())
+        .and_then(domain_of);
+    crate::content::rules(
+        &crate::content::Seen {
+            subject: subject.as_deref().unwrap_or(""),
+            from_name: from_name.as_deref(),
+            from_addr: from_addr.as_deref(),
+            sender_domain: sender_domain.as_deref(),
+            hay: &hay,
+            protected: &opts.protected,
+            // Signatures past the ones read are not counted: a forger could
+            // hide a brand's behind junk ones otherwise.
+            signers: Some(&checked.signers),
+            forwarded_from: quoted_domain.as_deref(),
+        },
+        &mut ev,
+    );
+    // This message's own lures and addresses (not those of the messages
+    // it forwards, merged below, which are judged on their own): any lure
+    // (a listed word, a sextortion threat, a job's pay) with an address to
+    // pay is what extortion and advance-fee mail ask.
+    let lured = ev
+        .iter()
+        .any(|e| e.rule.starts_with("lure.") && e.weight > 0);
+    indicators::crypto(&text, &mut ind.crypto);
+    indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
+    if lured && !ind.crypto.is_empty() {
+        ev.push(Evidence::new(
+            "lure.pay_to_address",
+            2,
+            "asks for action and names a crypto address",
+        ));
+    }
     if let Some(q) = quoted {
-        if let Some(d) = q.addr.as_deref().and_then(domain_of) {
+        if let Some(d) = quoted_domain.clone() {
             let mut inner = Vec::new();
             sender_rules(q.name.as_deref(), &d, opts, &mut inner);
             let sub = q.subject.as_deref().unwrap_or("");
@@ -1035,6 +1056,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
                     protected: &opts.protected,
                     // A quoted header carries no signature.
                     signers: None,
+                    forwarded_from: None,
                 },
                 &mut inner,
             );
@@ -1076,21 +1098,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             ind.absorb(r.indicators);
         }
     }
-    indicators::crypto(&text, &mut ind.crypto);
-    indicators::crypto(subject.as_deref().unwrap_or(""), &mut ind.crypto);
-    // Any lure (a listed word, a sextortion threat, a job's pay) with an
-    // address to pay: what extortion and advance-fee mail ask.
-    let lured = ev
-        .iter()
-        .any(|e| e.rule.starts_with("lure.") && e.weight > 0);
-    if lured && !ind.crypto.is_empty() && !ev.iter().any(|e| e.rule == "lure.pay_to_address") {
-        ev.push(Evidence::new(
-            "lure.pay_to_address",
-            2,
-            "asks for action and names a crypto address",
-        ));
-    }
-
     if depth > 0 {
         return finish(source, subject, ev, ind);
     }
@@ -1098,13 +1105,27 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let mut parts = Vec::new();
     let mut unlisted = collect_attachments(msg, 0, &mut parts);
     // Messages sent as `.eml` files of another type: their attachments
-    // too (the message was judged above; its own `.eml` files are not
-    // opened again).
-    let eml_files: Vec<mail_parser::Message> = msg
+    // too, of the files chosen as for judging (the smallest first, 8 and
+    // 8 MB at most; `.eml` files inside them are not opened again, their
+    // forwarded `message/rfc822` parts are, 3 deep).
+    let mut eml_bytes: Vec<&[u8]> = msg
         .attachments()
         .filter(|p| p.message().is_none() && is_eml_file(p))
+        .map(|p| p.contents())
+        .collect();
+    eml_bytes.sort_by_key(|b| b.len());
+    let mut room = MAX_ATTACHED_BYTES;
+    let eml_files: Vec<mail_parser::Message> = eml_bytes
+        .into_iter()
         .take(MAX_ATTACHED_JUDGED)
-        .filter_map(|p| MessageParser::default().parse(p.contents()))
+        .filter(|b| match room.checked_sub(b.len()) {
+            Some(r) => {
+                room = r;
+                true
+            }
+            None => false,
+        })
+        .filter_map(|b| MessageParser::default().parse(b))
         .collect();
     for m in &eml_files {
         unlisted += collect_attachments(m, 1, &mut parts);
@@ -1139,19 +1160,21 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // hyperlinks, an HTML file's anchors) are listed; those of a file with
     // a few (its buttons are its point: a lure) are judged as the body's
     // are, the file named. A file of many links (a report, a catalogue) is
-    // not judged by them. A rule that fired already counts once, at the
-    // higher weight. At most MAX_ATTACHMENT_LINKS in all (each host is
+    // judged by the rules ordinary documents do not fire only. A rule that
+    // fired already counts once, at the higher weight. At most MAX_ATTACHMENT_LINKS in all (each host is
     // checked for lookalikes).
     let mut left = MAX_ATTACHMENT_LINKS;
     for (file, mut links) in doc_links {
+        let many = links.len() > JUDGED_DOC_LINKS;
         links.truncate(left);
         left -= links.len();
         if links.is_empty() {
             break;
         }
         let mut found = Vec::new();
-        if links.len() <= JUDGED_DOC_LINKS {
-            link_rules(&links, opts, &mut found);
+        link_rules(&links, opts, &mut found);
+        if many {
+            found.retain(|e| STRONG_LINK_RULES.iter().any(|r| e.rule.starts_with(r)));
         }
         for mut e in found {
             let stronger = ev.iter().any(|k| k.rule == e.rule && k.weight >= e.weight);
@@ -1231,8 +1254,18 @@ fn letter_entities(t: &str) -> Option<String> {
 /// Links of a message's attachments judged, at most.
 const MAX_ATTACHMENT_LINKS: usize = 200;
 
-/// A document with at most this many links is judged by them.
+/// A document with at most this many links is judged by all the link
+/// rules; one with more, by [`STRONG_LINK_RULES`] only (shorteners and
+/// free hosting are common in reports and CVs: `lnkd.in`, SharePoint).
 const JUDGED_DOC_LINKS: usize = 3;
+
+/// Link rules (prefixes) that hold for a document of any number of links.
+const STRONG_LINK_RULES: &[&str] = &[
+    "link.userinfo",
+    "link.ip_literal",
+    "link.data_uri",
+    "domain.lookalike",
+];
 
 /// The links held by an attachment and its members, by file (those with
 /// links only), each named as shown in evidence, a member after its

@@ -2743,19 +2743,26 @@ pub const MAX_DOC_LINKS: usize = 50;
 
 /// Keeps `url` among a document's links if it is a web link (`http`,
 /// `https`, `//`, `www.`; a `//` one is kept as `https://`) with a readable
-/// host and no control or invisible characters, once, within
+/// host, once, within
 /// [`MAX_DOC_LINKS`]; `from` says where it was found (`pdf`, `ooxml`, or an
 /// HTML file's `a` or `form`), `text` is an HTML anchor's, cut at 200
 /// characters.
 fn doc_link(links: &mut Vec<Link>, url: &str, text: Option<&str>, from: &'static str) {
+    // Browsers drop tabs and line breaks from a URL (WHATWG URL), so a
+    // link split by them still opens: read it as they do. Other control
+    // and invisible characters stay (output escapes them); in a host they
+    // make it unreadable, below.
+    let url: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
     let url = url.trim();
     let l = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     let web = l.starts_with("http://")
         || l.starts_with("https://")
         || l.starts_with("//")
         || l.starts_with("www.");
-    let clean = !url.chars().any(|c| c.is_control() || is_invisible(c));
-    if !web || !clean || links.len() >= MAX_DOC_LINKS {
+    if !web || links.len() >= MAX_DOC_LINKS {
         return;
     }
     let url: String = if l.starts_with("//") {
@@ -2914,21 +2921,25 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// A hex string `< ... >` at `i` (not a dictionary's `<<`), cut at 256
 /// bytes; `None` at the first byte that is neither a hex digit nor
-/// whitespace.
+/// whitespace, or if it does not close within 2 kB (and is not cut).
 fn pdf_hex_string(b: &[u8], i: usize) -> Option<String> {
     if b.get(i) != Some(&b'<') || b.get(i + 1) == Some(&b'<') {
         return None;
     }
     let mut digits = Vec::new();
+    let mut closed = false;
     for &c in b.get(i + 1..)?.iter().take(2048) {
         match c {
-            b'>' => break,
+            b'>' => closed = true,
             c if c.is_ascii_whitespace() => {}
             c => digits.push((c as char).to_digit(16)? as u8),
         }
-        if digits.len() >= 512 {
+        if closed || digits.len() >= 512 {
             break;
         }
+    }
+    if !closed && digits.len() < 512 {
+        return None;
     }
     let bytes: Vec<u8> = digits
         .chunks(2)
@@ -4010,15 +4021,21 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r.links[0].host, "bit.ly");
-        // Octal escapes, a `//` link, and strings with control characters
-        // or that are no host (dropped).
+        // Octal escapes, a `//` link, a link split by line breaks and
+        // tabs (browsers drop them), a control character in a path (kept,
+        // output escapes it) and in a host (no readable host: dropped).
         let r = inspect(&att(
             "o.pdf",
-            b"%PDF-1.4\n<< /URI (https://bit\\056ly/o) >> << /URI (//cdn.example/x) >> << /URI (https://a.example/\\033[2J) >> << /URI (https://\\344\\001/) >>\n",
+            b"%PDF-1.4\n<< /URI (https://bit\\056ly/o) >> << /URI (//cdn.example/x) >> << /URI (https://bit.ly/\\n\\tabc) >> << /URI (https://a.example/\\033[2J) >> << /URI (https://\\344\\001/) >>\n",
         ));
         assert_eq!(
             urls(&r),
-            ["https://bit.ly/o", "https://cdn.example/x"],
+            [
+                "https://bit.ly/o",
+                "https://cdn.example/x",
+                "https://bit.ly/abc",
+                "https://a.example/\u{1b}[2J"
+            ],
             "{r:?}"
         );
         assert_eq!(r.links[0].from, "pdf");

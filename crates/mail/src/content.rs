@@ -212,49 +212,59 @@ fn foreign_brand(hay: &str, reg: &str, protected: &lookalike::Protected) -> Opti
     })
 }
 
-/// The brand a copyright line in `hay` (lower case) names as its holder:
-/// right after `©`, `copyright` or `(c)`, past years, dashes and other
-/// marks (`© 2013 - 2023 ripple`, `copyright © 2023 coinbase, inc.`). The
-/// first 50 such lines are read.
+/// The brand the last copyright line in `hay` (lower case: a message's
+/// footer comes last) names as its holder: right after `©`, `copyright`
+/// or `(c)`, past years and dashes (`© 2013 - 2023 ripple`, `copyright ©
+/// 2023 coinbase, inc.`), and ending there: then the text ends, or a
+/// comma, a full stop, a company form or "all rights" follows (`© 2024
+/// ledger insights`, a newsletter, is not ledger's).
 fn copyright_holder(hay: &str) -> Option<(&'static str, bool, &'static [&'static str])> {
-    let marks = ["©", "copyright", "(c)"];
-    let mut lines = 0;
-    let mut i = 0;
-    while lines < 50 {
-        let (at, len) = marks
-            .iter()
-            .filter_map(|m| hay[i..].find(m).map(|p| (i + p, m.len())))
-            .min()?;
-        lines += 1;
-        i = at + len;
-        // Past the marks, years and punctuation that may stand between.
-        let mut rest = &hay[i..];
-        loop {
-            let t = rest.trim_start_matches(|c: char| {
-                c.is_whitespace()
-                    || c.is_ascii_digit()
-                    || matches!(c, '-' | '–' | '—' | ',' | '.' | ':')
-            });
-            match marks.iter().find(|m| t.starts_with(*m)) {
-                Some(m) => rest = &t[m.len()..],
-                None => {
-                    rest = t;
-                    break;
-                }
+    const MARKS: [&str; 3] = ["©", "copyright", "(c)"];
+    const ENDS: &[&str] = &[
+        "inc",
+        "ltd",
+        "llc",
+        "sas",
+        "sa",
+        "ag",
+        "gmbh",
+        "corp",
+        "group",
+        "holdings",
+        "limited",
+        "all rights",
+    ];
+    let (at, len) = MARKS
+        .iter()
+        .filter_map(|m| hay.rfind(m).map(|p| (p, m.len())))
+        .max()?;
+    // Past the marks, years and dashes that may stand between.
+    let mut rest = &hay[at + len..];
+    loop {
+        let t = rest.trim_start_matches(|c: char| {
+            c.is_whitespace() || c.is_ascii_digit() || matches!(c, '-' | '–' | '—')
+        });
+        match MARKS.iter().find(|m| t.starts_with(*m)) {
+            Some(m) => rest = &t[m.len()..],
+            None => {
+                rest = t;
+                break;
             }
         }
-        let holder = BRANDS.iter().find(|(name, _, _)| {
-            rest.starts_with(name)
-                && !rest[name.len()..]
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_alphanumeric)
-        });
-        if let Some(&(b, common, owners)) = holder {
-            return Some((b, common, owners));
-        }
     }
-    None
+    BRANDS.iter().copied().find(|(name, _, _)| {
+        let Some(after) = rest.strip_prefix(name) else {
+            return false;
+        };
+        let next = after.trim_start();
+        after.is_empty()
+            || after.starts_with([',', '.'])
+            || (after.len() > next.len()
+                && ENDS.iter().any(|e| {
+                    next.strip_prefix(e)
+                        .is_some_and(|r| !r.starts_with(char::is_alphanumeric))
+                }))
+    })
 }
 
 /// Words a brand's own mail puts around its name in a display name
@@ -632,6 +642,9 @@ pub struct Seen<'a> {
     /// The domains of the DKIM signatures that may be genuine
     /// (`auth::Checked::signers`); `None` where signatures were not read.
     pub signers: Option<&'a [String]>,
+    /// The sender's domain of the original an inline forward quotes, if
+    /// any: the text is partly its.
+    pub forwarded_from: Option<&'a str>,
 }
 
 /// Runs the content rules.
@@ -784,9 +797,16 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     // A brand's copyright line (`© 2023 Coinbase, Inc.`), the footer of
     // its template, in mail from a domain the brand does not own: copied.
     // The user's own domains aside (a colleague forwarding a brand's
-    // mail).
+    // mail), and a forward quoting the brand's own mail.
+    let quoted_owner = |owners: &[&str]| {
+        s.forwarded_from
+            .and_then(lookalike::registrable)
+            .is_some_and(|q| owned_by(&q, owners))
+    };
     let holder = copyright_holder(s.hay)
-        .filter(|(_, _, owners)| !reg.is_empty() && !owned_by(&reg, owners))
+        .filter(|(_, _, owners)| {
+            !reg.is_empty() && !owned_by(&reg, owners) && !quoted_owner(owners)
+        })
         .filter(|_| !s.protected.owns(&reg) && !s.protected.is_users(&reg));
     if let Some((b, common, _)) = holder {
         ev.push(Evidence::new(
@@ -847,6 +867,7 @@ mod tests {
                 hay,
                 protected: &lookalike::Protected::builtin(),
                 signers: None,
+                forwarded_from: None,
             },
             &mut ev,
         );
@@ -884,10 +905,41 @@ mod tests {
         // From the brand itself, or its holder elsewhere in the text only.
         assert_eq!(copied("coinbase.com", "© 2023 coinbase, inc."), None);
         assert_eq!(copied("info.coinbase.com", "© 2023 coinbase, inc."), None);
+        // A forward quoting the brand's own mail.
+        let mut ev = Vec::new();
+        rules(
+            &Seen {
+                subject: "",
+                from_name: None,
+                from_addr: None,
+                sender_domain: Some("gmail.com"),
+                hay: "fyi ---------- forwarded message --------- © 2023 coinbase, inc.",
+                protected: &lookalike::Protected::builtin(),
+                signers: None,
+                forwarded_from: Some("info.coinbase.com"),
+            },
+            &mut ev,
+        );
+        assert!(
+            !ev.iter().any(|e| e.rule == "text.brand_copyright"),
+            "{ev:?}"
+        );
+        // Only the last line counts: a photo credit above a newsletter's
+        // own footer does not.
+        assert_eq!(
+            copied(
+                "firesonic.ca",
+                "image © coinbase. more news. © 2023 example news ltd."
+            ),
+            None
+        );
         for hay in [
             "© 2023 example news ltd. we wrote about coinbase today.",
             "(a) first (b) second (c) third; coinbase rose",
             "copyright 2023 coinbases of the world",
+            "© 2024 ledger insights. all rights reserved.",
+            "© 2024 ripple foods pbc",
+            "questions over copyright. binance said",
             "©",
             "copyright ©",
         ] {

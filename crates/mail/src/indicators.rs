@@ -378,14 +378,12 @@ pub fn host_in_text(text: &str) -> Option<String> {
     if t.contains(char::is_whitespace) || !t.contains('.') || t.len() > 253 {
         return None;
     }
-    let (h, _) = host_of(
-        if t.contains("://") {
-            t.to_string()
-        } else {
-            format!("http://{t}")
-        }
-        .as_str(),
-    );
+    // A scheme only if it comes first (`paypal.com/?r=https://x` shows
+    // paypal.com).
+    let (h, _) = match host_of(t) {
+        (h, _) if !h.is_empty() => (h, false),
+        _ => host_of(&format!("http://{t}")),
+    };
     let labels: Vec<&str> = h.split('.').collect();
     let tld = labels.last()?;
     (labels.len() >= 2 && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
@@ -436,6 +434,14 @@ mod tests {
             "www.x.example"
         );
         assert_eq!(host_of("/redirect?to=https://bit.ly/a").0, "");
+        assert_eq!(
+            host_in_text("paypal.com/?r=https://x.example").as_deref(),
+            Some("paypal.com")
+        );
+        assert_eq!(
+            host_in_text("https://www.paypal.com/x").as_deref(),
+            Some("www.paypal.com")
+        );
         assert_eq!(host_of("HTTPS://www.upbit.com/a").0, "www.upbit.com");
         assert!(is_ip("192.168.0.1") && is_ip("3232235777") && is_ip("[::1]") && is_ip("0x7f.1"));
         assert!(!is_ip("binance.com") && !is_ip(""));

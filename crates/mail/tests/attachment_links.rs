@@ -128,6 +128,18 @@ fn a_document_of_many_links_is_listed_not_judged_and_members_are_named() {
         r.evidence
     );
     assert_eq!(r.indicators.urls.len(), 4);
+    // ... but a link to a bare IP address counts in a file of any size.
+    pdf.extend_from_slice(b"<< /URI (http://203.0.113.7/login) >>\n");
+    let r = analyze(
+        "m",
+        &with_pdf("shop@shop.example", "Our catalogue.", "catalogue.pdf", &pdf),
+        &Options::default(),
+    );
+    assert_eq!(
+        words(&r, "link.ip_literal"),
+        ["link goes to the bare address 203.0.113.7 (in catalogue.pdf)"]
+    );
+    assert!(words(&r, "link.shortener").is_empty());
     // A lure PDF inside a zip is named after its archive.
     let lure = pdf_to("https://pay-now.web.app/login");
     let zip = samples::zip_raw(&[samples::RawMember {
