@@ -978,6 +978,17 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // Lures, in the subject and the text.
     let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
     let found = lure_words_in(&hay);
+    // A long text (a newsletter, a digest) says "winner" or "immediately"
+    // by chance: its lure words weigh half. Counted in one version of
+    // the body (the HTML one, else the plain one), not both.
+    let one_version = match text.get(..plain_from.min(text.len())) {
+        Some(h) if !h.trim().is_empty() => h,
+        _ => text.get(plain_from..).unwrap_or(""),
+    };
+    let long = one_version
+        .split_whitespace()
+        .nth(LONG_TEXT_WORDS)
+        .is_some();
     for (l, (rule, w, words)) in LURES.iter().enumerate() {
         // The first word of the list found, as the list orders them.
         if let Some(hit) = words
@@ -985,11 +996,12 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             .enumerate()
             .find(|&(k, _)| found.contains(&(l, k)))
         {
-            ev.push(Evidence::new(
-                rule,
-                *w,
-                format!("the text says \"{}\"", hit.1),
-            ));
+            let (w, said) = if long {
+                ((w / 2).max(1), format!("the text says \"{}\" (among more than {LONG_TEXT_WORDS} words: half the weight)", hit.1))
+            } else {
+                (*w, format!("the text says \"{}\"", hit.1))
+            };
+            ev.push(Evidence::new(rule, w, said));
         }
     }
     // The original of an inline forward: its sender and subject judged
@@ -1250,6 +1262,9 @@ fn letter_entities(t: &str) -> Option<String> {
             .join(", ")
     })
 }
+
+/// A text of more words than this is long: its lure words weigh half.
+const LONG_TEXT_WORDS: usize = 1500;
 
 /// Links of a message's attachments judged, at most.
 const MAX_ATTACHMENT_LINKS: usize = 200;

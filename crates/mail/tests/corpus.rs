@@ -196,6 +196,38 @@ fn the_test_half_holds_at_the_development_threshold() {
     let t = dev.threshold_1pct;
     let recall = chainhound_mail::eval::rate(&scores[&(true, Split::Test)], t);
     let fp = chainhound_mail::eval::rate(&scores[&(false, Split::Test)], t);
-    assert!(recall >= 0.48, "test recall {recall:.3} at {t}");
+    assert!(recall >= 0.60, "test recall {recall:.3} at {t}");
     assert!(fp <= 0.025, "test FP {fp:.3} at {t}");
+}
+
+/// A long newsletter says "winner" and "immediately" by chance: its lure
+/// words weigh half (a real Lockergnome issue of the hard ham, 2,000 words).
+#[test]
+fn lure_words_weigh_half_in_a_long_text() {
+    let opts = Options::default();
+    let dir = shared("mail/ham");
+    let name = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("sa-hard-ham-1-00069."))
+        .unwrap();
+    let r = analyze(
+        &name,
+        &neutralise(&std::fs::read(dir.join(&name)).unwrap()),
+        &opts,
+    );
+    let prize = r.evidence.iter().find(|e| e.rule == "lure.prize").unwrap();
+    assert_eq!(prize.weight, 1, "{prize:?}");
+    assert!(prize.words.contains("half the weight"), "{prize:?}");
+    // The same lure in a short mail, and padded past 1,500 words.
+    let short = "From: a@example.org\nTo: b@example.org\nSubject: hi\nMessage-ID: <1@example.org>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\n\nYou are our winner.\n";
+    let weight = |m: &str| {
+        analyze("m", m.as_bytes(), &opts)
+            .evidence
+            .into_iter()
+            .find(|e| e.rule == "lure.prize")
+            .map(|e| e.weight)
+    };
+    assert_eq!(weight(short), Some(3));
+    assert_eq!(weight(&format!("{short}{}", "news ".repeat(1500))), Some(1));
 }
