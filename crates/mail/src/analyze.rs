@@ -844,6 +844,21 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         ));
     }
     let from_addr = from.and_then(|a| a.address()).map(|s| s.to_string());
+    // `support@brand.example@brand.example`: no mail program writes an
+    // address with two `@` outside quotes; a forger's script does.
+    if let Some(a) = from_addr
+        .as_deref()
+        .filter(|a| !a.starts_with('"') && a.matches('@').count() > 1)
+    {
+        ev.push(Evidence::new(
+            "sender.invalid_address",
+            3,
+            format!(
+                "the From address \"{}\" is no valid address (more than one '@')",
+                a.chars().take(120).collect::<String>()
+            ),
+        ));
+    }
     // The name a reader sees: every entry's, when a comma split it.
     let from_name = Some(
         from_list
@@ -1603,6 +1618,20 @@ fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_with_two_at_signs_is_invalid() {
+        let judged = |from: &str| {
+            let m = format!("From: {from}\nTo: b@example.org\nSubject: hi\nMessage-ID: <1@example.org>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\n\nhello\n");
+            analyze("m", m.as_bytes(), &Options::default())
+                .evidence
+                .iter()
+                .any(|e| e.rule == "sender.invalid_address")
+        };
+        assert!(judged("Support <support@brand.example@brand.example>"));
+        assert!(!judged("Support <support@brand.example>"));
+        assert!(!judged("\"a@b\"@example.org"));
+    }
 
     #[test]
     fn escaped_letters_in_plain_text() {

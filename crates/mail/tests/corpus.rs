@@ -134,6 +134,8 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
         ("pp-sample-9.eml", "text.brand_copyright"),
         // "Voc&ecirc; tem R$4.593,21 &agrave; restituir" in text/plain.
         ("pp-sample-968.eml", "body.plain_text_escaped"),
+        // `support@thesapphiregroupinc.com@thesapphiregroupinc.com`.
+        ("pp-sample-87.eml", "sender.invalid_address"),
     ] {
         let r = judge("phish", name);
         assert!(
@@ -161,6 +163,7 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
                         | "lure.job_pay"
                         | "text.brand_copyright"
                         | "body.plain_text_escaped"
+                        | "sender.invalid_address"
                 ),
                 "{}: {e:?}",
                 i.source
