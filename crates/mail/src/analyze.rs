@@ -846,10 +846,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let from_addr = from.and_then(|a| a.address()).map(|s| s.to_string());
     // `support@brand.example@brand.example`: no mail program writes an
     // address with two `@` outside quotes; a forger's script does.
-    if let Some(a) = from_addr
-        .as_deref()
-        .filter(|a| !a.starts_with('"') && a.matches('@').count() > 1)
-    {
+    if let Some(a) = from_addr.as_deref().filter(|a| ats_outside_quotes(a) > 1) {
         ev.push(Evidence::new(
             "sender.invalid_address",
             3,
@@ -994,16 +991,16 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let hay = format!("{}\n{}", subject.as_deref().unwrap_or(""), text).to_lowercase();
     let found = lure_words_in(&hay);
     // A long text (a newsletter, a digest) says "winner" or "immediately"
-    // by chance: its lure words weigh half. Counted in one version of
-    // the body (the HTML one, else the plain one), not both.
+    // by chance: its lure words weigh half, but for those of the subject.
+    // Counted in one version of the body (the HTML one, else the plain
+    // one), not both; not when text is hidden off the screen (padding
+    // written to dilute the lures).
     let one_version = match text.get(..plain_from.min(text.len())) {
         Some(h) if !h.trim().is_empty() => h,
         _ => text.get(plain_from..).unwrap_or(""),
     };
-    let long = one_version
-        .split_whitespace()
-        .nth(LONG_TEXT_WORDS)
-        .is_some();
+    let long = is_long(one_version) && offscreen.is_none();
+    let lsub = subject.as_deref().unwrap_or("").to_lowercase();
     for (l, (rule, w, words)) in LURES.iter().enumerate() {
         // The first word of the list found, as the list orders them.
         if let Some(hit) = words
@@ -1011,7 +1008,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             .enumerate()
             .find(|&(k, _)| found.contains(&(l, k)))
         {
-            let (w, said) = if long {
+            let (w, said) = if long && !starts_word(&lsub, hit.1) {
                 ((w / 2).max(1), format!("the text says \"{}\" (among more than {LONG_TEXT_WORDS} words: half the weight)", hit.1))
             } else {
                 (*w, format!("the text says \"{}\"", hit.1))
@@ -1030,10 +1027,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             text.get(..plain_from.min(text.len()))
                 .and_then(crate::forward::quoted_original)
         });
-    let quoted_domain = quoted
-        .as_ref()
-        .and_then(|q| q.addr.as_deref())
-        .and_then(domain_of);
     crate::content::rules(
         &crate::content::Seen {
             subject: subject.as_deref().unwrap_or(""),
@@ -1045,7 +1038,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             // Signatures past the ones read are not counted: a forger could
             // hide a brand's behind junk ones otherwise.
             signers: Some(&checked.signers),
-            forwarded_from: quoted_domain.as_deref(),
         },
         &mut ev,
     );
@@ -1066,7 +1058,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         ));
     }
     if let Some(q) = quoted {
-        if let Some(d) = quoted_domain.clone() {
+        if let Some(d) = q.addr.as_deref().and_then(domain_of) {
             let mut inner = Vec::new();
             sender_rules(q.name.as_deref(), &d, opts, &mut inner);
             let sub = q.subject.as_deref().unwrap_or("");
@@ -1083,7 +1075,6 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
                     protected: &opts.protected,
                     // A quoted header carries no signature.
                     signers: None,
-                    forwarded_from: None,
                 },
                 &mut inner,
             );
@@ -1278,8 +1269,49 @@ fn letter_entities(t: &str) -> Option<String> {
     })
 }
 
+/// The `@` signs of an address outside its quoted parts (`"a@b"@c` has
+/// one), an obsolete source route (`@relay:a@b`) left out.
+fn ats_outside_quotes(addr: &str) -> usize {
+    let addr = match addr.strip_prefix('@').and_then(|r| r.split_once(':')) {
+        Some((_, rest)) => rest,
+        None => addr,
+    };
+    let (mut quoted, mut escaped, mut n) = (false, false, 0);
+    for c in addr.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '@' if !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 /// A text of more words than this is long: its lure words weigh half.
 const LONG_TEXT_WORDS: usize = 1500;
+
+/// Whether `text` is long: more than [`LONG_TEXT_WORDS`] words of three
+/// letters or more, of which 300 different at least (`x x x ...` or one
+/// word repeated is padding, not a newsletter).
+fn is_long(text: &str) -> bool {
+    let mut distinct = std::collections::HashSet::new();
+    let mut words = 0;
+    for w in text.split_whitespace() {
+        let w = w.trim_matches(|c: char| !c.is_alphabetic());
+        if w.chars().count() >= 3 && w.chars().all(char::is_alphabetic) {
+            words += 1;
+            if distinct.len() < 300 {
+                distinct.insert(w);
+            }
+            if words > LONG_TEXT_WORDS && distinct.len() >= 300 {
+                return true;
+            }
+        }
+    }
+    false
+}
 
 /// Links of a message's attachments judged, at most.
 const MAX_ATTACHMENT_LINKS: usize = 200;
@@ -1631,6 +1663,10 @@ mod tests {
         assert!(judged("Support <support@brand.example@brand.example>"));
         assert!(!judged("Support <support@brand.example>"));
         assert!(!judged("\"a@b\"@example.org"));
+        assert_eq!(ats_outside_quotes("x.\"a@b\"@y.example"), 1);
+        assert_eq!(ats_outside_quotes("\"a\\\"@\"@b@c"), 2);
+        assert_eq!(ats_outside_quotes("@relay.example:a@b.example"), 1);
+        assert_eq!(ats_outside_quotes("a@b@c"), 2);
     }
 
     #[test]

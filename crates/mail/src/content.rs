@@ -257,8 +257,13 @@ fn copyright_holder(hay: &str) -> Option<(&'static str, bool, &'static [&'static
             return false;
         };
         let next = after.trim_start();
-        after.is_empty()
-            || after.starts_with([',', '.'])
+        // A full stop ends it, not a domain's (`coinbase.org` is another's).
+        let stop = after
+            .strip_prefix('.')
+            .is_some_and(|r| !r.starts_with(char::is_alphanumeric));
+        next.is_empty()
+            || after.starts_with(',')
+            || stop
             || (after.len() > next.len()
                 && ENDS.iter().any(|e| {
                     next.strip_prefix(e)
@@ -642,9 +647,6 @@ pub struct Seen<'a> {
     /// The domains of the DKIM signatures that may be genuine
     /// (`auth::Checked::signers`); `None` where signatures were not read.
     pub signers: Option<&'a [String]>,
-    /// The sender's domain of the original an inline forward quotes, if
-    /// any: the text is partly its.
-    pub forwarded_from: Option<&'a str>,
 }
 
 /// Runs the content rules.
@@ -797,16 +799,10 @@ pub fn rules(s: &Seen, ev: &mut Vec<Evidence>) {
     // A brand's copyright line (`© 2023 Coinbase, Inc.`), the footer of
     // its template, in mail from a domain the brand does not own: copied.
     // The user's own domains aside (a colleague forwarding a brand's
-    // mail), and a forward quoting the brand's own mail.
-    let quoted_owner = |owners: &[&str]| {
-        s.forwarded_from
-            .and_then(lookalike::registrable)
-            .is_some_and(|q| owned_by(&q, owners))
-    };
+    // mail). Not a forward quoting the brand's own address: anyone can
+    // write such a quote above a copied template.
     let holder = copyright_holder(s.hay)
-        .filter(|(_, _, owners)| {
-            !reg.is_empty() && !owned_by(&reg, owners) && !quoted_owner(owners)
-        })
+        .filter(|(_, _, owners)| !reg.is_empty() && !owned_by(&reg, owners))
         .filter(|_| !s.protected.owns(&reg) && !s.protected.is_users(&reg));
     if let Some((b, common, _)) = holder {
         ev.push(Evidence::new(
@@ -867,7 +863,6 @@ mod tests {
                 hay,
                 protected: &lookalike::Protected::builtin(),
                 signers: None,
-                forwarded_from: None,
             },
             &mut ev,
         );
@@ -905,25 +900,6 @@ mod tests {
         // From the brand itself, or its holder elsewhere in the text only.
         assert_eq!(copied("coinbase.com", "© 2023 coinbase, inc."), None);
         assert_eq!(copied("info.coinbase.com", "© 2023 coinbase, inc."), None);
-        // A forward quoting the brand's own mail.
-        let mut ev = Vec::new();
-        rules(
-            &Seen {
-                subject: "",
-                from_name: None,
-                from_addr: None,
-                sender_domain: Some("gmail.com"),
-                hay: "fyi ---------- forwarded message --------- © 2023 coinbase, inc.",
-                protected: &lookalike::Protected::builtin(),
-                signers: None,
-                forwarded_from: Some("info.coinbase.com"),
-            },
-            &mut ev,
-        );
-        assert!(
-            !ev.iter().any(|e| e.rule == "text.brand_copyright"),
-            "{ev:?}"
-        );
         // Only the last line counts: a photo credit above a newsletter's
         // own footer does not.
         assert_eq!(
@@ -939,6 +915,7 @@ mod tests {
             "copyright 2023 coinbases of the world",
             "© 2024 ledger insights. all rights reserved.",
             "© 2024 ripple foods pbc",
+            "© 2024 kraken.io, a design studio",
             "questions over copyright. binance said",
             "©",
             "copyright ©",

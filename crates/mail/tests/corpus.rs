@@ -232,5 +232,40 @@ fn lure_words_weigh_half_in_a_long_text() {
             .map(|e| e.weight)
     };
     assert_eq!(weight(short), Some(3));
-    assert_eq!(weight(&format!("{short}{}", "news ".repeat(1500))), Some(1));
+    // 1,600 words, 400 of them different: a newsletter's length.
+    let prose: String = (0..1600u32)
+        .map(|k| {
+            let k = k % 400;
+            format!(
+                "wd{}{} ",
+                (b'a' + (k / 26) as u8) as char,
+                (b'a' + (k % 26) as u8) as char
+            )
+        })
+        .collect();
+    assert_eq!(weight(&format!("{short}{prose}")), Some(1));
+    // Padding of one word repeated is no newsletter; a lure in the
+    // subject keeps its weight.
+    assert_eq!(weight(&format!("{short}{}", "news ".repeat(2000))), Some(3));
+    let in_subject = short.replace("Subject: hi", "Subject: winner");
+    assert_eq!(weight(&format!("{in_subject}{prose}")), Some(3));
+}
+
+/// A brand's copyright line at the end of a real-looking mail, from a
+/// domain the brand does not own.
+#[test]
+fn a_copied_footer_is_found_at_the_end_of_a_message() {
+    let m = |footer: &str| {
+        format!("From: Support <help@mailer.example>\nTo: b@example.org\nSubject: Verify\nMessage-ID: <1@mailer.example>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\n\nPlease verify.\n\n{footer}\n")
+    };
+    let fired = |footer: &str| {
+        analyze("m", m(footer).as_bytes(), &Options::default())
+            .evidence
+            .iter()
+            .any(|e| e.rule == "text.brand_copyright")
+    };
+    assert!(fired("Copyright © 2013 - 2023 Ripple"));
+    assert!(fired("© 2023 Coinbase"));
+    assert!(!fired("© 2023 Coinbase.org"));
+    assert!(!fired("© 2023 Mailer Example Ltd"));
 }
