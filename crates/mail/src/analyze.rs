@@ -999,7 +999,8 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         Some(h) if !h.trim().is_empty() => h,
         _ => text.get(plain_from..).unwrap_or(""),
     };
-    let long = is_long(one_version) && offscreen.is_none();
+    // Measured only if a lure word is found.
+    let mut long = None;
     let lsub = subject.as_deref().unwrap_or("").to_lowercase();
     for (l, (rule, w, words)) in LURES.iter().enumerate() {
         // The first word of the list found, as the list orders them.
@@ -1008,6 +1009,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             .enumerate()
             .find(|&(k, _)| found.contains(&(l, k)))
         {
+            let long = *long.get_or_insert_with(|| is_long(one_version) && offscreen.is_none());
             let (w, said) = if long && !starts_word(&lsub, hit.1) {
                 ((w / 2).max(1), format!("the text says \"{}\" (among more than {LONG_TEXT_WORDS} words: half the weight)", hit.1))
             } else {
