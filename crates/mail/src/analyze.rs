@@ -1665,6 +1665,7 @@ mod tests {
         assert!(judged("Support <support@brand.example@brand.example>"));
         assert!(!judged("Support <support@brand.example>"));
         assert!(!judged("\"a@b\"@example.org"));
+        assert!(!judged("Quoted <\"a@b\"@example.org>"));
         assert_eq!(ats_outside_quotes("x.\"a@b\"@y.example"), 1);
         assert_eq!(ats_outside_quotes("\"a\\\"@\"@b@c"), 2);
         assert_eq!(ats_outside_quotes("@relay.example:a@b.example"), 1);

@@ -32,6 +32,18 @@ fn attached(original: &[u8]) -> Vec<u8> {
     m
 }
 
+/// `original` forwarded as an `.eml` file named `name`, sent as
+/// `application/octet-stream` (as some webmails do).
+fn as_eml_file(original: &[u8], name: &str) -> Vec<u8> {
+    let mut m = format!(
+        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"{name}\"\nContent-Transfer-Encoding: base64\n\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(base64(original).as_bytes());
+    m.extend_from_slice(b"\n--b1--\n");
+    m
+}
+
 /// A forward quoting `from` and `subject` above `body`, Gmail's way.
 fn inline(from: &str, subject: &str, body: &str) -> Vec<u8> {
     format!(
@@ -101,12 +113,7 @@ fn a_forwarded_phish_is_judged_by_its_original() {
     );
 
     // Sent as a file of another type, as some webmails do.
-    let mut m = format!(
-        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"Important notification.EML\"\nContent-Transfer-Encoding: base64\n\n"
-    )
-    .into_bytes();
-    m.extend_from_slice(base64(&original).as_bytes());
-    m.extend_from_slice(b"\n--b1--\n");
+    let m = as_eml_file(&original, "Important notification.EML");
     let r = analyze("octet", &m, &opts);
     let inner = rules_of(&r, "in the attached message");
     assert!(inner.contains(&"sender.brand_as_name"), "{:?}", r.evidence);
@@ -207,12 +214,7 @@ fn a_forwarded_legitimate_mail_gains_no_sender_evidence() {
 fn a_message_sent_as_an_eml_file_has_its_attachments_inspected() {
     // "Get_it_urgently_0.7495_BTC": its PDF's one link goes through bit.ly.
     let original = real("phish", "pp-sample-186.eml");
-    let mut m = format!(
-        "{FORWARDER}Subject: Fwd: is this real?\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nSee the attached.\n\n--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"bitcoin.eml\"\nContent-Transfer-Encoding: base64\n\n"
-    )
-    .into_bytes();
-    m.extend_from_slice(base64(&original).as_bytes());
-    m.extend_from_slice(b"\n--b1--\n");
+    let m = as_eml_file(&original, "bitcoin.eml");
     let r = analyze("octet", &m, &Options::default());
     let names: Vec<&str> = r
         .indicators
