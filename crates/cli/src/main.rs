@@ -538,6 +538,17 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("chainhound: error: {e:#}");
+            if e.chain().any(|c| {
+                c.downcast_ref::<chainhound_index::store::StoreError>()
+                    .is_some_and(|s| s.is_disk_full())
+                    || c.downcast_ref::<chainhound_index::ingest::IngestError>()
+                        .is_some_and(|s| s.is_disk_full())
+            }) {
+                eprintln!(
+                    "chainhound: the disk is full: free some space and run the same command again; \
+                     the index keeps what it committed and goes on from there"
+                );
+            }
             ExitCode::from(2)
         }
     }

@@ -255,3 +255,124 @@ fn reader_sees_committed_histories(ix: &Path) {
         );
     }
 }
+
+/// `ingest` with files limited to `bytes` (`RLIMIT_FSIZE`, `SIGXFSZ`
+/// ignored): growing a file past it fails as on a full disk.
+#[cfg(unix)]
+fn ingest_with_file_limit(node: &Path, index: &Path, bytes: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = ingest(node, index);
+    c.stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    c.output().unwrap()
+}
+
+/// A disk that fills up mid-ingest, again and again, a little later each
+/// time: each run stops with an error naming the index file it could not
+/// grow, keeps what it committed (and leaves no partial header cache), and
+/// the run after the space is freed repairs and ends with the uninterrupted
+/// run's index, byte for byte.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_mid_ingest_then_rerun_gives_the_uninterrupted_index() {
+    let t = tempfile::tempdir().unwrap();
+    let (node, reference) = node_and_reference(t.path(), 31);
+    let full_tip = committed_blocks(&reference);
+
+    let ix = t.path().join("full");
+    let mut tips = Vec::new();
+    for limit in [96u64 << 10, 768 << 10, 1 << 20] {
+        let out = ingest_with_file_limit(&node, &ix, limit);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "limit {limit}: {err}");
+        // The file named, the cause given once.
+        assert!(err.contains(&*ix.to_string_lossy()), "{err}");
+        assert_eq!(err.matches("File too large").count(), 1, "{err}");
+        assert!(err.contains("the disk is full"), "{err}");
+        assert!(ix.join("WRITING").exists());
+        assert!(!ix.join("headers.cache.tmp").exists());
+        reader_sees_committed_histories(&ix);
+        tips.push(committed_blocks(&ix));
+    }
+    eprintln!("blocks committed before each full disk: {tips:?} of {full_tip}");
+    // Each run kept what the one before it committed and went further.
+    assert!(tips.windows(2).all(|w| w[0] < w[1]), "{tips:?}");
+    assert!(*tips.last().unwrap() < full_tip);
+    assert!(ingest(&node, &ix).status().unwrap().success());
+    assert_same(&reference, &ix, "a full disk");
+}
+
+/// A real full disk: a small tmpfs (root only: skipped, and says so,
+/// elsewhere). Pages of a mapped file are allocated when first written, and
+/// a file system that cannot would kill the writer with SIGBUS; the store
+/// claims the space first (`fallocate`), so the run ends with an error that
+/// names the file, then the same space made larger (a remount keeps the
+/// files) lets the next run finish with the uninterrupted run's index.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_really_full_file_system_is_an_error_not_a_crash() {
+    let t = tempfile::tempdir().unwrap();
+    let (node, reference) = node_and_reference(t.path(), 32);
+
+    let small = t.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mount = |opts: &str| {
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(&small)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !mount("size=1m") {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let ix = small.join("ix");
+    let mut c = ingest(&node, &ix);
+    let out = c.stderr(Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let st = out.status;
+    let grown = mount("remount,size=64m");
+    let last = ingest(&node, &ix).status().unwrap();
+    let same = std::panic::catch_unwind(|| assert_same(&reference, &ix, "a full tmpfs"));
+    Command::new("umount").arg(&small).status().unwrap();
+    assert_eq!(st.code(), Some(2), "{st:?}: {err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains(&*ix.to_string_lossy()), "{err}");
+    assert!(err.contains("the disk is full"), "{err}");
+    assert!(grown && last.success());
+    assert!(same.is_ok());
+}
+
+/// A node of ~60,000 toy transactions under `dir`, and its index made in
+/// one uninterrupted run.
+fn node_and_reference(dir: &Path, seed: u64) -> (std::path::PathBuf, std::path::PathBuf) {
+    let node = dir.join("node");
+    let blocks = chainhound_sim::toy::generate_sized(seed, 400, 200, 200);
+    chainhound_sim::write::write_blocks(&node, Network::Regtest, &blocks, [0; 8], 1 << 20).unwrap();
+    let reference = dir.join("reference");
+    assert!(ingest(&node, &reference).status().unwrap().success());
+    (node, reference)
+}
+
+/// Blocks of the index's committed manifest.
+fn committed_blocks(ix: &Path) -> u64 {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ix.join("manifest.json")).unwrap()).unwrap();
+    m["counts"]["blocks"].as_u64().unwrap()
+}

@@ -236,8 +236,12 @@ impl HeaderCache {
             return Ok(());
         }
         let tmp = path.with_extension("cache.tmp");
-        std::fs::write(&tmp, encode(&self.new))?;
-        std::fs::rename(&tmp, path)
+        // A part written (a full disk) is removed, not left taking space.
+        let r = std::fs::write(&tmp, encode(&self.new)).and_then(|()| std::fs::rename(&tmp, path));
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r
     }
 }
 

@@ -207,6 +207,13 @@ pub enum IngestError {
     NoChain(usize),
 }
 
+impl IngestError {
+    /// See [`StoreError::is_disk_full`].
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, IngestError::Store(e) if e.is_disk_full())
+    }
+}
+
 /// Parses a block and prepares it for the store (runs on the parser thread).
 pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
     let h = &block.header;

@@ -2,8 +2,11 @@
 //! not be read again, so that streaming data does not push out the pages
 //! ingest reads and writes at random.
 //!
-//! Owns: the one `madvise` + `posix_fadvise` pair, the page size, and the
-//! memory the kernel says is available. Must not: decide which ranges to
+//! Also reserving disk blocks under a mapping before its pages are written
+//! (`fallocate`), so that a full disk is an error, not a `SIGBUS`.
+//!
+//! Owns: the one `madvise` + `posix_fadvise` pair, the one `fallocate`, the
+//! page size, and the memory the kernel says is available. Must not: decide which ranges to
 //! give back (the block source and the store's columns do).
 
 /// Gives back the whole pages within bytes `from..to` of `map`, a shared
@@ -37,6 +40,46 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) -> u64 
         );
     }
     end - start
+}
+
+/// Allocates disk blocks for bytes `from..to` of `file` (within its
+/// length, which does not change), so that writing them through a shared
+/// mapping cannot fail for want of space: a store through a mapping into a
+/// hole the file system cannot fill is a `SIGBUS` that kills the process,
+/// where this call returns `ENOSPC`. `Ok(false)` where it cannot be done
+/// (not Linux, or a file system without `fallocate`): writes then take
+/// their chance, as before.
+pub fn reserve_disk(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<bool> {
+    if to <= from {
+        return Ok(true);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain syscall on an open descriptor; no memory is passed.
+        let r = unsafe {
+            libc::fallocate(
+                file.as_raw_fd(),
+                0,
+                from as libc::off64_t,
+                (to - from) as libc::off64_t,
+            )
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(false),
+            Some(libc::EINTR) => reserve_disk(file, from, to),
+            _ => Err(e),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        Ok(false)
+    }
 }
 
 /// The kernel's page size (4 KiB on most machines, 16 or 64 KiB on some

@@ -46,12 +46,12 @@ impl std::fmt::Display for Warning {
 #[non_exhaustive]
 pub enum SourceError {
     /// A file or folder could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The path.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (in the message, not a `source()`: printed once).
+        cause: io::Error,
     },
     /// No block files were found.
     #[error("no block files found in {0} (expected blk*.dat or *.dat files)")]
@@ -62,9 +62,9 @@ pub enum SourceError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
-    move |source| SourceError::Io {
+    move |cause| SourceError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -470,7 +470,7 @@ impl Source {
         if !blocks.is_dir() {
             return Err(SourceError::Io {
                 path: blocks,
-                source: io::Error::new(
+                cause: io::Error::new(
                     io::ErrorKind::NotFound,
                     "not a Bitcoin Core data directory (no blocks/ folder)",
                 ),
@@ -538,6 +538,6 @@ pub fn read_xor_key(dir: &Path) -> Result<[u8; 8], SourceError> {
         }
         Ok(_) => Err(SourceError::BadXorKey(p)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok([0; 8]),
-        Err(e) => Err(SourceError::Io { path: p, source: e }),
+        Err(e) => Err(SourceError::Io { path: p, cause: e }),
     }
 }

@@ -8,7 +8,7 @@
 //! record's bits), overwrites in place; durability is the store's business
 //! (`flush`, then the manifest).
 
-use crate::pages::page_size;
+use crate::pages::{self, page_size};
 use memmap2::{Mmap, MmapMut};
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -48,6 +48,9 @@ pub struct Column {
     len: u64,
     /// Bytes mapped (writers only; the file's length).
     cap: u64,
+    /// Bytes with disk blocks reserved under them (writers; at most `cap`):
+    /// appends within them cannot meet a full disk ([`pages::reserve_disk`]).
+    reserved: u64,
     writable: bool,
     /// Bytes already handed to the kernel's writeback ([`Column::start_writeback`]).
     written_back: u64,
@@ -56,6 +59,10 @@ pub struct Column {
 }
 
 const MIN_CAP: u64 = 1 << 16;
+
+/// Disk reserved ahead of the appends, at most: a column's capacity doubles,
+/// but the space under its unused half is claimed only as appends come.
+const RESERVE_AHEAD: u64 = 16 << 20;
 
 impl Column {
     /// Opens a column of `len` committed bytes. A writer creates the file if
@@ -87,6 +94,7 @@ impl Column {
             map: Map::None,
             len,
             cap: flen,
+            reserved: len,
             writable,
             written_back: len & !(page_size() - 1),
             dropped: len & !(page_size() - 1),
@@ -148,22 +156,33 @@ impl Column {
     #[inline(always)]
     fn reserve(&mut self, extra: u64) -> io::Result<()> {
         let need = self.len + extra;
-        if need <= self.cap {
+        if need <= self.reserved {
             return Ok(());
         }
-        self.grow(need)
+        self.make_room(need)
     }
 
+    /// Grows the file (doubling) if `need` bytes do not fit, then reserves
+    /// the disk under them and up to [`RESERVE_AHEAD`] more.
     #[cold]
-    fn grow(&mut self, need: u64) -> io::Result<()> {
-        let mut cap = self.cap.max(MIN_CAP);
-        while cap < need {
-            cap *= 2;
+    fn make_room(&mut self, need: u64) -> io::Result<()> {
+        if need > self.cap {
+            let mut cap = self.cap.max(MIN_CAP);
+            while cap < need {
+                cap *= 2;
+            }
+            self.map = Map::None;
+            self.file.set_len(cap)?;
+            self.cap = cap;
+            self.remap()?;
         }
-        self.map = Map::None;
-        self.file.set_len(cap)?;
-        self.cap = cap;
-        self.remap()
+        let to = need.next_multiple_of(RESERVE_AHEAD).min(self.cap);
+        self.reserved = if pages::reserve_disk(&self.file, self.reserved, to)? {
+            to
+        } else {
+            self.cap
+        };
+        Ok(())
     }
 
     /// Appends bytes.
@@ -254,6 +273,7 @@ impl Column {
             self.file.set_len(self.len)?;
             self.file.sync_all()?;
             self.cap = self.len;
+            self.reserved = self.reserved.min(self.cap);
             self.remap()?;
         }
         Ok(())

@@ -80,12 +80,12 @@ pub enum StoreError {
     #[error("no chainhound index in {0} (run `chainhound ingest` first)")]
     Missing(PathBuf),
     /// File system error, with the file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// File or directory.
         path: PathBuf,
-        /// Cause.
-        source: io::Error,
+        /// Cause (in the message, not a `source()`: printed once).
+        cause: io::Error,
     },
     /// The index was written by another format version.
     #[error("{dir}: index format {found}, this chainhound reads format {expected}; re-ingest into a new directory")]
@@ -119,13 +119,24 @@ pub enum StoreError {
     Failed,
 }
 
+impl StoreError {
+    /// The file system refused to grow a file: no space left, a quota, or a
+    /// file-size limit. The index keeps what it committed; freeing space and
+    /// running again goes on from there.
+    pub fn is_disk_full(&self) -> bool {
+        use io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        matches!(self, StoreError::Io { cause, .. }
+            if matches!(cause.kind(), StorageFull | QuotaExceeded | FileTooLarge))
+    }
+}
+
 /// `Result` of the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+    move |cause| StoreError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -695,7 +706,7 @@ impl Store {
         }
         let network = Network::from_name(&manifest.network).ok_or_else(|| StoreError::Io {
             path: dir.join("manifest.json"),
-            source: io::Error::new(io::ErrorKind::InvalidData, "unknown network"),
+            cause: io::Error::new(io::ErrorKind::InvalidData, "unknown network"),
         })?;
         let c = manifest.counts;
         let mut cols = Vec::with_capacity(Col::ALL.len());
@@ -1384,7 +1395,7 @@ impl Store {
         let col = &mut self.cols[c as usize];
         col.push(data).map_err(|e| StoreError::Io {
             path: col.path().to_path_buf(),
-            source: e,
+            cause: e,
         })
     }
 
@@ -1524,7 +1535,7 @@ impl Store {
             let Some((key, n)) = key else {
                 return Err(StoreError::Io {
                     path: self.dir.join(Col::AddrBody.file_name()),
-                    source: io::Error::new(
+                    cause: io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!("address {id}: damaged key at byte {off}"),
                     ),
@@ -1959,7 +1970,7 @@ impl Store {
                 .key_offset(target.addrs)
                 .ok_or_else(|| StoreError::Io {
                     path: self.dir.join(Col::AddrBody.file_name()),
-                    source: io::Error::new(io::ErrorKind::InvalidData, "damaged address keys"),
+                    cause: io::Error::new(io::ErrorKind::InvalidData, "damaged address keys"),
                 })?,
             ..target
         };
@@ -2031,7 +2042,7 @@ fn read_all(path: &Path) -> Result<Vec<u8>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(StoreError::Io {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         }),
     }
 }
