@@ -1094,6 +1094,15 @@ impl Progress for Bar {
             b.set_message(msg.to_string());
         }
     }
+
+    fn warn(&mut self, msg: &str) {
+        // Shown now (above the bar, if any), not with the report's warnings.
+        let say = || eprintln!("chainhound: warning: {msg}");
+        match &self.bar {
+            Some(b) => b.suspend(say),
+            None => say(),
+        }
+    }
 }
 
 /// Runs an ingest for the demo with no bar.

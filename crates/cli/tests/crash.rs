@@ -319,8 +319,9 @@ fn a_full_disk_mid_ingest_then_rerun_gives_the_uninterrupted_index() {
 /// elsewhere). Pages of a mapped file are allocated when first written, and
 /// a file system that cannot would kill the writer with SIGBUS; the store
 /// claims the space first (`fallocate`), so the run ends with an error that
-/// names the file, then the same space made larger (a remount keeps the
-/// files) lets the next run finish with the uninterrupted run's index.
+/// names the file (and a warning at the start foresaw it), then the same
+/// space made larger (a remount keeps the files) lets the next run finish
+/// with the uninterrupted run's index.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_really_full_file_system_is_an_error_not_a_crash() {
@@ -355,6 +356,8 @@ fn a_really_full_file_system_is_an_error_not_a_crash() {
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains(&*ix.to_string_lossy()), "{err}");
     assert!(err.contains("the disk is full"), "{err}");
+    // Foreseen, and said before the run began.
+    assert!(err.contains("it may fill up"), "{err}");
     assert!(grown && last.success());
     assert!(same.is_ok());
 }

@@ -67,6 +67,31 @@ impl Default for IngestOptions {
 /// (docs/layout.md: 150 to 180), to foresee its size at the end of a run.
 const INDEX_BYTES_PER_TX: u64 = 200;
 
+/// A warning if the disk holding `index_dir` has less free space than
+/// `txs` more transactions' index foreseeably takes ([`INDEX_BYTES_PER_TX`]).
+/// A warning, not an error: the figure is a foresight, and a disk that
+/// does fill up stops the run cleanly, to be resumed once space is freed.
+fn space_warning(index_dir: &Path, txs: u64) -> Option<String> {
+    let need = txs.saturating_mul(INDEX_BYTES_PER_TX);
+    let free = crate::pages::disk_available(index_dir)?;
+    (need > free).then(|| {
+        format!(
+            "this run adds {txs} transactions, about {} of index, and the disk has {} free: \
+             it may fill up (the run then stops with an error and resumes once space is freed)",
+            megabytes(need),
+            megabytes(free)
+        )
+    })
+}
+
+fn megabytes(bytes: u64) -> String {
+    if bytes >= 10_000_000_000 {
+        format!("{:.0} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.0} MB", bytes as f64 / 1e6)
+    }
+}
+
 /// How many new entries of each hash table a run holds in memory before
 /// sweeping them into the file in slot order, from the index's size now
 /// (`index_bytes`), the transactions the run adds and the memory the kernel
@@ -131,6 +156,9 @@ pub trait Progress {
     fn block(&mut self, bytes: u64);
     /// A phase message.
     fn message(&mut self, _msg: &str) {}
+    /// A warning the user should see now, not at the end of a long run
+    /// (the report keeps it too, in its own field).
+    fn warn(&mut self, _msg: &str) {}
 }
 
 /// A progress sink that ignores everything.
@@ -189,6 +217,10 @@ pub struct IngestReport {
     pub table_batch: u64,
     /// Problems with the input, each naming file and offset.
     pub warnings: Vec<Warning>,
+    /// The disk holding the index has less free space than the run's
+    /// transactions foreseeably take (given to [`Progress::warn`] at the
+    /// start of the run).
+    pub space_warning: Option<String>,
     /// Problems with the chain's content (unknown prevouts, double spends).
     pub chain_warnings: Vec<String>,
     /// Seconds spent.
@@ -426,9 +458,14 @@ pub fn ingest(
             ));
         }
     }
+    let todo = &chain[keep.min(chain.len())..];
+    // Before the tables take their space.
+    report.space_warning = space_warning(index_dir, todo.iter().map(|n| n.tx_count).sum());
+    if let Some(w) = &report.space_warning {
+        progress.warn(w);
+    }
     // Size the tables once for the whole chain.
     store.reserve(chain.iter().map(|n| n.tx_count).sum())?;
-    let todo = &chain[keep.min(chain.len())..];
     let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
     if !todo.is_empty() {
         store.set_spend_cache_budget(opts.spend_cache_bytes);

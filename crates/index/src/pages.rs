@@ -82,6 +82,28 @@ pub fn reserve_disk(file: &std::fs::File, from: u64, to: u64) -> std::io::Result
     }
 }
 
+/// Bytes an unprivileged writer may still use on the file system holding
+/// `path` (`statvfs`: available blocks times their size); `None` off Linux
+/// or if it cannot be asked.
+pub fn disk_available(path: &std::path::Path) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        // SAFETY: `c` is a valid C string; `st` is written by the call.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// The kernel's page size (4 KiB on most machines, 16 or 64 KiB on some
 /// ARM kernels), asked once; 4096 where it cannot be asked.
 #[cfg(target_os = "linux")]
