@@ -912,8 +912,11 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let mut links: Vec<Link> = Vec::new();
     let mut text = String::new();
     let mut offscreen = None;
+    // The HTML bodies, for their visible text (measured only if needed).
+    let mut html_bodies: Vec<&str> = Vec::new();
     for part in msg.html_bodies() {
         if let Some(h) = part.text_contents() {
+            html_bodies.push(h);
             offscreen = offscreen.or_else(|| crate::content::offscreen(h));
             indicators::html_links(h, &mut links);
             if text.len() < MAX_TEXT {
@@ -993,11 +996,21 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // A long text (a newsletter, a digest) says "winner" or "immediately"
     // by chance: its lure words weigh half, but for those of the subject.
     // Counted in one version of the body (the HTML one, else the plain
-    // one), not both; not when text is hidden off the screen (padding
-    // written to dilute the lures).
-    let one_version = match text.get(..plain_from.min(text.len())) {
-        Some(h) if !h.trim().is_empty() => h,
-        _ => text.get(plain_from..).unwrap_or(""),
+    // one), not both; not when text is hidden off the screen, and without
+    // elements a style hides (padding written to dilute the lures).
+    let long_text = || {
+        let one_version = match text.get(..plain_from.min(text.len())) {
+            Some(h) if !h.trim().is_empty() => h,
+            _ => return is_long(text.get(plain_from..).unwrap_or("")),
+        };
+        // Hiding only shortens: the visible text is read only if needed.
+        is_long(one_version) && {
+            let visible: String = html_bodies
+                .iter()
+                .map(|h| indicators::visible_text(h))
+                .collect();
+            is_long(&visible)
+        }
     };
     // Measured only if a lure word is found.
     let mut long = None;
@@ -1009,7 +1022,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             .enumerate()
             .find(|&(k, _)| found.contains(&(l, k)))
         {
-            let long = *long.get_or_insert_with(|| is_long(one_version) && offscreen.is_none());
+            let long = *long.get_or_insert_with(|| offscreen.is_none() && long_text());
             let (w, said) = if long && !starts_word(&lsub, hit.1) {
                 ((w / 2).max(1), format!("the text says \"{}\" (among more than {LONG_TEXT_WORDS} words: half the weight)", hit.1))
             } else {

@@ -214,6 +214,18 @@ fn attr<'a>(tag: &'a str, lower_tag: &str, name: &str) -> Option<&'a str> {
 /// end at the first `>` outside quoted attribute values; comments and the
 /// contents of `<style>` and `<script>` elements are dropped.
 pub fn strip_tags(html: &str) -> String {
+    text_of(html, false)
+}
+
+/// [`strip_tags`] without the contents of elements a style hides
+/// (`display: none`, `visibility: hidden`, `font-size: 0`, `opacity: 0`,
+/// `max-height: 0`): text for filters, not for the reader, such as prose
+/// padded in to make a lure look like a newsletter's chance word.
+pub fn visible_text(html: &str) -> String {
+    text_of(html, true)
+}
+
+fn text_of(html: &str, visible_only: bool) -> String {
     let b = html.as_bytes();
     let mut out = String::with_capacity(html.len() / 2);
     let mut i = 0;
@@ -234,6 +246,12 @@ pub fn strip_tags(html: &str) -> String {
             .map(u8::to_ascii_lowercase)
             .collect();
         i = end;
+        if visible_only && !name.is_empty() && b[end - 2] != b'/' && hides(&html[lt..end]) {
+            if let Ok(n) = std::str::from_utf8(&name) {
+                i = element_end(b, end, n);
+                continue;
+            }
+        }
         if name == b"style" || name == b"script" {
             // Up to the element's end tag (which the loop then skips).
             let close = if name == b"style" {
@@ -246,6 +264,74 @@ pub fn strip_tags(html: &str) -> String {
     }
     out.push_str(&html[i..]);
     decode_entities(&out)
+}
+
+/// Whether an opening tag's style hides its element.
+fn hides(tag: &str) -> bool {
+    if find_ascii_ci(tag.as_bytes(), b"style").is_none() {
+        return false;
+    }
+    let t: String = tag
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let Some(k) = t.find("style=") else {
+        return false;
+    };
+    let style = &t[k..];
+    // A zero not followed by more digits or a fraction (`0px`, `0;`).
+    let zero = |prop: &str| {
+        style.match_indices(prop).any(|(at, _)| {
+            let rest = &style.as_bytes()[at + prop.len()..];
+            rest.first() == Some(&b'0')
+                && !matches!(rest.get(1), Some(c) if c.is_ascii_digit() || *c == b'.')
+        })
+    };
+    style.contains("display:none")
+        || style.contains("visibility:hidden")
+        || zero("font-size:")
+        || zero("opacity:")
+        || zero("max-height:")
+}
+
+/// Void elements: no content, no end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// The index just past the end tag of the `name` element whose opening tag
+/// ends at `from` (nested elements of the same name counted), or the end of
+/// `b` if it is never closed; `from` itself for a void element.
+fn element_end(b: &[u8], from: usize, name: &str) -> usize {
+    if VOID.contains(&name) {
+        return from;
+    }
+    let n = name.len();
+    let mut depth = 1usize;
+    let mut i = from;
+    while let Some(k) = b[i..].iter().position(|&c| c == b'<') {
+        let lt = i + k;
+        let close = b.get(lt + 1) == Some(&b'/');
+        let at = lt + 1 + close as usize;
+        let same = b.len() >= at + n
+            && b[at..at + n].eq_ignore_ascii_case(name.as_bytes())
+            && !b.get(at + n).is_some_and(|c| c.is_ascii_alphanumeric());
+        let end = tag_end(b, lt);
+        if same {
+            if close {
+                depth -= 1;
+                if depth == 0 {
+                    return end;
+                }
+            } else if b[end - 2] != b'/' {
+                depth += 1;
+            }
+        }
+        i = end;
+    }
+    b.len()
 }
 
 /// The index just past the `>` that ends the tag opening at `lt`, quoted
@@ -392,14 +478,14 @@ pub fn host_in_text(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// Words joined by one space.
+    fn words(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     #[test]
     fn strip_tags_shows_what_a_reader_sees() {
-        let t = |h: &str| {
-            strip_tags(h)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let t = |h: &str| words(&strip_tags(h));
         assert_eq!(t("<style>.mnemonic{}</style><p>Hi</p>"), "Hi");
         assert_eq!(t("<!-- <style> --><p>Dear customer</p>"), "Dear customer");
         assert_eq!(t("<img alt=\"<script\" src=x><b>Verify</b>"), "Verify");
@@ -414,6 +500,34 @@ mod tests {
             t("\u{e9}&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};"),
             "\u{e9}&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};"
         );
+    }
+
+    #[test]
+    fn visible_text_leaves_out_what_styles_hide() {
+        for (html, seen) in [
+            (
+                "<p>Verify</p><div style=\"display: none\">pad <div>more</div> pad</div><p>now</p>",
+                "Verify now",
+            ),
+            ("<SPAN STYLE='FONT-SIZE:0PX'>x</SPAN>y", "y"),
+            ("<span style=\"font-size:0.9em\">a</span>", "a"),
+            ("<span style=\"font-size:10px\">a</span>", "a"),
+            ("<td style=\"opacity:0;max-height:0\">a</td><td>b</td>", "b"),
+            ("<p style=\"visibility:hidden\">a<p>b", ""),
+            // Void elements hide nothing after them; a self-closed tag neither.
+            ("<img style=\"display:none\" src=x>seen", "seen"),
+            ("<div style=\"display:none\"/>seen", "seen"),
+            // Nested elements of the same name are counted.
+            (
+                "<div style=\"display:none\"><div>a</div><div>b</div></div>seen",
+                "seen",
+            ),
+            // The style must be the tag's: text mentioning it is text.
+            ("<p>display:none</p>", "display:none"),
+        ] {
+            assert_eq!(words(&visible_text(html)), seen, "{html}");
+        }
+        assert_eq!(strip_tags("<b style=\"display:none\">a</b>").trim(), "a");
     }
 
     use super::*;

@@ -249,6 +249,20 @@ fn lure_words_weigh_half_in_a_long_text() {
     assert_eq!(weight(&format!("{short}{}", "news ".repeat(2000))), Some(3));
     let in_subject = short.replace("Subject: hi", "Subject: winner");
     assert_eq!(weight(&format!("{in_subject}{prose}")), Some(3));
+    // In HTML: the prose shown makes a newsletter; hidden by a style, it is
+    // padding, and the lure keeps its weight.
+    let html = |style: &str| {
+        format!(
+            "{}Content-Type: text/html\n\n<p>You are our winner.</p><div{style}>{prose}</div>\n",
+            short.split("\n\n").next().unwrap().to_string() + "\nMIME-Version: 1.0\n"
+        )
+    };
+    assert_eq!(weight(&html("")), Some(1));
+    assert_eq!(weight(&html(" style=\"display:none\"")), Some(3));
+    assert_eq!(
+        weight(&html(" style=\"font-size:0px;color:#fff\"")),
+        Some(3)
+    );
 }
 
 /// A brand's copyright line at the end of a real-looking mail, from a
