@@ -538,15 +538,23 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("chainhound: error: {e:#}");
-            if e.chain().any(|c| {
+            let store_error = e.chain().find_map(|c| {
                 c.downcast_ref::<chainhound_index::store::StoreError>()
-                    .is_some_and(|s| s.is_disk_full())
-                    || c.downcast_ref::<chainhound_index::ingest::IngestError>()
-                        .is_some_and(|s| s.is_disk_full())
-            }) {
+                    .or_else(|| {
+                        c.downcast_ref::<chainhound_index::ingest::IngestError>()?
+                            .store()
+                    })
+            });
+            if store_error.is_some_and(|s| s.is_disk_full()) {
                 eprintln!(
                     "chainhound: the disk is full: free some space and run the same command again; \
                      the index keeps what it committed and goes on from there"
+                );
+            } else if store_error.is_some_and(|s| s.is_file_too_large()) {
+                eprintln!(
+                    "chainhound: an index file would pass the largest file size allowed here \
+                     (`ulimit -f`, or a file system such as FAT32): put the index on another \
+                     file system (--index DIR)"
                 );
             }
             ExitCode::from(2)

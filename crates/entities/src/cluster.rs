@@ -412,6 +412,9 @@ fn save(dir: &Path, mut uf: UnionFind, st: &mut ClusterState) -> io::Result<()> 
             .truncate(true)
             .open(tmp.join(FILES[2]))?;
         f.set_len(n as u64 * 4)?;
+        // Written at random through a map: a full disk must be an error
+        // here, not a SIGBUS there.
+        chainhound_index::pages::reserve_disk(&f, 0, n as u64 * 4)?;
         if n > 0 {
             // SAFETY: a file of our own, just created, mapped once.
             let mut order = unsafe { memmap2::MmapMut::map_mut(&f)? };

@@ -240,9 +240,12 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// See [`StoreError::is_disk_full`].
-    pub fn is_disk_full(&self) -> bool {
-        matches!(self, IngestError::Store(e) if e.is_disk_full())
+    /// The store's error, if it is one.
+    pub fn store(&self) -> Option<&StoreError> {
+        match self {
+            IngestError::Store(e) => Some(e),
+            _ => None,
+        }
     }
 }
 

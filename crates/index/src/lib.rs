@@ -31,7 +31,7 @@
 pub mod headercache;
 pub mod headers;
 pub mod ingest;
-mod pages;
+pub mod pages;
 pub mod query;
 pub mod scan;
 pub mod source;

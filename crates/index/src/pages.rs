@@ -3,11 +3,13 @@
 //! ingest reads and writes at random.
 //!
 //! Also reserving disk blocks under a mapping before its pages are written
-//! (`fallocate`), so that a full disk is an error, not a `SIGBUS`.
+//! (`fallocate`), so that a full disk is an error, not a `SIGBUS` (on file
+//! systems that write in place); and the free space of a disk.
 //!
 //! Owns: the one `madvise` + `posix_fadvise` pair, the one `fallocate`, the
-//! page size, and the memory the kernel says is available. Must not: decide which ranges to
-//! give back (the block source and the store's columns do).
+//! page size, the memory the kernel says is available and the disk's free
+//! space. Must not: decide which ranges to give back or reserve (the block
+//! source, the store's columns and tables do).
 
 /// Gives back the whole pages within bytes `from..to` of `map`, a shared
 /// mapping of the file `fd`: unmapped (`MADV_DONTNEED`), then dropped from
@@ -48,7 +50,10 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) -> u64 
 /// hole the file system cannot fill is a `SIGBUS` that kills the process,
 /// where this call returns `ENOSPC`. `Ok(false)` where it cannot be done
 /// (not Linux, or a file system without `fallocate`): writes then take
-/// their chance, as before.
+/// their chance, as before. On file systems that write in place (ext4,
+/// XFS, tmpfs) that is a guarantee; copy-on-write ones (btrfs, ZFS, whose
+/// `fallocate` only checks the free space) need new blocks for every
+/// write, so there a full disk can still end in a `SIGBUS`.
 pub fn reserve_disk(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<bool> {
     if to <= from {
         return Ok(true);

@@ -246,11 +246,9 @@ fn text_of(html: &str, visible_only: bool) -> String {
             .map(u8::to_ascii_lowercase)
             .collect();
         i = end;
-        if visible_only && !name.is_empty() && b[end - 2] != b'/' && hides(&html[lt..end]) {
-            if let Ok(n) = std::str::from_utf8(&name) {
-                i = element_end(b, end, n);
-                continue;
-            }
+        if visible_only && !name.is_empty() && hides(&html[lt..end]) {
+            i = element_end(b, end, &name);
+            continue;
         }
         if name == b"style" || name == b"script" {
             // Up to the element's end tag (which the loop then skips).
@@ -266,20 +264,21 @@ fn text_of(html: &str, visible_only: bool) -> String {
     decode_entities(&out)
 }
 
-/// Whether an opening tag's style hides its element.
+/// Whether an opening tag's own `style` attribute hides its element and all
+/// inside it, whatever they say: `display: none`, `opacity: 0`, or
+/// `max-height: 0` with `overflow: hidden`. (Not `font-size: 0` nor
+/// `visibility: hidden`, which children undo: newsletter templates set
+/// `font-size: 0` on cells whose text sets its own size.)
 fn hides(tag: &str) -> bool {
     if find_ascii_ci(tag.as_bytes(), b"style").is_none() {
         return false;
     }
-    let t: String = tag
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect();
-    let Some(k) = t.find("style=") else {
+    let tag = decode_entities(tag).to_ascii_lowercase();
+    // The attribute named `style`, not `data-style`, nor text in a value.
+    let Some(style) = attribute(&tag, "style") else {
         return false;
     };
-    let style = &t[k..];
+    let style: String = style.chars().filter(|c| !c.is_whitespace()).collect();
     // A zero not followed by more digits or a fraction (`0px`, `0;`).
     let zero = |prop: &str| {
         style.match_indices(prop).any(|(at, _)| {
@@ -289,10 +288,51 @@ fn hides(tag: &str) -> bool {
         })
     };
     style.contains("display:none")
-        || style.contains("visibility:hidden")
-        || zero("font-size:")
         || zero("opacity:")
-        || zero("max-height:")
+        || (zero("max-height:") && style.contains("overflow:hidden"))
+}
+
+/// The value of attribute `name` (lower case) in a lower-cased opening tag,
+/// attributes read as a browser does: names up to `=`, values quoted or up
+/// to white space.
+fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let t = tag.strip_prefix('<')?;
+    // Past the element's name.
+    let mut rest = t.trim_start_matches(|c: char| !c.is_whitespace() && c != '>' && c != '/');
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        if rest.is_empty() || rest.starts_with('>') {
+            return None;
+        }
+        let n = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/'))
+            .unwrap_or(rest.len());
+        let (attr, after) = rest.split_at(n.max(1));
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('=') {
+            Some(v) => {
+                let v = v.trim_start();
+                match v.as_bytes().first() {
+                    Some(&q @ (b'"' | b'\'')) => {
+                        let body = &v[1..];
+                        let k = body.find(q as char).unwrap_or(body.len());
+                        (&body[..k], &body[(k + 1).min(body.len())..])
+                    }
+                    _ => {
+                        let k = v
+                            .find(|c: char| c.is_whitespace() || c == '>')
+                            .unwrap_or(v.len());
+                        (&v[..k], &v[k..])
+                    }
+                }
+            }
+            None => ("", after),
+        };
+        if attr == name {
+            return Some(value);
+        }
+        rest = next;
+    }
 }
 
 /// Void elements: no content, no end tag.
@@ -301,35 +341,53 @@ const VOID: &[&str] = &[
     "wbr",
 ];
 
+/// The lower-case name of the tag whose name starts at `at`.
+fn tag_name(b: &[u8], at: usize) -> Vec<u8> {
+    b[at.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .map(u8::to_ascii_lowercase)
+        .collect()
+}
+
 /// The index just past the end tag of the `name` element whose opening tag
-/// ends at `from` (nested elements of the same name counted), or the end of
-/// `b` if it is never closed; `from` itself for a void element.
-fn element_end(b: &[u8], from: usize, name: &str) -> usize {
-    if VOID.contains(&name) {
+/// ends at `from` (nested elements of the same name counted, as browsers
+/// do: a `/>` closes only void elements; comments and `<style>`/`<script>`
+/// contents skipped), or the end of `b` if it is never closed; `from`
+/// itself for a void element.
+fn element_end(b: &[u8], from: usize, name: &[u8]) -> usize {
+    if VOID.iter().any(|v| v.as_bytes() == name) {
         return from;
     }
-    let n = name.len();
     let mut depth = 1usize;
     let mut i = from;
     while let Some(k) = b[i..].iter().position(|&c| c == b'<') {
         let lt = i + k;
+        if b[lt..].starts_with(b"<!--") {
+            i = find_ascii_ci(&b[lt + 4..], b"-->").map_or(b.len(), |k| lt + 4 + k + 3);
+            continue;
+        }
         let close = b.get(lt + 1) == Some(&b'/');
-        let at = lt + 1 + close as usize;
-        let same = b.len() >= at + n
-            && b[at..at + n].eq_ignore_ascii_case(name.as_bytes())
-            && !b.get(at + n).is_some_and(|c| c.is_ascii_alphanumeric());
+        let this = tag_name(b, lt + 1 + close as usize);
         let end = tag_end(b, lt);
-        if same {
+        i = end;
+        if this == name {
             if close {
                 depth -= 1;
                 if depth == 0 {
                     return end;
                 }
-            } else if b[end - 2] != b'/' {
+            } else {
                 depth += 1;
             }
+        } else if !close && (this == b"style" || this == b"script") {
+            let to: &[u8] = if this == b"style" {
+                b"</style"
+            } else {
+                b"</script"
+            };
+            i = find_ascii_ci(&b[end..], to).map_or(b.len(), |k| end + k);
         }
-        i = end;
     }
     b.len()
 }
@@ -509,20 +567,39 @@ mod tests {
                 "<p>Verify</p><div style=\"display: none\">pad <div>more</div> pad</div><p>now</p>",
                 "Verify now",
             ),
-            ("<SPAN STYLE='FONT-SIZE:0PX'>x</SPAN>y", "y"),
-            ("<span style=\"font-size:0.9em\">a</span>", "a"),
-            ("<span style=\"font-size:10px\">a</span>", "a"),
-            ("<td style=\"opacity:0;max-height:0\">a</td><td>b</td>", "b"),
-            ("<p style=\"visibility:hidden\">a<p>b", ""),
-            // Void elements hide nothing after them; a self-closed tag neither.
+            ("<SPAN STYLE='DISPLAY:NONE'>x</SPAN>y", "y"),
+            ("<td style=\"opacity:0\">a</td><td>b</td>", "b"),
+            ("<td style=\"opacity:0.5\">a</td>", "a"),
+            (
+                "<td style=\"max-height:0;overflow:hidden\">a</td><td>b</td>",
+                "b",
+            ),
+            ("<td style=\"max-height:0\">a</td>", "a"),
+            // Children undo these: a newsletter's cells (MJML) say font-size:0.
+            (
+                "<td style=\"font-size:0px\"><div style=\"font-size:13px\">news</div></td>",
+                "news",
+            ),
+            ("<p style=\"visibility:hidden\">a</p>", "a"),
+            // Void elements hide nothing after them; `/>` closes no other.
             ("<img style=\"display:none\" src=x>seen", "seen"),
-            ("<div style=\"display:none\"/>seen", "seen"),
-            // Nested elements of the same name are counted.
+            ("<div style=\"display:none\"/>pad</div>seen", "seen"),
+            // Nested elements of the same name are counted, comments and
+            // style sheets are not read for tags.
             (
                 "<div style=\"display:none\"><div>a</div><div>b</div></div>seen",
                 "seen",
             ),
-            // The style must be the tag's: text mentioning it is text.
+            ("<div style=display:none><!--</div>-->pad</div>seen", "seen"),
+            (
+                "<div style=display:none><style>x{}</div></style>pad</div>seen",
+                "seen",
+            ),
+            // Written with entities, still the style.
+            ("<div style=\"display:&#110;one\">pad</div>seen", "seen"),
+            // The style must be the tag's: another attribute, or text, is not.
+            ("<p data-style=\"display:none\">a</p>", "a"),
+            ("<p title=\"x style=display:none\">a</p>", "a"),
             ("<p>display:none</p>", "display:none"),
         ] {
             assert_eq!(words(&visible_text(html)), seen, "{html}");

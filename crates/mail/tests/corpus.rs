@@ -260,7 +260,7 @@ fn lure_words_weigh_half_in_a_long_text() {
     assert_eq!(weight(&html("")), Some(1));
     assert_eq!(weight(&html(" style=\"display:none\"")), Some(3));
     assert_eq!(
-        weight(&html(" style=\"font-size:0px;color:#fff\"")),
+        weight(&html(" style=\"max-height:0;overflow:hidden\"")),
         Some(3)
     );
 }

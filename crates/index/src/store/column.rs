@@ -88,6 +88,11 @@ impl Column {
                 ),
             ));
         }
+        // The committed bytes are written, but a copied index may hold
+        // them as holes; in-place writes go there (cheap where they are not).
+        if writable {
+            pages::reserve_disk(&file, 0, len)?;
+        }
         let mut c = Column {
             path: path.to_path_buf(),
             file,
@@ -171,7 +176,8 @@ impl Column {
             while cap < need {
                 cap *= 2;
             }
-            self.map = Map::None;
+            // Growing a mapped file is safe; if it fails, the column is
+            // left as it was.
             self.file.set_len(cap)?;
             self.cap = cap;
             self.remap()?;

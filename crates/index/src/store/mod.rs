@@ -120,13 +120,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The file system refused to grow a file: no space left, a quota, or a
-    /// file-size limit. The index keeps what it committed; freeing space and
+    /// The file system refused to grow a file for want of space: none left,
+    /// or a quota. The index keeps what it committed; freeing space and
     /// running again goes on from there.
     pub fn is_disk_full(&self) -> bool {
-        use io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        use io::ErrorKind::{QuotaExceeded, StorageFull};
         matches!(self, StoreError::Io { cause, .. }
-            if matches!(cause.kind(), StorageFull | QuotaExceeded | FileTooLarge))
+            if matches!(cause.kind(), StorageFull | QuotaExceeded))
+    }
+
+    /// A file would pass the largest size allowed: the file system's (FAT32:
+    /// 4 GB) or the process's (`ulimit -f`). Running again hits it again.
+    pub fn is_file_too_large(&self) -> bool {
+        matches!(self, StoreError::Io { cause, .. } if cause.kind() == io::ErrorKind::FileTooLarge)
     }
 }
 

@@ -96,6 +96,11 @@ impl Table {
     /// Opens an existing table file.
     pub fn open(path: &Path, writable: bool) -> io::Result<Table> {
         let f = OpenOptions::new().read(true).write(writable).open(path)?;
+        if writable {
+            // A table left by an older build, or copied as a sparse file, may
+            // still be mostly holes (cheap where the blocks are there).
+            crate::pages::reserve_disk(&f, 0, f.metadata()?.len())?;
+        }
         Self::map(f, writable)
     }
 
