@@ -432,6 +432,8 @@ pub fn ingest(
             ),
         });
     }
+    // Its records (~100 MB on mainnet) are not needed for the blocks stage.
+    drop(cache);
 
     // Where do the indexed chain and the best chain part?
     let indexed = store.counts().blocks as usize;
