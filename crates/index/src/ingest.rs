@@ -591,8 +591,23 @@ pub fn ingest(
 
 #[cfg(test)]
 mod tests {
-    use super::{auto_table_batch, capped_table_batch, commit_due};
+    use super::{auto_table_batch, capped_table_batch, commit_due, space_warning};
     use std::time::Duration;
+
+    /// Against the real free space of the disk holding a folder (Linux).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_run_warns_when_the_disk_looks_too_small() {
+        let dir = std::env::temp_dir();
+        let free = crate::pages::disk_available(&dir).unwrap();
+        assert!(space_warning(&dir, 0).is_none());
+        // Just within, then past what is free at 200 bytes a transaction.
+        assert!(space_warning(&dir, free / 200 / 2).is_none());
+        let w = space_warning(&dir, free / 200 * 2 + 1_000_000).unwrap();
+        assert!(w.contains("it may fill up") && w.contains(" free"), "{w}");
+        // A folder that is not there: no figure, no warning.
+        assert!(space_warning(&dir.join("no/such/folder"), u64::MAX / 256).is_none());
+    }
 
     #[test]
     fn table_entries_are_held_only_for_an_index_larger_than_half_the_memory() {

@@ -233,31 +233,20 @@ fn text_of(html: &str, visible_only: bool) -> String {
         let lt = i + j;
         out.push_str(&html[i..lt]);
         out.push(' ');
-        if b[lt..].starts_with(b"<!--") {
-            i = html[lt + 4..]
-                .find("-->")
-                .map_or(b.len(), |k| lt + 4 + k + 3);
+        if let Some(past) = comment_end(b, lt) {
+            i = past;
             continue;
         }
         let end = tag_end(b, lt);
-        let name: Vec<u8> = b[lt + 1..end]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .map(u8::to_ascii_lowercase)
-            .collect();
+        let name = tag_name(&b[..end], lt + 1);
         i = end;
         if visible_only && !name.is_empty() && hides(&html[lt..end]) {
             i = element_end(b, end, &name);
             continue;
         }
-        if name == b"style" || name == b"script" {
-            // Up to the element's end tag (which the loop then skips).
-            let close = if name == b"style" {
-                "</style"
-            } else {
-                "</script"
-            };
-            i = find_ascii_ci(&b[end..], close.as_bytes()).map_or(b.len(), |k| end + k);
+        // Up to the element's end tag (which the loop then skips).
+        if let Some(close) = raw_text_end(b, end, &name) {
+            i = close;
         }
     }
     out.push_str(&html[i..]);
@@ -363,8 +352,8 @@ fn element_end(b: &[u8], from: usize, name: &[u8]) -> usize {
     let mut i = from;
     while let Some(k) = b[i..].iter().position(|&c| c == b'<') {
         let lt = i + k;
-        if b[lt..].starts_with(b"<!--") {
-            i = find_ascii_ci(&b[lt + 4..], b"-->").map_or(b.len(), |k| lt + 4 + k + 3);
+        if let Some(past) = comment_end(b, lt) {
+            i = past;
             continue;
         }
         let close = b.get(lt + 1) == Some(&b'/');
@@ -380,16 +369,34 @@ fn element_end(b: &[u8], from: usize, name: &[u8]) -> usize {
             } else {
                 depth += 1;
             }
-        } else if !close && (this == b"style" || this == b"script") {
-            let to: &[u8] = if this == b"style" {
-                b"</style"
-            } else {
-                b"</script"
-            };
-            i = find_ascii_ci(&b[end..], to).map_or(b.len(), |k| end + k);
+        } else if let Some(raw) = (!close).then(|| raw_text_end(b, end, &this)).flatten() {
+            i = raw;
         }
     }
     b.len()
+}
+
+/// The index just past the comment opening at `lt` (`<!--` to `-->`, or
+/// the end of `b`), if one opens there.
+fn comment_end(b: &[u8], lt: usize) -> Option<usize> {
+    b[lt..].starts_with(b"<!--").then(|| {
+        b[lt + 4..]
+            .windows(3)
+            .position(|w| w == b"-->")
+            .map_or(b.len(), |k| lt + 4 + k + 3)
+    })
+}
+
+/// Where the end tag of a `<style>` or `<script>` element (raw text, no
+/// tags inside) whose opening tag ends at `end` starts (or the end of
+/// `b`); `None` for other elements.
+fn raw_text_end(b: &[u8], end: usize, name: &[u8]) -> Option<usize> {
+    let close: &[u8] = match name {
+        b"style" => b"</style",
+        b"script" => b"</script",
+        _ => return None,
+    };
+    Some(find_ascii_ci(&b[end..], close).map_or(b.len(), |k| end + k))
 }
 
 /// The index just past the `>` that ends the tag opening at `lt`, quoted
