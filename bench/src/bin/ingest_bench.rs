@@ -48,12 +48,15 @@ struct Opts {
     generate_only: bool,
     /// Simulate with the economy (signed, realistic) or the toy chain.
     economy: bool,
+    /// Every phase starts with the input out of the page cache (else in it).
+    cold: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: ingest_bench [--txs N] [--real-only] [--chain economy|toy] [--tpb TXS_PER_BLOCK] [--seed S]\n\
          \x20                   [--reps R] [--sim-reps R] [--no-scaling] [--workdir DIR] [--generate-only]\n\
+         \x20                   [--cold]\n\
          env: CHAINHOUND_SHARED = the shared folder holding data/blocks/mainnet_h0-4312.dat\n\
          \x20    (default: ../shared relative to the chainhound workspace)"
     );
@@ -72,6 +75,7 @@ fn parse_opts(args: &[String]) -> Opts {
         workdir: None,
         generate_only: false,
         economy: true,
+        cold: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -86,6 +90,7 @@ fn parse_opts(args: &[String]) -> Opts {
             "--no-scaling" => o.scaling = false,
             "--workdir" => o.workdir = Some(PathBuf::from(val())),
             "--generate-only" => o.generate_only = true,
+            "--cold" => o.cold = true,
             "--chain" => match val().as_str() {
                 "economy" => o.economy = true,
                 "toy" => o.economy = false,
@@ -517,6 +522,19 @@ fn spawn_phase(phase: &str, input: &Path, index: Option<&Path>, network: &str) -
 }
 
 /// Share of a file's pages in the page cache (mincore), as a fraction.
+/// Asks the kernel to drop `paths` from the page cache (clean pages no
+/// process maps: all of a block file once the last phase exited), so the
+/// next phase reads them from the disk.
+fn evict(paths: &[PathBuf]) -> Res<()> {
+    use std::os::fd::AsRawFd;
+    for p in paths {
+        let f = File::open(p)?;
+        // SAFETY: a plain call on a descriptor we own; a hint only.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+    Ok(())
+}
+
 fn cached_fraction(paths: &[PathBuf]) -> f64 {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     let (mut incore, mut total) = (0usize, 0usize);
@@ -774,6 +792,7 @@ fn bench_input(
     reps: usize,
     work: &Path,
     breakdown: bool,
+    cold: bool,
 ) -> Res<(Vec<Row>, Option<Measure>, IndexInfo)> {
     let mut phases: Vec<&'static str> = PHASES.to_vec();
     if breakdown {
@@ -783,6 +802,14 @@ fn bench_input(
     let mut info = IndexInfo::default();
     for _ in 0..reps {
         for (k, &phase) in phases.iter().enumerate() {
+            // Every phase starts from the same page cache: chainhound's
+            // ingest gives its input's pages back as it goes, so without
+            // this the phase after it would start cold and the others warm.
+            if cold {
+                evict(&input.files)?;
+            } else {
+                read_all(&input.datadir)?;
+            }
             let ix = work.join(format!("index-{}", input.name));
             let _ = fs::remove_dir_all(&ix);
             let index = matches!(phase, "ingest" | "breakdown").then_some(ix.as_path());
@@ -878,8 +905,18 @@ fn print_inputs(inputs: &[Input], counts: &BTreeMap<String, (u64, u64, u64, u64)
     }
 }
 
-fn print_rows(rows: &[Row], txs_of: &BTreeMap<String, u64>, bytes_of: &BTreeMap<String, u64>) {
-    println!("\n== throughput (warm page cache; wall = median of runs, phases interleaved; tx/s and MB/s over the input's txs and file bytes) ==");
+fn print_rows(
+    rows: &[Row],
+    txs_of: &BTreeMap<String, u64>,
+    bytes_of: &BTreeMap<String, u64>,
+    cold: bool,
+) {
+    let cache = if cold {
+        "input out of the page cache before every run (--cold)"
+    } else {
+        "input in the page cache before every run"
+    };
+    println!("\n== throughput ({cache}; wall = median of runs, phases interleaved; tx/s and MB/s over the input's txs and file bytes) ==");
     println!(
         "{:<10} {:<16} {:>4} {:>9} {:>15} {:>11} {:>8} {:>9} {:>8} {:>8} {:>7} {:>7} {:>9} {:>8}",
         "input",
@@ -1440,7 +1477,7 @@ fn parent_main(opts: &Opts) -> Res<()> {
             opts.sim_reps
         };
         eprintln!("benchmarking {} ({} runs per phase)", i.name, reps);
-        let (r, bd, ix) = bench_input(i, reps, &work, !i.xor)?;
+        let (r, bd, ix) = bench_input(i, reps, &work, !i.xor, opts.cold)?;
         // Counts of the input: from the scan (every block parsed).
         let scan = r.iter().find(|r| r.phase == "scan").expect("scan row");
         counts.insert(
@@ -1553,7 +1590,7 @@ fn parent_main(opts: &Opts) -> Res<()> {
         );
     }
     print_inputs(&inputs, &counts);
-    print_rows(&rows, &txs_of, &bytes_of);
+    print_rows(&rows, &txs_of, &bytes_of, opts.cold);
     print_ratios(&rows, &inputs);
     print_threads(&rows);
     print_breakdown(&breakdowns, &rows);
@@ -1567,7 +1604,7 @@ fn parent_main(opts: &Opts) -> Res<()> {
         print_projection(&points);
     }
     println!("\nnotes:");
-    println!(" - read: every blk file read to the end in 1 MiB chunks (cat > /dev/null); files are warm (see 'cached').");
+    println!(" - read: every blk file read to the end in 1 MiB chunks (cat > /dev/null); files are warm (see 'cached'), or cold with --cold.");
     println!(" - scan: chainhound_index::scan::scan, parse only (txids, merkle check, script types), no chain order, no index.");
     println!(" - ingest: chainhound_index::ingest::ingest into a fresh index dir: header tree + best chain, parse, every");
     println!("   input resolved to its output id via the txid table, address table + per-address chains, msync at commits/close.");

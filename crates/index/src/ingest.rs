@@ -12,7 +12,7 @@
 
 use crate::headercache::{self, HeaderCache};
 use crate::headers::{BlockLoc, HeaderTree};
-use crate::source::{Releaser, Source, Warning};
+use crate::source::{Access, Releaser, Source, Warning};
 use crate::store::{
     BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedKey, PreparedOut, PreparedTx, Store,
     StoreError, TxMeta, HELD_BYTES,
@@ -386,7 +386,9 @@ pub fn ingest(
     if let Some(why) = &cache.problem {
         progress.message(&format!("{}: {why}", cache_path.display()));
     }
+    source.expect(Access::Headers);
     let tree = HeaderTree::scan_cached(source, opts.network, &mut cache);
+    source.expect(Access::Blocks);
     let best = tree.best_chain();
     let mut report = IngestReport {
         network: tree.network,

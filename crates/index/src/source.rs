@@ -111,6 +111,22 @@ impl BlkFile {
         })
     }
 
+    /// Tells the kernel how the file's map is about to be read (a hint:
+    /// reads give the same bytes whatever it says).
+    pub fn expect(&self, access: Access) {
+        #[cfg(unix)]
+        if let Some(m) = &self.map {
+            let advice = match access {
+                Access::Headers => memmap2::Advice::Random,
+                Access::Blocks => memmap2::Advice::Normal,
+            };
+            // A hint only: a kernel that refuses it reads as before.
+            let _ = m.advise(advice);
+        }
+        #[cfg(not(unix))]
+        let _ = access;
+    }
+
     /// The XOR key it is read through.
     pub fn xor(&self) -> [u8; 8] {
         self.xor
@@ -455,6 +471,19 @@ impl<'a> Releaser<'a> {
     }
 }
 
+/// How block files are about to be read ([`Source::expect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A few bytes at each record's start (the header scan): each page
+    /// fault should read that page only. The kernel's default reads
+    /// around every fault (128 KiB and more), so a header scan of files
+    /// not in the page cache read most of their bytes to use a page per
+    /// block: 0.28 s for the 400 MB of the 1M-tx bench chain.
+    Headers,
+    /// Whole blocks, mostly in file order: read ahead as usual.
+    Blocks,
+}
+
 /// The block files of one input: a Bitcoin Core datadir, a folder or a file.
 pub struct Source {
     /// Files in the order given by their names.
@@ -464,6 +493,13 @@ pub struct Source {
 }
 
 impl Source {
+    /// Tells the kernel how every file is about to be read.
+    pub fn expect(&self, access: Access) {
+        for f in &self.files {
+            f.expect(access);
+        }
+    }
+
     /// Opens `datadir/blocks` of a Bitcoin Core data directory.
     pub fn datadir(datadir: &Path) -> Result<Source, SourceError> {
         let blocks = datadir.join("blocks");
