@@ -1072,7 +1072,7 @@ fn print_threads(rows: &[Row]) {
 fn column_unit(name: &str) -> &'static str {
     match name {
         "blk_hash.col" | "blk_info.col" | "coinbase.blob" => "block",
-        "tx_txid.col" | "tx_out.col" | "tx_in.col" | "tx_meta.col" => "tx",
+        "tx_txid.col" | "tx_out.col" | "tx_in.col" | "tx_meta.col" | "tx_big.col" => "tx",
         "out_value.col" | "out_type.col" | "out_spent.col" | "out_link.col" | "out_big.col" => {
             "output"
         }

@@ -217,16 +217,104 @@ fn big_values_and_long_keys_read_back_and_roll_back() {
 
     // A longer branch of coinbases paying known addresses wins: the big
     // values and the new addresses go, and the index is a fresh one's.
-    let second = fork(&main[150], 151, 9, 2);
-    let mut both = first.clone();
+    reorganise_past_150(t.path(), &main, &first, 9);
+}
+
+/// Rewrites the node of `tmp` with the blocks of `first` (`main`'s 151
+/// blocks and a branch on them) and a longer branch of `n` coinbases on
+/// `main`'s tip; its ingest into `tmp/ix` must roll back to height 151
+/// and end with a fresh index of the winning chain.
+fn reorganise_past_150(tmp: &Path, main: &[Vec<u8>], first: &[Vec<u8>], n: u32) {
+    let (node, ix) = (tmp.join("node"), tmp.join("ix"));
+    let second = fork(&main[150], 151, n, 2);
+    let mut both = first.to_vec();
     both.extend(second.iter().cloned());
     std::fs::remove_dir_all(&node).unwrap();
     write_regtest(&node, &both);
     let r = run(&node, &ix);
-    assert_eq!((r.rolled_back_from, r.blocks_added), (Some(151), 9));
-    let mut winner = main.clone();
+    assert_eq!((r.rolled_back_from, r.blocks_added), (Some(151), n as u64));
+    let mut winner = main.to_vec();
     winner.extend(second);
-    assert_same_as_fresh(t.path(), &ix, &winner);
+    assert_same_as_fresh(tmp, &ix, &winner);
+}
+
+/// A coinbase of 300 outputs, a tx spending 260 of them, and 70 small txs
+/// around them: counts of 255 or more go in `tx_big.col`, records of 59
+/// txs are crossed; every span and owner reads back, and a reorganisation
+/// to a longer branch gives a fresh index's bytes.
+#[test]
+fn transactions_of_hundreds_of_outputs_and_inputs_read_back_and_roll_back() {
+    use chainhound_index::store::{OutId, Store, TxNum};
+    let t = tempfile::tempdir().unwrap();
+    let main = generate(29, 150, 20);
+    let payees = |n: u32| -> Vec<(u64, Vec<u8>)> {
+        (0..n)
+            .map(|k| (1000 + k as u64, script_of(k as usize % 40, 40)))
+            .collect()
+    };
+    let cb = coinbase_tx(151, b"wide", payees(300));
+    let cb_txid = cb.1;
+    let (b1, h1) = block(hash_of(&main[150]), 1_800_000_151, &[cb]);
+    let mut txs = vec![coinbase_tx(152, b"wide", payees(1))];
+    for k in 0..30u32 {
+        txs.push(spend(&[(cb_txid, 260 + k)], payees(3)));
+    }
+    let prevs: Vec<([u8; 32], u32)> = (0..260).map(|v| (cb_txid, v)).collect();
+    txs.push(spend(&prevs, payees(2)));
+    for k in 0..40u32 {
+        let (_, prev) = txs[1 + (k % 30) as usize].clone();
+        txs.push(spend(&[(prev, 0)], payees(1 + k % 4)));
+    }
+    let (b2, _) = block(h1, 1_800_000_152, &txs);
+    let mut first = main.clone();
+    first.extend([b1.clone(), b2.clone()]);
+    let node = t.path().join("node");
+    write_regtest(&node, &first);
+    let ix = t.path().join("ix");
+    run(&node, &ix);
+
+    let st = Store::open(&ix).unwrap();
+    assert_eq!(
+        st.counts().big_txs,
+        2,
+        "the wide coinbase and the wide spender"
+    );
+    let mut blocks_txs = Vec::new();
+    for (h, bytes) in [(151u32, &b1), (152, &b2)] {
+        let b = chainhound_chain::Block::parse(bytes).unwrap();
+        let ids = st.block_txs(h);
+        assert_eq!(ids.len(), b.txs.len());
+        for (k, tx) in b.txs.iter().enumerate() {
+            let tn = TxNum(ids.start + k as u32);
+            let (outs, ins) = (st.tx_outputs(tn), st.tx_inputs(tn));
+            assert_eq!(
+                outs.end - outs.start,
+                tx.outputs.len() as u64,
+                "outputs of {tn:?}"
+            );
+            assert_eq!(
+                ins.end - ins.start,
+                tx.inputs.len() as u64,
+                "inputs of {tn:?}"
+            );
+            for o in outs.clone() {
+                assert_eq!(st.out_tx(OutId(o)), tn, "owner of output {o}");
+                assert_eq!(st.out_vout(tn, OutId(o)), (o - outs.start) as u32);
+            }
+            blocks_txs.push((tn, tx.inputs.len()));
+        }
+    }
+    // The wide spender's inputs are the coinbase's first 260 outputs.
+    let cb_outs = st.tx_outputs(TxNum(st.block_txs(151).start));
+    assert_eq!(cb_outs.end - cb_outs.start, 300);
+    let (wide, n) = blocks_txs[1 + 1 + 30];
+    assert_eq!(n, 260);
+    for (v, i) in st.tx_inputs(wide).enumerate() {
+        assert_eq!(st.in_prevout(i), Ok(Some(OutId(cb_outs.start + v as u64))));
+    }
+    drop(st);
+
+    reorganise_past_150(t.path(), &main, &first, 4);
 }
 
 #[test]

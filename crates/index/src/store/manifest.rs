@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +38,9 @@ pub struct Counts {
     /// Outputs that have a previous output of their address (`out_prev.col`).
     #[serde(default)] // absent before format 5, whose manifests then get the format error
     pub links: u64,
+    /// Transactions of 255 outputs or inputs or more (`tx_big.col`).
+    #[serde(default)] // absent before format 6, whose manifests then get the format error
+    pub big_txs: u64,
 }
 
 /// The manifest's content.

@@ -21,6 +21,8 @@ mod column;
 mod links;
 use links::Link;
 mod manifest;
+mod spans;
+use spans::Side;
 pub mod spends;
 pub mod table;
 
@@ -156,9 +158,10 @@ pub enum Col {
     BlkInfo,
     /// Txid, 32 bytes, per transaction.
     TxTxid,
-    /// First output id, u40, per transaction.
+    /// Per 59 transactions: the first output id, then each one's output
+    /// count ([`spans`]); 64 bytes.
     TxOut,
-    /// First input id, u40, per transaction.
+    /// The same for inputs.
     TxIn,
     /// Value in satoshis, u40, per output (all ones: see `OutBig`).
     OutValue,
@@ -191,6 +194,9 @@ pub enum Col {
     /// Per 64 outputs: which pay a new address and which one seen before
     /// ([`links`]); 32 bytes.
     OutLink,
+    /// Output and input counts of 255 or more: (tx u32, outputs u32,
+    /// inputs u32), in transaction order ([`spans`]).
+    TxBig,
 }
 
 /// Addresses per record of [`Col::AddrGrp`].
@@ -209,7 +215,7 @@ impl Col {
     }
 
     /// Every column.
-    pub const ALL: [Col; 18] = [
+    pub const ALL: [Col; 19] = [
         Col::BlkHash,
         Col::BlkInfo,
         Col::TxTxid,
@@ -228,6 +234,7 @@ impl Col {
         Col::OutBig,
         Col::AddrBody,
         Col::OutLink,
+        Col::TxBig,
     ];
 
     /// File name.
@@ -251,6 +258,7 @@ impl Col {
             Col::OutBig => "out_big.col",
             Col::AddrBody => "addr_key.blob",
             Col::OutLink => "out_link.col",
+            Col::TxBig => "tx_big.col",
         }
     }
 
@@ -259,7 +267,9 @@ impl Col {
         match self {
             Col::BlkHash | Col::TxTxid => 32,
             Col::BlkInfo => BLK_INFO_SIZE as u64,
-            Col::TxOut | Col::TxIn | Col::OutPrev | Col::InOut | Col::AddrHead | Col::OutValue => 5,
+            Col::OutPrev | Col::InOut | Col::AddrHead | Col::OutValue => 5,
+            Col::TxOut | Col::TxIn => spans::WIDTH,
+            Col::TxBig => spans::BIG_WIDTH,
             Col::OutAddr | Col::OutSpent => 4,
             Col::OutType | Col::Coinbase | Col::TxMeta | Col::AddrBody => 1,
             Col::OutBig => 16,
@@ -272,7 +282,9 @@ impl Col {
     pub fn len_for(self, c: &Counts) -> u64 {
         let n = match self {
             Col::BlkHash | Col::BlkInfo => c.blocks as u64,
-            Col::TxTxid | Col::TxOut | Col::TxIn | Col::TxMeta => c.txs as u64,
+            Col::TxTxid | Col::TxMeta => c.txs as u64,
+            Col::TxOut | Col::TxIn => (c.txs as u64).div_ceil(spans::GROUP),
+            Col::TxBig => c.big_txs,
             Col::OutValue | Col::OutType | Col::OutSpent => c.outs,
             Col::OutPrev | Col::OutAddr => c.links,
             Col::OutLink => c.outs.div_ceil(links::GROUP),
@@ -859,6 +871,7 @@ impl Store {
         self.addr_tbl.table_mut().forget_from(c.addrs);
         self.clear_kinds_from(c.addrs);
         self.clear_links_from(c.outs);
+        self.clear_spans_from(c.txs);
         self.flush_all()
     }
 
@@ -882,6 +895,20 @@ impl Store {
         if !outs.is_multiple_of(links::GROUP) && (r + 1) * w <= self.col(Col::OutLink).len() {
             let rec = links::cleared_from(self.rec(Col::OutLink, r), outs);
             self.col_mut(Col::OutLink).write_at(r * w, &rec);
+        }
+    }
+
+    /// Clears the count bytes of transactions `txs..` in the `tx_out` and
+    /// `tx_in` records of transaction `txs` (as [`Store::clear_kinds_from`]
+    /// does for addresses).
+    fn clear_spans_from(&mut self, txs: u32) {
+        let (t, w) = (txs as u64, spans::WIDTH);
+        let r = t / spans::GROUP;
+        for c in [Col::TxOut, Col::TxIn] {
+            if !t.is_multiple_of(spans::GROUP) && (r + 1) * w <= self.col(c).len() {
+                let rec = spans::cleared_from(self.rec(c, r), t);
+                self.col_mut(c).write_at(r * w, &rec);
+            }
         }
     }
 
@@ -1019,13 +1046,23 @@ impl Store {
 
     /// Outputs of a transaction.
     pub fn tx_outputs(&self, t: TxNum) -> std::ops::Range<u64> {
-        let s = self.read_u40(Col::TxOut, t.0 as u64);
-        let e = if t.0 + 1 < self.cur.txs {
-            self.read_u40(Col::TxOut, t.0 as u64 + 1)
+        let limit = self.range_end(t, self.cur.outs, self.pending.1);
+        match self.span(Col::TxOut, t) {
+            Some((s, n)) => within(s, s.saturating_add(n), limit),
+            None => limit..limit,
+        }
+    }
+
+    /// First id and count of the outputs (`TxOut`) or inputs (`TxIn`) of
+    /// `t`; `None` if the column does not reach it (a damaged index).
+    fn span(&self, c: Col, t: TxNum) -> Option<(u64, u64)> {
+        let side = if c == Col::TxOut {
+            Side::Outs
         } else {
-            self.cur.outs
+            Side::Ins
         };
-        within(s, e, self.range_end(t, self.cur.outs, self.pending.1))
+        let big = self.col(Col::TxBig).bytes();
+        spans::span(self.col(c).bytes(), big, side, t.0 as u64)
     }
 
     /// How far the outputs or inputs of `t` may reach: the `written` ones,
@@ -1040,13 +1077,11 @@ impl Store {
 
     /// Inputs of a transaction.
     pub fn tx_inputs(&self, t: TxNum) -> std::ops::Range<u64> {
-        let s = self.read_u40(Col::TxIn, t.0 as u64);
-        let e = if t.0 + 1 < self.cur.txs {
-            self.read_u40(Col::TxIn, t.0 as u64 + 1)
-        } else {
-            self.cur.ins
-        };
-        within(s, e, self.range_end(t, self.cur.ins, self.pending.2))
+        let limit = self.range_end(t, self.cur.ins, self.pending.2);
+        match self.span(Col::TxIn, t) {
+            Some((s, n)) => within(s, s.saturating_add(n), limit),
+            None => limit..limit,
+        }
     }
 
     /// The block height of a transaction.
@@ -1066,16 +1101,8 @@ impl Store {
 
     /// The transaction that created an output.
     pub fn out_tx(&self, o: OutId) -> TxNum {
-        let (mut lo, mut hi) = (0u32, self.cur.txs);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.read_u40(Col::TxOut, mid as u64) <= o.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        TxNum(lo)
+        let (bytes, big) = (self.col(Col::TxOut).bytes(), self.col(Col::TxBig).bytes());
+        TxNum(spans::tx_of(bytes, big, Side::Outs, self.cur.txs as u64, o.0).unwrap_or(0) as u32)
     }
 
     /// The output's index among its transaction's (`t`, from [`Store::out_tx`]):
@@ -1405,6 +1432,28 @@ impl Store {
         })
     }
 
+    /// Enters the output and input counts of the next transaction (whose
+    /// first ids are `outs` and `ins`) in `tx_out`, `tx_in` and `tx_big`.
+    fn push_span(&mut self, n_out: u64, n_in: u64, outs: u64, ins: u64) -> Result<()> {
+        let t = self.cur.txs as u64;
+        if t.is_multiple_of(spans::GROUP) {
+            self.push(Col::TxOut, &spans::new_record(outs))?;
+            self.push(Col::TxIn, &spans::new_record(ins))?;
+        }
+        let r = t / spans::GROUP * spans::WIDTH;
+        let (at, b, big_out) = spans::count_byte(t, n_out);
+        self.col_mut(Col::TxOut).write_at(r + at as u64, &[b]);
+        let (at, b, big_in) = spans::count_byte(t, n_in);
+        self.col_mut(Col::TxIn).write_at(r + at as u64, &[b]);
+        if big_out || big_in {
+            // Counts are below 2^32: a block holds at most 4 MB.
+            let e = spans::big_record(t as u32, n_out as u32, n_in as u32);
+            self.push(Col::TxBig, &e)?;
+            self.cur.big_txs += 1;
+        }
+        Ok(())
+    }
+
     fn grow_tables(&mut self, new_txs: u64, new_addrs: u64) -> Result<()> {
         let (num, den) = table::MAX_LOAD;
         let full = Table::MAX_CAPACITY / 100 * 95;
@@ -1625,8 +1674,7 @@ impl Store {
         let (mut outs, mut ins) = (self.cur.outs, self.cur.ins);
         for tx in &b.txs {
             self.push(Col::TxTxid, &tx.txid.0)?;
-            self.push(Col::TxOut, &u40_bytes(outs))?;
-            self.push(Col::TxIn, &u40_bytes(ins))?;
+            self.push_span(tx.n_out as u64, tx.n_in as u64, outs, ins)?;
             self.push(Col::TxMeta, &[tx.meta.0])?;
             self.txid_tbl
                 .insert(tx.hash, self.cur.txs)
@@ -1667,12 +1715,18 @@ impl Store {
         if self.appended >= self.writeback_every {
             self.appended = 0;
             for c in Col::ALL {
-                // Not the columns written in place (the group records' kind bytes
-                // and the link bits too), nor the tables: measured slower, as each page written
-                // back and dirtied again costs a fault, and the close no faster.
+                // Not the columns written in place (the group records' kind bytes,
+                // the link bits and the transactions' count bytes too), nor the tables:
+                // measured slower, as each page written back and dirtied again costs a
+                // fault, and the close no faster.
                 if !matches!(
                     c,
-                    Col::OutSpent | Col::AddrHead | Col::AddrGrp | Col::OutLink
+                    Col::OutSpent
+                        | Col::AddrHead
+                        | Col::AddrGrp
+                        | Col::OutLink
+                        | Col::TxOut
+                        | Col::TxIn
                 ) {
                     self.given_back += self.col_mut(c).start_writeback(!c.read_while_appending());
                 }
@@ -1722,7 +1776,7 @@ impl Store {
                 self.txid_tbl.probe(inp.prev_hash, first + k as u32, |id| {
                     if n < DEFERRED_CANDIDATES {
                         column::prefetch_at(txids, id as usize * 32);
-                        column::prefetch_at(txouts, id as usize * 5);
+                        column::prefetch_at(txouts, spans::record_offset(id as u64));
                         cands.push((j as u32, id));
                         n += 1;
                     } else if is_latest(best[j], id, &inp.prev_txid) {
@@ -1954,12 +2008,12 @@ impl Store {
             blocks: height,
             txs,
             outs: if txs < self.cur.txs {
-                self.read_u40(Col::TxOut, txs as u64)
+                self.tx_outputs(TxNum(txs)).start
             } else {
                 self.cur.outs
             },
             ins: if txs < self.cur.txs {
-                self.read_u40(Col::TxIn, txs as u64)
+                self.tx_inputs(TxNum(txs)).start
             } else {
                 self.cur.ins
             },
@@ -1968,9 +2022,11 @@ impl Store {
             big_values: 0,
             key_bytes: 0,
             links: 0,
+            big_txs: 0,
         };
         let target = Counts {
             big_values: self.big_values_below(target.outs),
+            big_txs: spans::big_below(self.col(Col::TxBig).bytes(), target.txs as u64),
             links: self.links_below(target.outs),
             key_bytes: self
                 .key_offset(target.addrs)
@@ -2013,6 +2069,7 @@ impl Store {
         self.txid_tbl.table_mut().forget_from(target.txs);
         self.addr_tbl.table_mut().forget_from(target.addrs);
         self.clear_kinds_from(target.addrs);
+        self.clear_spans_from(target.txs);
         for col in Col::ALL {
             let len = col.len_for(&target);
             self.col_mut(col).truncate(len);
