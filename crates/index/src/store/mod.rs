@@ -210,7 +210,13 @@ impl Col {
     pub fn read_while_appending(self) -> bool {
         matches!(
             self,
-            Col::TxTxid | Col::TxOut | Col::OutSpent | Col::AddrGrp | Col::AddrBody | Col::AddrHead
+            Col::TxTxid
+                | Col::TxOut
+                | Col::TxBig
+                | Col::OutSpent
+                | Col::AddrGrp
+                | Col::AddrBody
+                | Col::AddrHead
         )
     }
 
@@ -2069,7 +2075,6 @@ impl Store {
         self.txid_tbl.table_mut().forget_from(target.txs);
         self.addr_tbl.table_mut().forget_from(target.addrs);
         self.clear_kinds_from(target.addrs);
-        self.clear_spans_from(target.txs);
         for col in Col::ALL {
             let len = col.len_for(&target);
             self.col_mut(col).truncate(len);
@@ -2080,10 +2085,15 @@ impl Store {
         self.manifest.pending_rollback = None;
         self.manifest.save(&self.dir).map_err(io_at(&self.dir))?;
         // Only now: the loop above, run again after a crash, reads these
-        // bits. Cut off before this, the repair at the next open clears them.
+        // bits, and a reader of the manifest before reads these counts.
+        // Cut off before this, the repair at the next open clears them.
         self.clear_links_from(target.outs);
-        let c = self.col(Col::OutLink);
-        c.flush().map_err(io_at(c.path()))
+        self.clear_spans_from(target.txs);
+        for col in [Col::OutLink, Col::TxOut, Col::TxIn] {
+            let c = self.col(col);
+            c.flush().map_err(io_at(c.path()))?;
+        }
+        Ok(())
     }
 }
 
