@@ -1633,6 +1633,11 @@ impl Report {
         self.evidence.push(e);
         self.verdict = Verdict::of(self.score);
     }
+
+    /// The evidence of rule `rule`, in the order found.
+    pub fn fired(&self, rule: &str) -> Vec<&Evidence> {
+        self.evidence.iter().filter(|e| e.rule == rule).collect()
+    }
 }
 
 fn finish(

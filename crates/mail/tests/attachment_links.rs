@@ -17,9 +17,8 @@ fn real(dir: &str, name: &str) -> Vec<u8> {
 }
 
 fn words<'a>(r: &'a Report, rule: &str) -> Vec<&'a str> {
-    r.evidence
-        .iter()
-        .filter(|e| e.rule == rule)
+    r.fired(rule)
+        .into_iter()
         .map(|e| e.words.as_str())
         .collect()
 }

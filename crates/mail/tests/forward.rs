@@ -158,11 +158,7 @@ fn attached_messages_past_the_limit_are_said_unjudged() {
     m.extend_from_slice(&original);
     m.extend_from_slice(b"\n--b1--\n");
     let r = analyze("many", &m, &opts);
-    let unjudged: Vec<_> = r
-        .evidence
-        .iter()
-        .filter(|e| e.rule == "forward.unjudged")
-        .collect();
+    let unjudged = r.fired("forward.unjudged");
     assert_eq!(unjudged.len(), 1, "{:?}", r.evidence);
     assert!(
         unjudged[0].words.starts_with("1 attached"),

@@ -497,11 +497,7 @@ fn a_fan_out_of_forwarded_messages_is_judged_within_bounds() {
     assert!(m.len() > MIB / 2, "{} bytes", m.len());
     let r = judge(m.as_bytes());
     assert_report_bounded(&r);
-    let borrowed: Vec<_> = r
-        .evidence
-        .iter()
-        .filter(|e| e.rule == "sender.brand_as_name")
-        .collect();
+    let borrowed = r.fired("sender.brand_as_name");
     assert_eq!(borrowed.len(), 1, "{:?}", r.evidence);
     assert!(borrowed[0].words.starts_with("in the attached message"));
 }
