@@ -14,6 +14,7 @@ use crate::indicators::{self, Crypto, Link};
 use crate::lookalike::{self, Protected};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Bytes of one message read at most; the rest is cut (and said).
 pub const MAX_MESSAGE: usize = 32 << 20;
@@ -714,6 +715,57 @@ fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
     }
 }
 
+/// `raw` as mail-parser can read it: every line of a `Date` or
+/// `Resent-Date` header with a letter among its last two bytes ends with
+/// two spaces more. mail-parser 0.11 reads the two bytes after a letter of
+/// a time zone whatever they are, so `Date: ... UT` (RFC 5322's obsolete
+/// zone, in real mail) or `... Z` swallows the line break and the next
+/// header with it: a `From` or `Content-Type` placed there went unseen,
+/// with the attachments it declares. Trailing spaces change nothing for
+/// any reader (the zone ends at them). Lines of bodies that look alike
+/// get the spaces too, which no rule reads. Borrowed when nothing
+/// needs them, as for nearly all mail.
+pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
+    fn date_field(line: &[u8]) -> bool {
+        let Some(colon) = line.iter().take(20).position(|&b| b == b':') else {
+            return false;
+        };
+        let name = line[..colon].trim_ascii_end();
+        name.eq_ignore_ascii_case(b"date") || name.eq_ignore_ascii_case(b"resent-date")
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut in_date = false;
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
+        let line = &raw[start..end];
+        in_date = match line.first() {
+            Some(b' ' | b'\t') => in_date,
+            Some(b'D' | b'd' | b'R' | b'r') => date_field(line),
+            _ => false,
+        };
+        let content = line.strip_suffix(b"\r").unwrap_or(line);
+        let tail = &content[content.len().saturating_sub(2)..];
+        if in_date && end < raw.len() && tail.iter().any(u8::is_ascii_alphabetic) {
+            let o = out.get_or_insert_with(|| {
+                let mut v = Vec::with_capacity(raw.len() + 64);
+                v.extend_from_slice(&raw[..start]);
+                v
+            });
+            o.extend_from_slice(content);
+            o.extend_from_slice(b"  ");
+            o.extend_from_slice(&raw[start + content.len()..=end]);
+        } else if let Some(o) = out.as_mut() {
+            o.extend_from_slice(&raw[start..(end + 1).min(raw.len())]);
+        }
+        start = end + 1;
+    }
+    match out {
+        Some(v) => Cow::Owned(v),
+        None => Cow::Borrowed(raw),
+    }
+}
+
 /// The subject rules that read the subject alone.
 fn subject_rules(sub: &str, ev: &mut Vec<Evidence>) {
     if let Some(tok) = random_token(sub) {
@@ -746,7 +798,8 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let cut = raw.len() > MAX_MESSAGE;
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
     let mut ind = Indicators::default();
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let safe = parser_safe(raw);
+    let Some(msg) = MessageParser::default().parse(&safe[..]) else {
         ev.push(Evidence::new(
             "parse.unreadable",
             3,
@@ -1148,7 +1201,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         .collect();
     eml_bytes.sort_by_key(|b| b.len());
     let mut room = MAX_ATTACHED_BYTES;
-    let eml_files: Vec<mail_parser::Message> = eml_bytes
+    let eml_files: Vec<Cow<[u8]>> = eml_bytes
         .into_iter()
         .take(MAX_ATTACHED_JUDGED)
         .filter(|b| match room.checked_sub(b.len()) {
@@ -1158,7 +1211,11 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             }
             None => false,
         })
-        .filter_map(|b| MessageParser::default().parse(b))
+        .map(parser_safe)
+        .collect::<Vec<_>>();
+    let eml_files: Vec<mail_parser::Message> = eml_files
+        .iter()
+        .filter_map(|b| MessageParser::default().parse(&b[..]))
         .collect();
     for m in &eml_files {
         unlisted += collect_attachments(m, 1, &mut parts);
@@ -1670,6 +1727,18 @@ fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_lines_ending_in_letters_get_two_spaces() {
+        let same =
+            b"From: a@b.example\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nSubject: UT\n\nDate: x";
+        assert!(matches!(parser_safe(same), Cow::Borrowed(_)));
+        let raw = b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT\r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z\nX: y\n\nDate: GMT";
+        assert_eq!(
+            &parser_safe(raw)[..],
+            b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT  \r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z  \nX: y\n\nDate: GMT"
+        );
+    }
 
     #[test]
     fn an_address_with_two_at_signs_is_invalid() {

@@ -511,12 +511,25 @@ fn tag_d(value: &[u8]) -> String {
         .to_ascii_lowercase()
 }
 
-/// Checks every DKIM-Signature of `msg` (parsed from `raw`), at most
-/// [`MAX_SIGNATURES`]: with records, verified against them; without, the
-/// body hash alone. The second value counts the signatures left unchecked.
+/// Checks every DKIM-Signature of `raw`, at most [`MAX_SIGNATURES`]: with
+/// records, verified against them; without, the body hash alone. The
+/// second value counts the signatures left unchecked.
+///
+/// `msg`'s headers are reused when it was parsed from these very bytes.
+/// When it was parsed from a copy (`analyze::parser_safe` pads some
+/// `Date` lines, so offsets differ), mail-auth's own reader reads the
+/// headers from `raw` as they came, which the signatures cover.
 pub fn dkim(raw: &[u8], msg: &Message, dns: Option<&Dns>) -> (Vec<Signed>, usize) {
     let mut out = Vec::new();
-    let mut am = AuthenticatedMessage::from_parsed(msg, raw, true);
+    let own = msg.raw_message();
+    let mut am = if std::ptr::eq(own.as_ptr(), raw.as_ptr()) && own.len() == raw.len() {
+        AuthenticatedMessage::from_parsed(msg, raw, true)
+    } else {
+        match AuthenticatedMessage::parse(raw) {
+            Some(am) => am,
+            None => return (out, 0),
+        }
+    };
     let total = am.dkim_headers.len()
         + am.errors
             .iter()

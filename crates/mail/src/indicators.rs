@@ -482,7 +482,9 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
         };
         let end = start + k + 1;
         let (tag, ltag) = (&html[start..end], &lower[start..end]);
-        let (kind, name) = if ltag.starts_with("<a ") || ltag.starts_with("<a\n") {
+        // `<a` then any whitespace (`<a\r\nhref=` in CRLF mail), not `<abbr`.
+        let anchor = ltag.starts_with("<a") && ltag.as_bytes()[2].is_ascii_whitespace();
+        let (kind, name) = if anchor {
             ("a", "href")
         } else if ltag.starts_with("<form") {
             ("form", "action")
@@ -494,6 +496,9 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
         };
         let mut next = end;
         if let Some(url) = attr(tag, ltag, name) {
+            // Browsers decode character references in attribute values:
+            // `http://&#101;vil.example/?a=1&amp;b=2` goes to evil.example.
+            let url = decode_entities(url);
             let url = url.trim();
             let text = (kind == "a").then(|| {
                 let close = lower[end..].find("</a").map_or(lower.len(), |c| end + c);
@@ -667,6 +672,25 @@ mod tests {
         assert_eq!(
             t.iter().map(|l| l.host.as_str()).collect::<Vec<_>>(),
             ["a.example", "www.b.example"]
+        );
+    }
+
+    #[test]
+    fn anchors_split_over_lines_and_encoded_hrefs() {
+        let html = "<a\r\nhref=\"http://&#101;vil.example/?a=1&amp;b=2\">x</a>\
+                    <a\thref='https://&#x6f;k.example'>y</a><abbr href=\"http://no.example\">z</abbr>";
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        let got: Vec<_> = v
+            .iter()
+            .map(|l| (l.host.as_str(), l.url.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("evil.example", "http://evil.example/?a=1&b=2"),
+                ("ok.example", "https://ok.example")
+            ]
         );
     }
 

@@ -560,3 +560,30 @@ fn a_fake_signature_does_not_hide_a_forged_brand_domain_and_own_mail_is_not_judg
         own.evidence
     );
 }
+
+/// A `Date` ending in `UT` is padded before mail-parser reads the message
+/// (it would swallow the next header); DKIM must still read the bytes as
+/// signed. With simple header canonicalisation two spaces more would break
+/// the signature, so this fails if DKIM read the padded copy.
+#[test]
+fn a_padded_date_line_keeps_its_signature() {
+    let (key, rec) = ed_key();
+    let msg = message("bank.example", BODY).replace("+0000\r\n", "UT\r\n");
+    assert!(msg.contains(":00 UT\r\nMessage-ID"));
+    let raw = DkimSigner::from_key(key)
+        .domain("bank.example")
+        .selector("s1")
+        .headers(["From", "To", "Subject", "Date", "Message-ID"])
+        .header_canonicalization(mail_auth::dkim::Canonicalization::Simple)
+        .sign(msg.as_bytes())
+        .unwrap()
+        .to_header()
+        + &msg;
+    let dns = records(&[("s1._domainkey.bank.example", &rec)]);
+    let ev = judge(&raw, Some(dns.clone()), None);
+    assert_eq!(rules(&ev), ["auth.dkim_pass_aligned"], "{ev:?}");
+    // The same bytes with the spaces added by hand: the signature breaks.
+    let padded = raw.replace(":00 UT\r\n", ":00 UT  \r\n");
+    let ev = judge(&padded, Some(dns), None);
+    assert!(rule(&ev, "auth.dkim_pass_aligned").is_none(), "{ev:?}");
+}

@@ -1037,3 +1037,35 @@ fn garbage_of_every_kind_is_judged() {
         assert_report_bounded(&r);
     }
 }
+
+/// A `Date` header ending in a one- or two-letter zone (`UT`, RFC 5322's
+/// obsolete form, found in real mail; or `Z`) made the parser read the line
+/// break and the next header as part of the date: a `Content-Type` placed
+/// there hid the attachments, a `From` the sender. Both are seen, with LF
+/// and CRLF line ends, after `Date` and `Resent-Date`.
+#[test]
+fn a_date_header_cannot_hide_the_next_header() {
+    for zone in ["UT", "Z", "GMT", "+0000"] {
+        for field in ["Date", "Resent-Date", "date "] {
+            for crlf in [false, true] {
+                let body = format!(
+                    "--b\nContent-Type: text/plain\n\nPlease see the attachment.\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\n{}\n--b--\n",
+                    base64(&fake_pe())
+                );
+                let m = format!(
+                    "Subject: your invoice\nMessage-ID: <1@example.com>\nMIME-Version: 1.0\n{field}: Mon, 1 Jan 2024 00:00:00 {zone}\nContent-Type: multipart/mixed; boundary=\"b\"\n{field}: Mon, 1 Jan 2024 00:00:00 {zone}\nFrom: Billing <billing@example.com>\n\n{body}"
+                );
+                let m = if crlf { m.replace('\n', "\r\n") } else { m };
+                let r = judge(m.as_bytes());
+                let what = format!("{field:?} {zone} crlf {crlf}: {:?}", r.evidence);
+                assert!(fired(&r, "attach.executable"), "{what}");
+                assert_eq!(
+                    r.indicators.from.as_deref(),
+                    Some("billing@example.com"),
+                    "{what}"
+                );
+                assert!(!fired(&r, "sender.missing"), "{what}");
+            }
+        }
+    }
+}
