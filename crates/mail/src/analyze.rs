@@ -1000,7 +1000,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         cut_at -= 1;
     }
     text.truncate(cut_at);
-    link_rules(&links, opts, &mut ev);
+    link_rules(&links, sender_domain.as_deref(), opts, &mut ev);
     if let Some(shown) = escaped {
         ev.push(Evidence::new(
             "body.plain_text_escaped",
@@ -1262,7 +1262,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             break;
         }
         let mut found = Vec::new();
-        link_rules(&links, opts, &mut found);
+        link_rules(&links, sender_domain.as_deref(), opts, &mut found);
         if many {
             found.retain(|e| STRONG_LINK_RULES.iter().any(|r| e.rule.starts_with(r)));
         }
@@ -1573,10 +1573,18 @@ fn word_at(hay: &str, w: &str, whole: bool) -> bool {
     })
 }
 
-fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
-    let mut fired = std::collections::HashSet::new();
-    let mut once = |ev: &mut Vec<Evidence>, e: Evidence| {
-        if fired.insert(e.rule) {
+/// The link rules; `sender` is the From domain, if any.
+fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec<Evidence>) {
+    let own = sender.map(base);
+    // Each rule once, with its weightiest link: the first link to show
+    // another host may be a click counter of the sender's (weight 1), a
+    // later one a brand's name over a stranger's link (3).
+    let mut fired: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut once = |ev: &mut Vec<Evidence>, e: Evidence| match fired.get(e.rule) {
+        Some(&i) if ev[i].weight < e.weight => ev[i] = e,
+        Some(_) => {}
+        None => {
+            fired.insert(e.rule, ev.len());
             ev.push(e);
         }
     };
@@ -1662,13 +1670,26 @@ fn link_rules(links: &[Link], opts: &Options, ev: &mut Vec<Evidence>) {
             );
         }
         if let Some(shown) = l.text.as_deref().and_then(indicators::host_in_text) {
-            if base(&shown) != base(&l.host) {
+            let (shown_base, to) = (base(&shown), base(&l.host));
+            if shown_base != to {
+                // A newsletter's own click counter (`dilbert.com` shown,
+                // `ummail4.unitedmedia.com` from unitedmedia.com): the
+                // link goes where the sender says it is from. Not when it
+                // names a brand the sender does not own.
+                let senders = own.as_deref() == Some(to.as_str())
+                    && !opts.protected.owns(&shown_base)
+                    && lookalike::check_host(&shown, &opts.protected).is_none();
+                let (w, whose) = if senders {
+                    (1, " (the sender's own domain)")
+                } else {
+                    (3, "")
+                };
                 once(
                     ev,
                     Evidence::new(
                         "link.text_names_other_host",
-                        3,
-                        format!("link text shows {shown} but goes to {}", l.host),
+                        w,
+                        format!("link text shows {shown} but goes to {}{whose}", l.host),
                     ),
                 );
             }
@@ -1738,6 +1759,31 @@ mod tests {
             &parser_safe(raw)[..],
             b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT  \r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z  \nX: y\n\nDate: GMT"
         );
+    }
+
+    /// A link showing another host weighs 1 when it goes to the sender's
+    /// own domain, 3 otherwise; one such link of each kind: the heavier
+    /// is the evidence, whichever comes first.
+    #[test]
+    fn a_click_counter_of_the_sender_does_not_hide_a_stranger_s_link() {
+        let judged = |links: &[(&str, &str)]| {
+            let body: String = links
+                .iter()
+                .map(|(href, text)| format!("<a href=\"{href}\">{text}</a>\n"))
+                .collect();
+            let m = format!("From: News <news@mail.paper.example>\nTo: b@example.org\nSubject: today\nMessage-ID: <1@paper.example>\nDate: Mon, 23 Nov 2026 09:00:00 +0000\nContent-Type: text/html\n\n<p>{body}</p>\n");
+            let r = analyze("m", m.as_bytes(), &Options::default());
+            let e = r.fired("link.text_names_other_host");
+            assert_eq!(e.len(), 1, "{:?}", r.evidence);
+            e[0].weight
+        };
+        let own = ("http://click.paper.example/r?1", "www.weather.example");
+        let stranger = ("http://tracker.example/r?2", "www.weather.example");
+        let brand = ("http://click.paper.example/r?3", "www.binance.com");
+        assert_eq!(judged(&[own]), 1);
+        assert_eq!(judged(&[own, stranger]), 3);
+        assert_eq!(judged(&[stranger, own]), 3);
+        assert_eq!(judged(&[own, brand]), 3);
     }
 
     #[test]

@@ -172,6 +172,35 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
     }
 }
 
+/// A link whose text names another site weighs less when it goes to the
+/// sender's own domain (a newsletter's click counter), on the real
+/// messages that show it, and keeps its weight when the text names a brand.
+#[test]
+fn own_click_counters_weigh_little() {
+    let opts = Options::default();
+    let weight = |dir: &str, name: &str, rule: &str| {
+        let raw = std::fs::read(shared("mail").join(dir).join(name)).unwrap();
+        let r = analyze(name, &neutralise(&raw), &opts);
+        let e = r.fired(rule);
+        assert_eq!(e.len(), 1, "{name}: {:?}", r.evidence);
+        (e[0].weight, e[0].words.clone())
+    };
+    // Daily Dilbert shows dilbert.com and counts the click at
+    // ummail4.unitedmedia.com, the domain it is sent from.
+    let (w, words) = weight(
+        "ham",
+        "sa-hard-ham-1-00092.dea3df11dafb2cdd838b42fc3b9ead09.eml",
+        "link.text_names_other_host",
+    );
+    assert_eq!(w, 1, "{words}");
+    assert!(words.contains("sender's own domain"), "{words}");
+    // "MetaMask" <marketing@colegiosantissima.com.br> shows
+    // verification.metamask.io and links to its own domain: a brand shown
+    // keeps the weight.
+    let (w, words) = weight("phish", "pp-sample-1576.eml", "link.text_names_other_host");
+    assert_eq!(w, 3, "{words}");
+}
+
 /// Every real message whose `From` header holds an address has it read,
 /// as sent and with the leaks neutralised. A `Date: ... UT` line (an
 /// obsolete zone a 2002 newsletter in the ham uses) used to swallow the
