@@ -526,6 +526,15 @@ enum Found {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`chainhound mail scan DIR | head`) ends the program
+    // quietly, as it ends `cat` and `grep`: Rust ignores SIGPIPE, and
+    // every `println!` would then panic on the closed pipe.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any
+    // thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(Found::Yes) => ExitCode::SUCCESS,

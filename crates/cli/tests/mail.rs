@@ -194,3 +194,36 @@ fn scan_output_is_safe_for_a_terminal() {
     assert!(out.contains("\\u{1b}"), "{out}");
     assert!(out.contains("sender.brand_name_elsewhere"), "{out}");
 }
+
+/// `chainhound mail scan DIR --json | head -1`: the reader closes the pipe
+/// after one line (of a report far longer than a pipe holds); the program ends quietly (as `cat` does, by SIGPIPE), with no
+/// panic on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let t = tempfile::tempdir().unwrap();
+    let ham = shared("mail/ham");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .args(["mail", "scan", ham.to_str().unwrap(), "--json", "--index"])
+        .arg(t.path().join("index"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim(), "[");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        o.status.success() || o.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        o.status
+    );
+}

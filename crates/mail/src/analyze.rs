@@ -726,12 +726,29 @@ fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
 /// get the spaces too, which no rule reads. Borrowed when nothing
 /// needs them, as for nearly all mail.
 pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
+    // Whether mail-parser reads `line` as a `Date` or `Resent-Date` field:
+    // as its `parse_header_name` does, white space (SP, HT, CR, FF) is
+    // skipped wherever it is, a `:` before the name is ignored, the name
+    // ends at the next `:` on the line (`\rDa te :x` is a Date).
     fn date_field(line: &[u8]) -> bool {
-        let Some(colon) = line.iter().take(20).position(|&b| b == b':') else {
-            return false;
-        };
-        let name = line[..colon].trim_ascii_end();
-        name.eq_ignore_ascii_case(b"date") || name.eq_ignore_ascii_case(b"resent-date")
+        let mut name = [0u8; 11];
+        let mut n = 0;
+        for &b in line {
+            match b {
+                b':' if n > 0 => {
+                    let name = &name[..n];
+                    return name == b"date" || name == b"resent-date";
+                }
+                b':' => {}
+                _ if b.is_ascii_whitespace() => {}
+                _ if n == name.len() => return false,
+                _ => {
+                    name[n] = b.to_ascii_lowercase();
+                    n += 1;
+                }
+            }
+        }
+        false
     }
     let mut out: Option<Vec<u8>> = None;
     let mut in_date = false;
@@ -739,11 +756,9 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
     while start < raw.len() {
         let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
         let line = &raw[start..end];
-        in_date = match line.first() {
-            Some(b' ' | b'\t') => in_date,
-            Some(b'D' | b'd' | b'R' | b'r') => date_field(line),
-            _ => false,
-        };
+        // A line that starts with white space continues a Date field, or
+        // is one (mail-parser skips the space when no field came before).
+        in_date = (in_date && matches!(line.first(), Some(b' ' | b'\t'))) || date_field(line);
         let content = line.strip_suffix(b"\r").unwrap_or(line);
         let tail = &content[content.len().saturating_sub(2)..];
         if in_date && end < raw.len() && tail.iter().any(u8::is_ascii_alphabetic) {
@@ -764,6 +779,38 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
         Some(v) => Cow::Owned(v),
         None => Cow::Borrowed(raw),
     }
+}
+
+/// When the header block of `raw` ends (at `body`, as mail-parser found)
+/// with a line that is not empty but white space only (SP, HT, FF, CR:
+/// mail-parser ends the headers there, others may read on) and one of the
+/// next lines is a field a reader shows or a MIME reader obeys, that
+/// field's name.
+fn fields_after_blank_like_line(raw: &[u8], body: u32) -> Option<&'static str> {
+    const SHOWN: [&str; 7] = [
+        "From",
+        "Reply-To",
+        "Subject",
+        "To",
+        "Content-Type",
+        "Content-Disposition",
+        "Content-Transfer-Encoding",
+    ];
+    let head = raw.get(..body as usize)?.strip_suffix(b"\n")?;
+    let sep = &head[head.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+    if sep.is_empty() || sep == b"\r" {
+        return None;
+    }
+    raw[body as usize..]
+        .split(|&b| b == b'\n')
+        .take(20)
+        .find_map(|line| {
+            let colon = line.iter().take(40).position(|&b| b == b':')?;
+            let name = line[..colon].trim_ascii();
+            SHOWN
+                .into_iter()
+                .find(|f| f.as_bytes().eq_ignore_ascii_case(name))
+        })
 }
 
 /// The subject rules that read the subject alone.
@@ -813,6 +860,15 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             "parse.huge",
             1,
             format!("message over {} MB, read in part", MAX_MESSAGE >> 20),
+        ));
+    }
+    if let Some(field) = fields_after_blank_like_line(&safe, msg.root_part().raw_body_offset()) {
+        ev.push(Evidence::new(
+            "parse.header_split",
+            4,
+            format!(
+                "the headers end at a line of only white space and a {field} field follows it: mail programs differ on where such headers end, a way to show a reader fields a filter does not see"
+            ),
         ));
     }
     let subject = msg

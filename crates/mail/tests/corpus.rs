@@ -164,6 +164,7 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
                         | "text.brand_copyright"
                         | "body.plain_text_escaped"
                         | "sender.invalid_address"
+                        | "parse.header_split"
                 ),
                 "{}: {e:?}",
                 i.source

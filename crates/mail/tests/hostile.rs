@@ -1069,3 +1069,75 @@ fn a_date_header_cannot_hide_the_next_header() {
         }
     }
 }
+
+/// mail-parser reads a field name skipping white space anywhere in it and
+/// a `:` before it, so these lines are `Date` fields too, and their zone
+/// read past the line break hid the next header (found by probing the
+/// parser with crafted names; the probe is not kept).
+#[test]
+fn date_fields_the_parser_sees_under_other_spellings_cannot_hide_headers() {
+    let att = format!(
+        "--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: application/octet-stream\n{{PART}}Content-Disposition: attachment; filename=\"a.exe\"\nContent-Transfer-Encoding: base64\n\n{}\n--b--\n",
+        base64(&fake_pe())
+    );
+    let date = "Mon, 1 Jan 2024 00:00:00 -a";
+    let spellings = [
+        format!("Da te: {date}\n"),
+        format!("D a t e:{date}\n"),
+        format!(":Date: {date}\n"),
+        format!("Date{}: {date}\n", " ".repeat(25)),
+        format!("Resent -Date: {date}\n"),
+        format!("\rDate: {date}\n"),
+        format!("\x0cDate: {date}\n"),
+    ];
+    for crlf in [false, true] {
+        for d in &spellings {
+            let cases = [
+                // Before From, before Content-Type, first line, after a
+                // line that is no field, and in a part's headers.
+                format!("Subject: s\n{d}From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
+                format!("From: x@y.example\nSubject: s\n{d}Content-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
+                format!(" {d}From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
+                format!("Subject: s\njunk\n {d}From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
+                format!("From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", &format!(" {d}"))),
+            ];
+            for (k, m) in cases.iter().enumerate() {
+                let m = if crlf {
+                    m.replace('\n', "\r\n")
+                } else {
+                    m.clone()
+                };
+                let r = judge(m.as_bytes());
+                let what = format!("case {k} {d:?} crlf {crlf}: {:?}", r.evidence);
+                assert_eq!(r.indicators.from.as_deref(), Some("x@y.example"), "{what}");
+                assert!(fired(&r, "attach.executable"), "{what}");
+            }
+        }
+    }
+}
+
+/// mail-parser ends the headers at a line of only white space (a form
+/// feed, `\r\r`, a space after a line that is no field); fields after it
+/// fall into the body, where a filter does not read them but another
+/// reader may. Said, not silently lost; an ordinary body that quotes a
+/// `From:` line is nothing.
+#[test]
+fn headers_ended_by_a_line_of_white_space_are_said() {
+    for m in [
+        "Subject: s\n\x0c\nFrom: x@y.example\n\nhi\n",
+        "Subject: s\r\n\r\r\nFrom: x@y.example\r\n\r\nhi\r\n",
+        "Subject: s\njunk\n \nFrom: x@y.example\n\nhi\n",
+        "Subject: s\njunk\n\t\nContent-Type: multipart/mixed; boundary=b\n\n--b\n",
+    ] {
+        let r = judge(m.as_bytes());
+        assert!(fired(&r, "parse.header_split"), "{m:?}: {:?}", r.evidence);
+    }
+    for m in [
+        "Subject: s\nFrom: x@y.example\n\nFrom: me, as quoted\n",
+        "Subject: s\r\nFrom: x@y.example\r\n\r\nContent-Type: text/plain\r\n",
+        "Subject: s\n\n\nFrom: quoted\n",
+    ] {
+        let r = judge(m.as_bytes());
+        assert!(!fired(&r, "parse.header_split"), "{m:?}: {:?}", r.evidence);
+    }
+}
