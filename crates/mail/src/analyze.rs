@@ -741,6 +741,8 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
                 }
                 b':' => {}
                 _ if b.is_ascii_whitespace() => {}
+                // Most lines: the first letter already says no.
+                _ if n == 0 && !matches!(b, b'd' | b'D' | b'r' | b'R') => return false,
                 _ if n == name.len() => return false,
                 _ => {
                     name[n] = b.to_ascii_lowercase();
