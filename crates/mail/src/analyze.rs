@@ -715,6 +715,63 @@ fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
     }
 }
 
+/// A message's bytes as received (`raw`), the copy mail-parser reads
+/// (`bytes`, see [`pad_dates`]) and where that copy has two spaces more
+/// (`inserted`, offsets in `bytes`, ascending): what the parser hands out
+/// as a slice of the copy maps back to the bytes received, so that an
+/// attachment's hash and a forwarded message's signatures are those of
+/// what was sent.
+pub(crate) struct Safe<'r> {
+    raw: &'r [u8],
+    bytes: Cow<'r, [u8]>,
+    inserted: Vec<usize>,
+}
+
+impl<'r> Safe<'r> {
+    fn new(raw: &'r [u8]) -> Safe<'r> {
+        let (bytes, inserted) = pad_dates(raw);
+        Safe {
+            raw,
+            bytes,
+            inserted,
+        }
+    }
+
+    /// Whether `s` lies in the copy that was padded.
+    fn holds(&self, s: &[u8]) -> bool {
+        let (base, p) = (self.bytes.as_ptr() as usize, s.as_ptr() as usize);
+        !self.inserted.is_empty() && p >= base && p + s.len() <= base + self.bytes.len()
+    }
+
+    /// `s` as received: itself unless it lies in the padded copy; then
+    /// the bytes of `raw` it stands for (a copy without the added spaces
+    /// if it holds some).
+    fn original<'s>(&'s self, s: &'s [u8]) -> Cow<'s, [u8]> {
+        if !self.holds(s) {
+            return Cow::Borrowed(s);
+        }
+        let a = s.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        let b = a + s.len();
+        let before = self.inserted.partition_point(|&i| i + 2 <= a);
+        let upto = self.inserted.partition_point(|&i| i < b);
+        let within = &self.inserted[before..upto];
+        if within.is_empty() {
+            let o = a - 2 * before;
+            return Cow::Borrowed(&self.raw[o..o + s.len()]);
+        }
+        let mut v = Vec::with_capacity(s.len());
+        let mut at = a;
+        for &i in within {
+            if i > at {
+                v.extend_from_slice(&self.bytes[at..i]);
+            }
+            at = at.max((i + 2).min(b));
+        }
+        v.extend_from_slice(&self.bytes[at..b]);
+        Cow::Owned(v)
+    }
+}
+
 /// `raw` as mail-parser can read it: every line of a `Date` or
 /// `Resent-Date` header with a letter among its last two bytes ends with
 /// two spaces more. mail-parser 0.11 reads the two bytes after a letter of
@@ -724,8 +781,9 @@ fn merge_forwarded(ev: &mut Vec<Evidence>, inner: Vec<Evidence>, whose: &str) {
 /// with the attachments it declares. Trailing spaces change nothing for
 /// any reader (the zone ends at them). Lines of bodies that look alike
 /// get the spaces too, which no rule reads. Borrowed when nothing
-/// needs them, as for nearly all mail.
-pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
+/// needs them, as for nearly all mail; with the offsets where the copy
+/// has the spaces.
+fn pad_dates(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<usize>) {
     // Whether mail-parser reads `line` as a `Date` or `Resent-Date` field:
     // as its `parse_header_name` does, white space (SP, HT, CR, FF) is
     // skipped wherever it is, a `:` before the name is ignored, the name
@@ -753,6 +811,7 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
         false
     }
     let mut out: Option<Vec<u8>> = None;
+    let mut inserted = Vec::new();
     let mut in_date = false;
     let mut start = 0;
     while start < raw.len() {
@@ -760,7 +819,17 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
         let line = &raw[start..end];
         // A line that starts with white space continues a Date field, or
         // is one (mail-parser skips the space when no field came before).
-        in_date = (in_date && matches!(line.first(), Some(b' ' | b'\t'))) || date_field(line);
+        // Or one starts right after a MIME boundary on the same line
+        // (`--b\rDate:`, `--bDate:`): mail-parser reads a part's headers
+        // from just past the boundary, white space skipped.
+        let after_boundary = |line: &[u8]| {
+            line.starts_with(b"--")
+                && (2..line.len())
+                    .any(|i| matches!(line[i], b'd' | b'D' | b'r' | b'R') && date_field(&line[i..]))
+        };
+        in_date = (in_date && matches!(line.first(), Some(b' ' | b'\t')))
+            || date_field(line)
+            || after_boundary(line);
         let content = line.strip_suffix(b"\r").unwrap_or(line);
         let tail = &content[content.len().saturating_sub(2)..];
         if in_date && end < raw.len() && tail.iter().any(u8::is_ascii_alphabetic) {
@@ -770,6 +839,7 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
                 v
             });
             o.extend_from_slice(content);
+            inserted.push(o.len());
             o.extend_from_slice(b"  ");
             o.extend_from_slice(&raw[start + content.len()..=end]);
         } else if let Some(o) = out.as_mut() {
@@ -778,8 +848,8 @@ pub(crate) fn parser_safe(raw: &[u8]) -> Cow<'_, [u8]> {
         start = end + 1;
     }
     match out {
-        Some(v) => Cow::Owned(v),
-        None => Cow::Borrowed(raw),
+        Some(v) => (Cow::Owned(v), inserted),
+        None => (Cow::Borrowed(raw), inserted),
     }
 }
 
@@ -847,7 +917,8 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let cut = raw.len() > MAX_MESSAGE;
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
     let mut ind = Indicators::default();
-    let safe = parser_safe(raw);
+    let padded = Safe::new(raw);
+    let safe = &padded.bytes;
     let Some(msg) = MessageParser::default().parse(&safe[..]) else {
         ev.push(Evidence::new(
             "parse.unreadable",
@@ -864,7 +935,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             format!("message over {} MB, read in part", MAX_MESSAGE >> 20),
         ));
     }
-    if let Some(field) = fields_after_blank_like_line(&safe, msg.root_part().raw_body_offset()) {
+    if let Some(field) = fields_after_blank_like_line(safe, msg.root_part().raw_body_offset()) {
         ev.push(Evidence::new(
             "parse.header_split",
             4,
@@ -1213,12 +1284,15 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     // webmails do) too; its attachments are inspected with this message's
     // (below).
     if depth < MAX_FORWARD_DEPTH {
-        let mut attached: Vec<&[u8]> = msg
+        // As received, not as padded for the parser: their own signatures
+        // are checked.
+        let mut attached: Vec<Cow<[u8]>> = msg
             .attachments()
             .filter_map(|p| match p.message() {
                 Some(m) => Some(m.raw_message()),
                 None => is_eml_file(p).then(|| p.contents()),
             })
+            .map(|b| padded.original(b))
             .collect();
         // The smallest first: a large decoy does not hide a small one.
         attached.sort_by_key(|raw| raw.len());
@@ -1237,7 +1311,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             // opened inside this one keeps offsets into this one's bytes,
             // which DKIM's reading of its headers cannot take (a panic in
             // mail-auth, found by `attached_messages_past_the_limit_…`).
-            let r = judge(source, raw, opts, depth + 1, budget);
+            let r = judge(source, &raw, opts, depth + 1, budget);
             merge_forwarded(&mut ev, r.evidence, "in the attached message");
             ind.absorb(r.indicators);
         }
@@ -1261,6 +1335,7 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     let mut room = MAX_ATTACHED_BYTES;
     let eml_files: Vec<Cow<[u8]>> = eml_bytes
         .into_iter()
+        .map(|b| padded.original(b))
         .take(MAX_ATTACHED_JUDGED)
         .filter(|b| match room.checked_sub(b.len()) {
             Some(r) => {
@@ -1269,12 +1344,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             }
             None => false,
         })
-        .map(parser_safe)
         .collect::<Vec<_>>();
-    let eml_files: Vec<mail_parser::Message> = eml_files
+    let eml_safe: Vec<Safe> = eml_files.iter().map(|b| Safe::new(b)).collect();
+    let eml_files: Vec<mail_parser::Message> = eml_safe
         .iter()
-        .filter_map(|b| MessageParser::default().parse(&b[..]))
+        .filter_map(|b| MessageParser::default().parse(&b.bytes[..]))
         .collect();
+
     for m in &eml_files {
         unlisted += collect_attachments(m, 1, &mut parts);
     }
@@ -1287,10 +1363,17 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
             Some(s) => format!("{}/{}", c.ctype(), s),
             None => c.ctype().to_string(),
         });
+        // Its bytes as received, whichever copy the parser read.
+        let bytes = std::iter::once(&padded)
+            .chain(&eml_safe)
+            .find(|p| p.holds(part.contents()))
+            .map_or(Cow::Borrowed(part.contents()), |p| {
+                p.original(part.contents())
+            });
         let r = inspector.inspect(&attach::Attachment {
             name,
             declared: declared.as_deref(),
-            bytes: part.contents(),
+            bytes: &bytes,
         });
         ind.attachments.push(AttachmentNote {
             name: r.name.clone(),
@@ -1811,10 +1894,10 @@ mod tests {
     fn date_lines_ending_in_letters_get_two_spaces() {
         let same =
             b"From: a@b.example\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nSubject: UT\n\nDate: x";
-        assert!(matches!(parser_safe(same), Cow::Borrowed(_)));
+        assert!(matches!(pad_dates(same).0, Cow::Borrowed(_)));
         let raw = b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT\r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z\nX: y\n\nDate: GMT";
         assert_eq!(
-            &parser_safe(raw)[..],
+            &pad_dates(raw).0[..],
             b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT  \r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z  \nX: y\n\nDate: GMT"
         );
     }

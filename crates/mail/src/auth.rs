@@ -516,7 +516,7 @@ fn tag_d(value: &[u8]) -> String {
 /// second value counts the signatures left unchecked.
 ///
 /// `msg`'s headers are reused when it was parsed from these very bytes.
-/// When it was parsed from a copy (`analyze::parser_safe` pads some
+/// When it was parsed from a copy (`analyze::pad_dates` pads some
 /// `Date` lines, so offsets differ), mail-auth's own reader reads the
 /// headers from `raw` as they came, which the signatures cover.
 pub fn dkim(raw: &[u8], msg: &Message, dns: Option<&Dns>) -> (Vec<Signed>, usize) {

@@ -1099,7 +1099,10 @@ fn date_fields_the_parser_sees_under_other_spellings_cannot_hide_headers() {
                 format!("From: x@y.example\nSubject: s\n{d}Content-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
                 format!(" {d}From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
                 format!("Subject: s\njunk\n {d}From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", "")),
-                format!("From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", &format!(" {d}"))),
+                format!("From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("{PART}", d)),
+                // Right after a boundary, on its line.
+                format!("From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("\n--b\nContent-Type: application", &format!("\n--b\r{d}Content-Type: application"))),
+                format!("From: x@y.example\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{}", att.replace("\n--b\nContent-Type: application", &format!("\n--b{d}Content-Type: application"))),
             ];
             for (k, m) in cases.iter().enumerate() {
                 let m = if crlf {
@@ -1140,4 +1143,27 @@ fn headers_ended_by_a_line_of_white_space_are_said() {
         let r = judge(m.as_bytes());
         assert!(!fired(&r, "parse.header_split"), "{m:?}: {:?}", r.evidence);
     }
+}
+
+/// The parser reads a copy whose Date-like lines have two spaces more;
+/// what is reported of an attachment is still of the bytes as sent: a
+/// plain-text attachment whose first line looks like a Date field keeps
+/// its SHA-256.
+#[test]
+fn an_attachment_s_hash_is_of_the_bytes_as_sent() {
+    let content = "Date: Mon, 1 Jan 2024 00:00:00 GMT\nthe notes, as written";
+    let m = format!(
+        "From: x@y.example\nDate: Mon, 1 Jan 2024 00:00:00 UT\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: text/plain; name=\"notes.txt\"\nContent-Disposition: attachment; filename=\"notes.txt\"\n\n{content}\n--b--\n"
+    );
+    let r = judge(m.as_bytes());
+    let got: Vec<_> = r
+        .indicators
+        .attachments
+        .iter()
+        .map(|a| a.sha256.as_str())
+        .collect();
+    assert_eq!(
+        got,
+        [inspect("notes.txt", content.as_bytes()).sha256.as_str()]
+    );
 }
