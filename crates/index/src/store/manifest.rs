@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Current on-disk format. Bump on any layout change.
-pub const FORMAT: u32 = 6;
+pub const FORMAT: u32 = 7;
 
 /// How many of each record the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub struct Counts {
     pub addrs: u32,
     /// Bytes of coinbase scripts.
     pub coinbase_bytes: u64,
-    /// Outputs whose value does not fit 40 bits (`out_big.col`).
+    /// Outputs whose value does not fit 32 bits (`out_big.col`).
     #[serde(default)] // absent from format 2 manifests, which then get the format error
     pub big_values: u64,
     /// Bytes of address key bodies (`addr_key.blob`).
@@ -41,6 +41,13 @@ pub struct Counts {
     /// Transactions of 255 outputs or inputs or more (`tx_big.col`).
     #[serde(default)] // absent before format 6, whose manifests then get the format error
     pub big_txs: u64,
+    /// Inputs whose output is out of reach of their `in_out` code (`in_big.col`).
+    #[serde(default)] // absent before format 7, whose manifests then get the format error
+    pub big_ins: u64,
+    /// Linked outputs whose previous output is out of reach of their
+    /// `out_prev` code (`prev_big.col`).
+    #[serde(default)] // absent before format 7, whose manifests then get the format error
+    pub big_prevs: u64,
 }
 
 /// The manifest's content.

@@ -8,8 +8,9 @@
 //!
 //! Crash safety (tested by killing ingest with SIGKILL): appended records
 //! only count once the manifest says so; values that change in place
-//! (`out_spent`, `addr_head`, the kind bytes of the last address group and
-//! the bits of the last `out_link` record) are either checked against committed counts
+//! (`out_spent`, `addr_head`, the kind bytes of the last address group, the
+//! bits of the last `out_link` record and the type nibbles of the last
+//! `out_type` byte) are either checked against committed counts
 //! by every reader, or written only after the records they point to are on
 //! disk. A writer that finds the `WRITING` marker of an interrupted run
 //! repairs those values before it goes on, so the index it ends with is the
@@ -25,6 +26,7 @@ mod spans;
 use spans::Side;
 pub mod spends;
 pub mod table;
+mod wide;
 
 pub use manifest::{Counts, Manifest, FORMAT};
 pub use table::HELD_BYTES;
@@ -163,19 +165,22 @@ pub enum Col {
     TxOut,
     /// The same for inputs.
     TxIn,
-    /// Value in satoshis, u40, per output (all ones: see `OutBig`).
+    /// Value in satoshis, u32, per output (all ones: see `OutBig`).
     OutValue,
     /// Address id, u32, per linked output ([`Col::OutLink`]); the others'
     /// addresses are implied.
     OutAddr,
-    /// Script type, u8, per output.
+    /// Script type, 4 bits per output (two a byte, the first output in
+    /// the low bits).
     OutType,
     /// Spending transaction, u32, per output.
     OutSpent,
-    /// Previous output of the same address, u40, per output that has one
-    /// (the outputs flagged in [`Col::OutLink`], in output order).
+    /// Previous output of the same address, per output that has one (the
+    /// outputs flagged in [`Col::OutLink`], in output order): how far back,
+    /// u32 ([`wide::prev_code`]; the rare one farther is in `PrevBig`).
     OutPrev,
-    /// Output spent, u40, per input.
+    /// Output spent, a u32 code per input ([`wide::in_code`]; the rare
+    /// output out of its reach is in `InBig`).
     InOut,
     /// Address groups: per 32 addresses, the offset in `AddrBody` of the
     /// first one's key body (u64) and their 32 kind bytes; 40 bytes.
@@ -186,7 +191,7 @@ pub enum Col {
     Coinbase,
     /// Wallet fingerprint of the transaction ([`TxMeta`]), 1 byte per tx.
     TxMeta,
-    /// Values of 2^40 - 1 satoshis or more: (output id u64, value u64), in
+    /// Values of 2^32 - 1 satoshis or more: (output id u64, value u64), in
     /// output order.
     OutBig,
     /// Address key bodies ([`AddressKey::compact`]), concatenated.
@@ -197,6 +202,12 @@ pub enum Col {
     /// Output and input counts of 255 or more: (tx u32, outputs u32,
     /// inputs u32), in transaction order ([`spans`]).
     TxBig,
+    /// Outputs spent out of the reach of `InOut`'s codes: (input id u64,
+    /// output id u64), in input order.
+    InBig,
+    /// Previous outputs 2^32 - 1 outputs back or more: (output id u64,
+    /// previous output id u64), in output order.
+    PrevBig,
 }
 
 /// Addresses per record of [`Col::AddrGrp`].
@@ -221,7 +232,7 @@ impl Col {
     }
 
     /// Every column.
-    pub const ALL: [Col; 19] = [
+    pub const ALL: [Col; 21] = [
         Col::BlkHash,
         Col::BlkInfo,
         Col::TxTxid,
@@ -241,6 +252,8 @@ impl Col {
         Col::AddrBody,
         Col::OutLink,
         Col::TxBig,
+        Col::InBig,
+        Col::PrevBig,
     ];
 
     /// File name.
@@ -265,6 +278,8 @@ impl Col {
             Col::AddrBody => "addr_key.blob",
             Col::OutLink => "out_link.col",
             Col::TxBig => "tx_big.col",
+            Col::InBig => "in_big.col",
+            Col::PrevBig => "prev_big.col",
         }
     }
 
@@ -273,12 +288,12 @@ impl Col {
         match self {
             Col::BlkHash | Col::TxTxid => 32,
             Col::BlkInfo => BLK_INFO_SIZE as u64,
-            Col::OutPrev | Col::InOut | Col::AddrHead | Col::OutValue => 5,
+            Col::AddrHead => 5,
             Col::TxOut | Col::TxIn => spans::WIDTH,
             Col::TxBig => spans::BIG_WIDTH,
-            Col::OutAddr | Col::OutSpent => 4,
+            Col::OutAddr | Col::OutSpent | Col::OutValue | Col::InOut | Col::OutPrev => 4,
             Col::OutType | Col::Coinbase | Col::TxMeta | Col::AddrBody => 1,
-            Col::OutBig => 16,
+            Col::OutBig | Col::InBig | Col::PrevBig => wide::ENTRY as u64,
             Col::OutLink => links::WIDTH,
             Col::AddrGrp => 8 + KEY_GROUP,
         }
@@ -291,13 +306,16 @@ impl Col {
             Col::TxTxid | Col::TxMeta => c.txs as u64,
             Col::TxOut | Col::TxIn => (c.txs as u64).div_ceil(spans::GROUP),
             Col::TxBig => c.big_txs,
-            Col::OutValue | Col::OutType | Col::OutSpent => c.outs,
+            Col::OutValue | Col::OutSpent => c.outs,
+            Col::OutType => c.outs.div_ceil(2),
             Col::OutPrev | Col::OutAddr => c.links,
             Col::OutLink => c.outs.div_ceil(links::GROUP),
             Col::InOut => c.ins,
             Col::AddrHead => c.addrs as u64,
             Col::Coinbase => c.coinbase_bytes,
             Col::OutBig => c.big_values,
+            Col::InBig => c.big_ins,
+            Col::PrevBig => c.big_prevs,
             Col::AddrBody => c.key_bytes,
             Col::AddrGrp => (c.addrs as u64).div_ceil(KEY_GROUP),
         };
@@ -664,6 +682,15 @@ fn u40(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Output `o`'s script type from the byte it shares with its neighbour.
+fn nibble(byte: u8, o: u64) -> u8 {
+    if o.is_multiple_of(2) {
+        byte & 15
+    } else {
+        byte >> 4
+    }
+}
+
 fn u40_bytes(v: u64) -> [u8; 5] {
     let b = v.to_le_bytes();
     [b[0], b[1], b[2], b[3], b[4]]
@@ -839,7 +866,14 @@ impl Store {
     fn head_fixes(dir: &Path, c: &Counts) -> Result<Vec<(u32, u64)>> {
         let heads = read_all(&dir.join(Col::AddrHead.file_name()))?;
         let links = read_all(&dir.join(Col::OutLink.file_name()))?;
-        let prevs = read_all(&dir.join(Col::OutPrev.file_name()))?;
+        let codes = read_all(&dir.join(Col::OutPrev.file_name()))?;
+        let wide = read_all(&dir.join(Col::PrevBig.file_name()))?;
+        let prevs = Prevs {
+            links: &links,
+            codes: &codes,
+            wide: &wide,
+            sorted: c.big_prevs,
+        };
         let mut fixes = Vec::new();
         for a in 0..c.addrs as usize {
             let Some(b) = heads.get(a * 5..a * 5 + 5) else {
@@ -850,7 +884,7 @@ impl Store {
                 continue;
             }
             while h != NONE40 && h >= c.outs {
-                h = prev_from(&links, &prevs, h).unwrap_or(NONE40);
+                h = prevs.of(h).unwrap_or(NONE40);
             }
             fixes.push((a as u32, h));
         }
@@ -877,6 +911,7 @@ impl Store {
         self.addr_tbl.table_mut().forget_from(c.addrs);
         self.clear_kinds_from(c.addrs);
         self.clear_links_from(c.outs);
+        self.clear_types_from(c.outs);
         self.clear_spans_from(c.txs);
         self.flush_all()
     }
@@ -901,6 +936,15 @@ impl Store {
         if !outs.is_multiple_of(links::GROUP) && (r + 1) * w <= self.col(Col::OutLink).len() {
             let rec = links::cleared_from(self.rec(Col::OutLink, r), outs);
             self.col_mut(Col::OutLink).write_at(r * w, &rec);
+        }
+    }
+
+    /// Clears the type of output `outs` if it shares its byte with output
+    /// `outs - 1` (as [`Store::clear_kinds_from`] does for addresses).
+    fn clear_types_from(&mut self, outs: u64) {
+        if outs % 2 == 1 && outs / 2 < self.col(Col::OutType).len() {
+            let low = self.rec(Col::OutType, outs / 2)[0] & 15;
+            self.col_mut(Col::OutType).write_at(outs / 2, &[low]);
         }
     }
 
@@ -1119,44 +1163,12 @@ impl Store {
 
     /// Value of an output in satoshis.
     pub fn out_value(&self, o: OutId) -> u64 {
-        let v = self.read_u40(Col::OutValue, o.0);
-        if v != NONE40 {
-            return v;
+        let v = self.read_u32(Col::OutValue, o.0);
+        if v != wide::VALUE_WIDE {
+            return v as u64;
         }
-        // 2^40 - 1 satoshis or more: the exact value is in `out_big`.
-        let i = self.big_values_below(o.0);
-        match self.big_entry(i) {
-            Some((id, value)) if id == o.0 => value,
-            _ => v,
-        }
-    }
-
-    /// Entry `i` of `out_big`: (output id, value).
-    fn big_entry(&self, i: u64) -> Option<(u64, u64)> {
-        let e = self
-            .col(Col::OutBig)
-            .bytes()
-            .get(i as usize * 16..i as usize * 16 + 16)?;
-        let (id, value) = e.split_at(8);
-        Some((
-            u64::from_le_bytes(id.try_into().ok()?),
-            u64::from_le_bytes(value.try_into().ok()?),
-        ))
-    }
-
-    /// Number of `out_big` entries for outputs below `outs` (a binary search:
-    /// entries are in output order).
-    fn big_values_below(&self, outs: u64) -> u64 {
-        let (mut lo, mut hi) = (0u64, self.col(Col::OutBig).len() / 16);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.big_entry(mid).is_some_and(|(id, _)| id < outs) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        // 2^32 - 1 satoshis or more: the exact value is in `out_big`.
+        wide::get(self.col(Col::OutBig).bytes(), o.0).unwrap_or(v as u64)
     }
 
     /// Address of an output (none for `OP_RETURN`).
@@ -1178,7 +1190,8 @@ impl Store {
 
     /// Script type of an output.
     pub fn out_type(&self, o: OutId) -> ScriptType {
-        ScriptType::from_u8(self.rec(Col::OutType, o.0)[0]).unwrap_or(ScriptType::Nonstandard)
+        let byte = self.rec(Col::OutType, o.0 / 2)[0];
+        ScriptType::from_u8(nibble(byte, o.0)).unwrap_or(ScriptType::Nonstandard)
     }
 
     /// The transaction spending an output, checked against its inputs.
@@ -1189,7 +1202,7 @@ impl Store {
         }
         let t = TxNum(s);
         self.tx_inputs(t)
-            .find(|&i| self.read_u40(Col::InOut, i) == o.0)
+            .find(|&i| self.in_out(i) == o.0)
             .map(|i| (t, i))
     }
 
@@ -1198,8 +1211,13 @@ impl Store {
     /// a committed index holds no stale spenders, see `repair`).
     pub fn output_census(&self) -> ([u64; 256], u64) {
         let mut types = [0u64; 256];
-        for &t in self.col(Col::OutType).bytes() {
-            types[t as usize] += 1;
+        let packed = self.col(Col::OutType).bytes();
+        for &b in &packed[..(self.cur.outs / 2) as usize] {
+            types[(b & 15) as usize] += 1;
+            types[(b >> 4) as usize] += 1;
+        }
+        if self.cur.outs % 2 == 1 {
+            types[(packed[packed.len() - 1] & 15) as usize] += 1;
         }
         let txs = self.cur.txs;
         let unspent = self
@@ -1216,12 +1234,25 @@ impl Store {
         if o.0 >= self.cur.outs {
             return None;
         }
-        prev_from(
-            self.col(Col::OutLink).bytes(),
-            self.col(Col::OutPrev).bytes(),
-            o.0,
-        )
-        .map(OutId)
+        self.prevs(false).of(o.0).map(OutId)
+    }
+
+    /// The columns of previous outputs: what this store holds, or with
+    /// `past`, the whole files (records past the count included).
+    fn prevs(&self, past: bool) -> Prevs<'_> {
+        let bytes = |c: Col| {
+            if past {
+                self.col(c).mapped()
+            } else {
+                self.col(c).bytes()
+            }
+        };
+        Prevs {
+            links: bytes(Col::OutLink),
+            codes: bytes(Col::OutPrev),
+            wide: bytes(Col::PrevBig),
+            sorted: self.cur.big_prevs,
+        }
     }
 
     /// The wallet fingerprint of a transaction.
@@ -1233,10 +1264,22 @@ impl Store {
     /// `Err(())` when the previous output was not found at ingest.
     #[allow(clippy::result_unit_err)]
     pub fn in_prevout(&self, i: u64) -> std::result::Result<Option<OutId>, ()> {
-        match self.read_u40(Col::InOut, i) {
+        match self.in_out(i) {
             NONE40 => Ok(None),
             o if o >= self.cur.outs => Err(()),
             o => Ok(Some(OutId(o))),
+        }
+    }
+
+    /// The output input `i` spends, [`NONE40`] for a coinbase input,
+    /// [`UNRESOLVED40`] (or anything not below the output count, on a
+    /// damaged index) when it was not found.
+    fn in_out(&self, i: u64) -> u64 {
+        match self.read_u32(Col::InOut, i) {
+            wide::IN_COINBASE => NONE40,
+            wide::IN_UNRESOLVED => UNRESOLVED40,
+            wide::IN_WIDE => wide::get(self.col(Col::InBig).bytes(), i).unwrap_or(UNRESOLVED40),
+            c => wide::in_decode(i, c).unwrap_or(UNRESOLVED40),
         }
     }
 
@@ -1297,11 +1340,7 @@ impl Store {
         while h != NONE40 && h >= self.cur.outs {
             // Records past the committed length were flushed before any head
             // pointed at them (see `commit`), so the whole files may be read.
-            let (links, prevs) = (
-                self.col(Col::OutLink).mapped(),
-                self.col(Col::OutPrev).mapped(),
-            );
-            h = prev_from(links, prevs, h).unwrap_or(NONE40);
+            h = self.prevs(true).of(h).unwrap_or(NONE40);
         }
         (h != NONE40).then_some(OutId(h))
     }
@@ -1699,12 +1738,22 @@ impl Store {
         for (k, tx) in b.txs.iter().enumerate() {
             let t = first + k as u32;
             for (j, inp) in b.ins[ii..ii + tx.n_in as usize].iter().enumerate() {
-                let o = if inp.coinbase {
-                    NONE40
+                let i = self.cur.ins;
+                let code = if inp.coinbase {
+                    wide::IN_COINBASE
                 } else {
-                    self.spend(inp, spent[ii + j], t, height)
+                    let o = self.spend(inp, spent[ii + j], t, height);
+                    if o == UNRESOLVED40 {
+                        wide::IN_UNRESOLVED
+                    } else if let Some(c) = wide::in_code(i, o) {
+                        c
+                    } else {
+                        self.push(Col::InBig, &wide::entry_bytes(i, o))?;
+                        self.cur.big_ins += 1;
+                        wide::IN_WIDE
+                    }
                 };
-                self.push(Col::InOut, &u40_bytes(o))?;
+                self.push(Col::InOut, &code.to_le_bytes())?;
                 self.cur.ins += 1;
             }
             ii += tx.n_in as usize;
@@ -1904,15 +1953,19 @@ impl Store {
             },
             None => (NO_ADDR, NONE40, false),
         };
-        self.push(Col::OutValue, &u40_bytes(out.value.min(NONE40)))?;
-        if out.value >= NONE40 {
-            let mut e = [0u8; 16];
-            e[..8].copy_from_slice(&o.to_le_bytes());
-            e[8..].copy_from_slice(&out.value.to_le_bytes());
-            self.push(Col::OutBig, &e)?;
+        let v = wide::value_code(out.value);
+        self.push(Col::OutValue, &v.to_le_bytes())?;
+        if v == wide::VALUE_WIDE {
+            self.push(Col::OutBig, &wide::entry_bytes(o, out.value))?;
             self.cur.big_values += 1;
         }
-        self.push(Col::OutType, &[out.script_type as u8])?;
+        let ty = out.script_type as u8 & 15;
+        if o.is_multiple_of(2) {
+            self.push(Col::OutType, &[ty])?;
+        } else {
+            let low = self.rec(Col::OutType, o / 2)[0] & 15;
+            self.col_mut(Col::OutType).write_at(o / 2, &[low | ty << 4]);
+        }
         self.push(Col::OutSpent, &UNSPENT.to_le_bytes())?;
         if addr != NO_ADDR {
             // The first output of an address, or a linked one (prevout and
@@ -1924,7 +1977,12 @@ impl Store {
                     .write_at(r * links::WIDTH + at as u64, &[byte]);
             }
             if linked {
-                self.push(Col::OutPrev, &u40_bytes(prev))?;
+                let code = wide::prev_code(o, prev);
+                self.push(Col::OutPrev, &code.to_le_bytes())?;
+                if code == wide::PREV_WIDE {
+                    self.push(Col::PrevBig, &wide::entry_bytes(o, prev))?;
+                    self.cur.big_prevs += 1;
+                }
                 self.push(Col::OutAddr, &addr.to_le_bytes())?;
                 self.cur.links += 1;
             }
@@ -2026,12 +2084,16 @@ impl Store {
             addrs: info.first_addr,
             coinbase_bytes: info.cb_off,
             big_values: 0,
+            big_ins: 0,
+            big_prevs: 0,
             key_bytes: 0,
             links: 0,
             big_txs: 0,
         };
         let target = Counts {
-            big_values: self.big_values_below(target.outs),
+            big_values: wide::below(self.col(Col::OutBig).bytes(), target.outs),
+            big_ins: wide::below(self.col(Col::InBig).bytes(), target.ins),
+            big_prevs: wide::below(self.col(Col::PrevBig).bytes(), target.outs),
             big_txs: spans::big_below(self.col(Col::TxBig).bytes(), target.txs as u64),
             links: self.links_below(target.outs),
             key_bytes: self
@@ -2051,7 +2113,7 @@ impl Store {
     fn finish_rollback(&mut self, target: Counts) -> Result<()> {
         let c = self.cur;
         for i in (target.ins..c.ins).rev() {
-            let o = self.read_u40(Col::InOut, i);
+            let o = self.in_out(i);
             if o < target.outs {
                 let s = self.read_u32(Col::OutSpent, o);
                 if s != UNSPENT && s >= target.txs {
@@ -2088,8 +2150,9 @@ impl Store {
         // bits, and a reader of the manifest before reads these counts.
         // Cut off before this, the repair at the next open clears them.
         self.clear_links_from(target.outs);
+        self.clear_types_from(target.outs);
         self.clear_spans_from(target.txs);
-        for col in [Col::OutLink, Col::TxOut, Col::TxIn] {
+        for col in [Col::OutLink, Col::OutType, Col::TxOut, Col::TxIn] {
             let c = self.col(col);
             c.flush().map_err(io_at(c.path()))?;
         }
@@ -2097,16 +2160,35 @@ impl Store {
     }
 }
 
-/// The previous output of output `o` of the same address, from the bytes of
-/// `out_link.col` and `out_prev.col`; `None` when it has none, or when the
-/// bytes do not reach it or point forward (a damaged index).
-fn prev_from(link_bytes: &[u8], prevs: &[u8], o: u64) -> Option<u64> {
-    let Link::Linked(k) = links::at(link_bytes, o)? else {
-        return None;
-    };
-    let at = usize::try_from(k).ok()?.checked_mul(5)?;
-    let p = u40(prevs.get(at..at.checked_add(5)?)?);
-    (p < o).then_some(p)
+/// The bytes that give outputs' previous outputs of the same address.
+struct Prevs<'a> {
+    /// `out_link.col`.
+    links: &'a [u8],
+    /// `out_prev.col`.
+    codes: &'a [u8],
+    /// `prev_big.col`.
+    wide: &'a [u8],
+    /// Its committed entries ([`wide::get_past`]).
+    sorted: u64,
+}
+
+impl Prevs<'_> {
+    /// The previous output of output `o` of the same address; `None` when
+    /// it has none, or when the bytes do not reach it or point forward (a
+    /// damaged index).
+    fn of(&self, o: u64) -> Option<u64> {
+        let Link::Linked(k) = links::at(self.links, o)? else {
+            return None;
+        };
+        let at = usize::try_from(k).ok()?.checked_mul(4)?;
+        let code = u32::from_le_bytes(self.codes.get(at..at.checked_add(4)?)?.try_into().ok()?);
+        let p = match code {
+            wide::PREV_NONE => return None,
+            wide::PREV_WIDE => wide::get_past(self.wide, self.sorted, o)?,
+            d => o.checked_sub(d as u64)?,
+        };
+        (p < o).then_some(p)
+    }
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>> {
@@ -2117,5 +2199,150 @@ fn read_all(path: &Path) -> Result<Vec<u8>> {
             path: path.to_path_buf(),
             cause: e,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The real first 4,313 mainnet blocks indexed with the narrow `in_out`
+    //! window of unit tests (`wide.rs`), so that most inputs, which spend
+    //! coins thousands of outputs older, take the wide path; and with it
+    //! the 50 BTC outputs, all wide values.
+    use super::*;
+    use crate::ingest::{ingest, IngestOptions, NoProgress};
+    use crate::source::Source;
+
+    fn index(dir: &Path) {
+        index_file(
+            &chainhound_testdata::shared("blocks/mainnet_h0-4312.dat"),
+            dir,
+        );
+    }
+
+    fn index_file(file: &Path, dir: &Path) {
+        std::env::set_var(SEED_ENV, "42");
+        let src = Source::path(file).unwrap();
+        ingest(&src, dir, &IngestOptions::default(), &mut NoProgress).unwrap();
+    }
+
+    /// Asserts that two index directories hold the same column files.
+    fn assert_same_columns(a: &Path, b: &Path, what: &str) {
+        for col in Col::ALL {
+            let f = col.file_name();
+            let same = std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap();
+            assert!(same, "{f} differs {what}");
+        }
+    }
+
+    /// Every input's output, from the blocks: the txid's transaction in the
+    /// index and the vout.
+    fn check_prevouts(st: &Store) -> (u64, u64) {
+        let data =
+            std::fs::read(chainhound_testdata::shared("blocks/mainnet_h0-4312.dat")).unwrap();
+        let (mut p, mut height, mut checked, mut coinbase) = (0usize, 0u32, 0u64, 0u64);
+        while p + 8 <= data.len() && height < st.counts().blocks {
+            let size = u32::from_le_bytes(data[p + 4..p + 8].try_into().unwrap()) as usize;
+            let b = chainhound_chain::Block::parse(&data[p + 8..p + 8 + size]).unwrap();
+            assert_eq!(st.block_hash(height), b.hash, "the file is in height order");
+            let txs = st.block_txs(height);
+            for (k, tx) in b.txs.iter().enumerate() {
+                let t = TxNum(txs.start + k as u32);
+                for (o, out) in st.tx_outputs(t).zip(&b.outputs[tx.outputs.clone()]) {
+                    assert_eq!(st.out_value(OutId(o)), out.value, "value of output {o}");
+                    let ty = chainhound_chain::classify(out.script_pubkey).0;
+                    assert_eq!(st.out_type(OutId(o)), ty, "type of output {o}");
+                }
+                let ins = st.tx_inputs(t);
+                for (i, inp) in ins.zip(&b.inputs[tx.inputs.clone()]) {
+                    let want = if inp.prev_txid.0 == [0; 32] {
+                        coinbase += 1;
+                        None
+                    } else {
+                        let t = st.find_tx(&inp.prev_txid).expect("spent tx indexed");
+                        Some(OutId(st.tx_outputs(t).start + inp.prev_vout as u64))
+                    };
+                    assert_eq!(st.in_prevout(i), Ok(want), "input {i}");
+                    checked += 1;
+                }
+            }
+            p += 8 + size;
+            height += 1;
+        }
+        (checked, coinbase)
+    }
+
+    #[test]
+    fn outputs_out_of_reach_of_the_input_codes_are_listed_and_roll_back() {
+        let t = tempfile::tempdir().unwrap();
+        let (ix, fresh) = (t.path().join("ix"), t.path().join("fresh"));
+        index(&ix);
+        let st = Store::open(&ix).unwrap();
+        let c = st.counts();
+        assert_eq!((checked_all(&st), c.ins), (c.ins, 4_560));
+        // Far more than half the spends are older than the narrow window.
+        assert!(c.big_ins > (c.ins - c.blocks as u64) / 2, "{c:?}");
+        assert!(c.big_values >= 4_000, "50 BTC coinbases: {c:?}");
+        assert!(c.big_prevs > 0 && c.big_prevs < c.links, "{c:?}");
+        drop(st);
+
+        // Rolled back to the middle (an odd output count, so that the last
+        // type byte is shared), both lists are cut where the blocks end: the
+        // index of those blocks alone; and a run on from there makes the
+        // index a single run makes.
+        let mut st = Store::open_writer(&ix, Network::Mainnet).unwrap();
+        let h = (2_500..2_600)
+            .find(|&h| st.tx_outputs(TxNum(st.block_txs(h).start)).start % 2 == 1)
+            .unwrap();
+        st.rollback_to(h).unwrap();
+        let r = st.counts();
+        assert!(
+            r.big_ins < c.big_ins && r.big_values < c.big_values,
+            "{r:?}"
+        );
+        assert!(r.big_prevs < c.big_prevs, "{r:?}");
+        assert_eq!(checked_all(&st), r.ins);
+        st.close().unwrap();
+        let data =
+            std::fs::read(chainhound_testdata::shared("blocks/mainnet_h0-4312.dat")).unwrap();
+        let mut end = 0;
+        for _ in 0..h {
+            end += 8 + u32::from_le_bytes(data[end + 4..end + 8].try_into().unwrap()) as usize;
+        }
+        let (part_file, part) = (t.path().join("part.dat"), t.path().join("part"));
+        std::fs::write(&part_file, &data[..end]).unwrap();
+        index_file(&part_file, &part);
+        assert_same_columns(&ix, &part, "from an index of the blocks below the rollback");
+        index(&ix);
+        index(&fresh);
+        assert_same_columns(&ix, &fresh, "after the rollback and a run on");
+    }
+
+    fn checked_all(st: &Store) -> u64 {
+        let (checked, coinbase) = check_prevouts(st);
+        assert_eq!(coinbase, st.counts().blocks as u64);
+        // The census reads the packed types as `out_type` does.
+        let mut types = [0u64; 256];
+        for o in 0..st.counts().outs {
+            types[st.out_type(OutId(o)) as usize] += 1;
+        }
+        assert_eq!(st.output_census().0, types);
+        // Each address's history, newest first, is its outputs.
+        let mut paid: Vec<Vec<u64>> = vec![Vec::new(); st.counts().addrs as usize];
+        for o in 0..st.counts().outs {
+            if let Some(a) = st.out_addr(OutId(o)) {
+                paid[a.0 as usize].push(o);
+            }
+        }
+        for (a, outs) in paid.iter().enumerate() {
+            let mut walked = Vec::new();
+            let mut h = st.addr_head(AddrId(a as u32));
+            while let Some(o) = h {
+                walked.push(o.0);
+                h = st.out_prev(o);
+            }
+            walked.reverse();
+            assert_eq!(&walked, outs, "history of address {a}");
+        }
+        checked
     }
 }
