@@ -729,12 +729,24 @@ pub(crate) struct Safe<'r> {
 
 impl<'r> Safe<'r> {
     fn new(raw: &'r [u8]) -> Safe<'r> {
-        let (bytes, inserted) = pad_dates(raw);
+        Safe::padding(raw, &[])
+    }
+
+    /// With the lines that end at `extra` (offsets of their `\n` in
+    /// `raw`) padded too.
+    fn padding(raw: &'r [u8], extra: &[usize]) -> Safe<'r> {
+        let (bytes, inserted) = pad_dates(raw, extra);
         Safe {
             raw,
             bytes,
             inserted,
         }
+    }
+
+    /// The offset in `raw` of byte `at` of the copy (not one of the
+    /// added spaces).
+    fn raw_offset(&self, at: usize) -> usize {
+        at - 2 * self.inserted.partition_point(|&i| i < at)
     }
 
     /// Whether `s` lies in the copy that was padded.
@@ -783,7 +795,7 @@ impl<'r> Safe<'r> {
 /// get the spaces too, which no rule reads. Borrowed when nothing
 /// needs them, as for nearly all mail; with the offsets where the copy
 /// has the spaces.
-fn pad_dates(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<usize>) {
+fn pad_dates<'r>(raw: &'r [u8], extra: &[usize]) -> (Cow<'r, [u8]>, Vec<usize>) {
     // Whether mail-parser reads `line` as a `Date` or `Resent-Date` field:
     // as its `parse_header_name` does, white space (SP, HT, CR, FF) is
     // skipped wherever it is, a `:` before the name is ignored, the name
@@ -813,6 +825,7 @@ fn pad_dates(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<usize>) {
     let mut out: Option<Vec<u8>> = None;
     let mut inserted = Vec::new();
     let mut in_date = false;
+    let look = prepass();
     let mut start = 0;
     while start < raw.len() {
         let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
@@ -827,12 +840,14 @@ fn pad_dates(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<usize>) {
                 && (2..line.len())
                     .any(|i| matches!(line[i], b'd' | b'D' | b'r' | b'R') && date_field(&line[i..]))
         };
-        in_date = (in_date && matches!(line.first(), Some(b' ' | b'\t')))
-            || date_field(line)
-            || after_boundary(line);
+        in_date = look
+            && ((in_date && matches!(line.first(), Some(b' ' | b'\t')))
+                || date_field(line)
+                || after_boundary(line));
         let content = line.strip_suffix(b"\r").unwrap_or(line);
         let tail = &content[content.len().saturating_sub(2)..];
-        if in_date && end < raw.len() && tail.iter().any(u8::is_ascii_alphabetic) {
+        let pad = in_date && tail.iter().any(u8::is_ascii_alphabetic);
+        if end < raw.len() && (pad || extra.contains(&end)) {
             let o = out.get_or_insert_with(|| {
                 let mut v = Vec::with_capacity(raw.len() + 64);
                 v.extend_from_slice(&raw[..start]);
@@ -851,6 +866,43 @@ fn pad_dates(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<usize>) {
         Some(v) => (Cow::Owned(v), inserted),
         None => (Cow::Borrowed(raw), inserted),
     }
+}
+
+#[cfg(not(test))]
+fn prepass() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Unit tests turn the pre-pass off to see [`swallowed`] at work.
+    static NO_PREPASS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn prepass() -> bool {
+    !NO_PREPASS.with(std::cell::Cell::get)
+}
+
+/// The line end (offset of its `\n` in `bytes`) of the first `Date` or
+/// `Resent-Date` field of `msg` (parsed from `bytes`; its own parts, not
+/// forwarded messages) whose value runs on past a line that the next one
+/// does not continue: the parser took the next field for part of the
+/// date (see [`pad_dates`]). The pre-pass pads every spelling the parser
+/// was found to read so; this finds any other after the fact.
+fn swallowed(bytes: &[u8], msg: &mail_parser::Message) -> Option<usize> {
+    use mail_parser::HeaderName;
+    msg.parts
+        .iter()
+        .flat_map(|p| p.headers.iter())
+        .filter(|h| matches!(h.name, HeaderName::Date | HeaderName::ResentDate))
+        .find_map(|h| {
+            let (a, b) = (h.offset_start as usize, h.offset_end as usize);
+            let value = bytes.get(a..b.min(bytes.len()))?;
+            let nl = memchr::memchr_iter(b'\n', value)
+                .find(|&i| value.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')))?;
+            Some(a + nl)
+        })
 }
 
 /// When the header block of `raw` ends (at `body`, as mail-parser found)
@@ -913,11 +965,25 @@ fn subject_rules(sub: &str, ev: &mut Vec<Evidence>) {
 /// Judges a message at `depth` forwards inside the one given: attachments
 /// are inspected at depth 0 only (with those of every forwarded message).
 fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Budget) -> Report {
+    judge_padded(source, raw, opts, depth, budget, &mut Vec::new())
+}
+
+/// [`judge`], with the lines ending at `extra` padded too; a `Date` field
+/// that still swallows a line adds its line and starts again (8 times at
+/// most).
+fn judge_padded(
+    source: &str,
+    raw: &[u8],
+    opts: &Options,
+    depth: usize,
+    budget: &mut Budget,
+    extra: &mut Vec<usize>,
+) -> Report {
     let mut ev: Vec<Evidence> = Vec::new();
-    let cut = raw.len() > MAX_MESSAGE;
+    let (whole, cut) = (raw, raw.len() > MAX_MESSAGE);
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
     let mut ind = Indicators::default();
-    let padded = Safe::new(raw);
+    let padded = Safe::padding(raw, extra);
     let safe = &padded.bytes;
     let Some(msg) = MessageParser::default().parse(&safe[..]) else {
         ev.push(Evidence::new(
@@ -927,6 +993,13 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
         ));
         return finish(source, None, ev, ind);
     };
+    if let Some(at) = swallowed(safe, &msg) {
+        let at = padded.raw_offset(at);
+        if extra.len() < 8 && !extra.contains(&at) {
+            extra.push(at);
+            return judge_padded(source, whole, opts, depth, budget, extra);
+        }
+    }
     let msg = &msg;
     if cut {
         ev.push(Evidence::new(
@@ -1894,12 +1967,68 @@ mod tests {
     fn date_lines_ending_in_letters_get_two_spaces() {
         let same =
             b"From: a@b.example\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nSubject: UT\n\nDate: x";
-        assert!(matches!(pad_dates(same).0, Cow::Borrowed(_)));
+        assert!(matches!(pad_dates(same, &[]).0, Cow::Borrowed(_)));
         let raw = b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT\r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z\nX: y\n\nDate: GMT";
         assert_eq!(
-            &pad_dates(raw).0[..],
+            &pad_dates(raw, &[]).0[..],
             b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT  \r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z  \nX: y\n\nDate: GMT"
         );
+    }
+
+    /// A `Date` field that swallows the next line is found after parsing,
+    /// whatever its spelling, and padding the line it names fixes it: on
+    /// messages parsed without the pre-pass, every way it is known to
+    /// happen.
+    #[test]
+    fn a_date_field_that_swallowed_a_line_is_found_after_parsing() {
+        let from = "From: Alice <alice@a.example>";
+        for (date, nl) in [
+            ("Date: Mon, 1 Jan 2024 10:00:00 UT", "\n"),
+            ("Date: Mon, 1 Jan 2024 10:00:00 Z", "\r\n"),
+            ("Date: Mon, 1 Jan 2024 10:00:00 -a", "\n"),
+            ("Resent-Date: Mon, 1 Jan 2024 10:00:00 UT", "\n"),
+            ("Da te: Mon, 1 Jan 2024 10:00:00 UT", "\n"),
+            (":Date: Mon, 1 Jan 2024 10:00:00 Z", "\r\n"),
+        ] {
+            let raw = format!("{date}{nl}{from}{nl}Subject: s{nl}{nl}body{nl}");
+            let raw = raw.as_bytes();
+            let msg = MessageParser::default().parse(raw).unwrap();
+            assert!(
+                msg.from().is_none(),
+                "{date:?}: the parser's defect is gone?"
+            );
+            let at = swallowed(raw, &msg).unwrap_or_else(|| panic!("{date:?} {nl:?}"));
+            assert_eq!(&raw[at + 1..at + 5], b"From", "{date:?} {nl:?}");
+            let fixed = pad_dates(raw, &[at]).0;
+            let msg = MessageParser::default().parse(&fixed[..]).unwrap();
+            assert_eq!(swallowed(&fixed, &msg), None);
+            let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
+            assert_eq!(sender, Some("alice@a.example"), "{date:?} {nl:?}");
+        }
+        // With the pre-pass off, the judgement finds and pads the lines
+        // itself: the attachment and the sender are seen.
+        let att = "--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\n\nMZ\n--b--\n";
+        let m = format!("Subject: invoice\nMessage-ID: <1@a.example>\nDate: Mon, 1 Jan 2024 10:00:00 UT\nContent-Type: multipart/mixed; boundary=\"b\"\nResent-Date: Mon, 1 Jan 2024 10:00:00 UT\n{from}\n\n{att}");
+        let normal = analyze("m", m.as_bytes(), &Options::default());
+        assert!(
+            !normal.fired("attach.double_extension").is_empty(),
+            "{:?}",
+            normal.evidence
+        );
+        assert_eq!(normal.indicators.from.as_deref(), Some("alice@a.example"));
+        NO_PREPASS.with(|c| c.set(true));
+        let after = analyze("m", m.as_bytes(), &Options::default());
+        NO_PREPASS.with(|c| c.set(false));
+        assert_eq!(after.score, normal.score, "{:?}", after.evidence);
+        assert_eq!(after.indicators.from, normal.indicators.from);
+        // Folded dates and dates that end in digits are left alone.
+        for ok in [
+            "Date: Mon, 1 Jan 2024\n 10:00:00 +0000\nFrom: a@b.example\n\nx",
+            "Date: Mon, 1 Jan 2024 10:00:00 GMT  \nFrom: a@b.example\n\nx",
+        ] {
+            let msg = MessageParser::default().parse(ok.as_bytes()).unwrap();
+            assert_eq!(swallowed(ok.as_bytes(), &msg), None, "{ok:?}");
+        }
     }
 
     /// A link showing another host weighs 1 when it goes to the sender's
