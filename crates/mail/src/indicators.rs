@@ -181,35 +181,6 @@ pub fn text_links(text: &str, out: &mut Vec<Link>) {
     }
 }
 
-/// The value of attribute `name` in a tag's text (`href="..."`).
-fn attr<'a>(tag: &'a str, lower_tag: &str, name: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(j) = lower_tag[from..].find(name) {
-        let at = from + j;
-        from = at + name.len();
-        let before_ok = at == 0 || lower_tag.as_bytes()[at - 1].is_ascii_whitespace();
-        let rest = lower_tag[at + name.len()..].trim_start();
-        if !before_ok || !rest.starts_with('=') {
-            continue;
-        }
-        let vstart = tag.len() - rest.len() + 1;
-        let v = tag[vstart..].trim_start();
-        let off = tag.len() - v.len();
-        return Some(match v.chars().next() {
-            Some(q @ ('"' | '\'')) => {
-                let inner = &tag[off + 1..];
-                &inner[..inner.find(q).unwrap_or(inner.len())]
-            }
-            _ => {
-                &tag[off..off
-                    + v.find(|c: char| c.is_whitespace() || c == '>')
-                        .unwrap_or(v.len())]
-            }
-        });
-    }
-    None
-}
-
 /// Text with tags removed and entities decoded: what a reader sees. Tags
 /// end at the first `>` outside quoted attribute values; comments and the
 /// contents of `<style>` and `<script>` elements are dropped.
@@ -421,8 +392,11 @@ fn find_ascii_ci(hay: &[u8], pat: &[u8]) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(pat))
 }
 
-/// Character references decoded: the common named ones and every numeric
-/// one (`&#101;`, `&#x65;`), which hide words from filters.
+/// Character references decoded as a browser decodes them: the common
+/// named ones, the HTML5 names of URL punctuation (`&colon;`, `&sol;`,
+/// `&period;`...), and every numeric one (`&#101;`, `&#x65;`, and without
+/// the `;` as browsers accept: `&#101vil`), which hide words and hosts from
+/// filters.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -432,33 +406,10 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(j) = rest.find('&') {
         out.push_str(&rest[..j]);
         rest = &rest[j..];
-        let Some(semi) = rest.as_bytes()[..rest.len().min(12)]
-            .iter()
-            .position(|&c| c == b';')
-        else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let body = &rest[1..semi];
-        let c = match body {
-            "nbsp" => Some(' '),
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => body
-                .strip_prefix("#x")
-                .or_else(|| body.strip_prefix("#X"))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| body.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match c {
-            Some(c) => {
+        match reference(rest) {
+            Some((c, len)) => {
                 out.push(c);
-                rest = &rest[semi + 1..];
+                rest = &rest[len..];
             }
             None => {
                 out.push('&');
@@ -470,6 +421,76 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
+/// The character a reference at the start of `s` (at its `&`) stands for,
+/// and the reference's length; `None` when it is none.
+fn reference(s: &str) -> Option<(char, usize)> {
+    let b = s.as_bytes();
+    if b.get(1) == Some(&b'#') {
+        let hex = matches!(b.get(2), Some(b'x' | b'X'));
+        let start = if hex { 3 } else { 2 };
+        let digits = b[start.min(b.len())..]
+            .iter()
+            .take_while(|c| {
+                if hex {
+                    c.is_ascii_hexdigit()
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        let end = start + digits;
+        // Past U+10FFFF, a surrogate or zero: the replacement character.
+        let value = s[start..end].bytes().fold(0u32, |v, c| {
+            let d = (c as char).to_digit(16).unwrap_or(0);
+            v.saturating_mul(if hex { 16 } else { 10 })
+                .saturating_add(d)
+        });
+        let c = char::from_u32(value)
+            .filter(|&c| c != '\0')
+            .unwrap_or('\u{fffd}');
+        return Some((c, end + usize::from(b.get(end) == Some(&b';'))));
+    }
+    let semi = b.iter().take(12).position(|&c| c == b';')?;
+    let c = match &s[1..semi] {
+        "nbsp" => ' ',
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "colon" => ':',
+        "sol" => '/',
+        "bsol" => '\\',
+        "period" => '.',
+        "commat" => '@',
+        "quest" => '?',
+        "equals" => '=',
+        "num" => '#',
+        "percnt" => '%',
+        "lowbar" => '_',
+        "excl" => '!',
+        "plus" => '+',
+        "comma" => ',',
+        "semi" => ';',
+        "ast" => '*',
+        "dollar" => '$',
+        "lpar" => '(',
+        "rpar" => ')',
+        "lsqb" | "lbrack" => '[',
+        "rsqb" | "rbrack" => ']',
+        "lcub" | "lbrace" => '{',
+        "rcub" | "rbrace" => '}',
+        "verbar" | "vert" => '|',
+        "Tab" => '\t',
+        "NewLine" => '\n',
+        _ => return None,
+    };
+    Some((c, semi + 1))
+}
+
 /// Links of an HTML body: anchors with their text, form actions, images.
 pub fn html_links(html: &str, out: &mut Vec<Link>) {
     let lower = html.to_ascii_lowercase();
@@ -477,13 +498,19 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
     while out.len() < MAX_LINKS {
         let Some(j) = lower[i..].find('<') else { break };
         let start = i + j;
-        let Some(k) = lower[start..].find('>') else {
+        if !lower[start..].contains('>') {
             break;
-        };
-        let end = start + k + 1;
+        }
+        // The tag ends at the first `>` outside a quoted value.
+        let end = tag_end(lower.as_bytes(), start);
         let (tag, ltag) = (&html[start..end], &lower[start..end]);
-        // `<a` then any whitespace (`<a\r\nhref=` in CRLF mail), not `<abbr`.
-        let anchor = ltag.starts_with("<a") && ltag.as_bytes()[2].is_ascii_whitespace();
+        // `<a` then white space (`<a\r\nhref=` in CRLF mail) or `/`
+        // (`<a/href=`, which browsers read as an anchor), not `<abbr`.
+        let anchor = ltag.starts_with("<a")
+            && ltag
+                .as_bytes()
+                .get(2)
+                .is_some_and(|&c| c.is_ascii_whitespace() || c == b'/');
         let (kind, name) = if anchor {
             ("a", "href")
         } else if ltag.starts_with("<form") {
@@ -495,10 +522,21 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
             continue;
         };
         let mut next = end;
-        if let Some(url) = attr(tag, ltag, name) {
-            // Browsers decode character references in attribute values:
-            // `http://&#101;vil.example/?a=1&amp;b=2` goes to evil.example.
-            let url = decode_entities(url);
+        // The attribute itself, as a browser reads the tag: not `href=`
+        // inside another attribute's quoted value.
+        // (`attribute` reads the lower-cased tag: the same offsets in `tag`.)
+        let value = attribute(ltag, name).map(|v| {
+            let off = (v.as_ptr() as usize).wrapping_sub(ltag.as_ptr() as usize);
+            tag.get(off..off.saturating_add(v.len())).unwrap_or("")
+        });
+        if let Some(url) = value {
+            // Browsers decode character references in attribute values
+            // (`http://&#101;vil.example/?a=1&amp;b=2` goes to
+            // evil.example), and a URL parser drops tabs and line breaks.
+            let url: String = decode_entities(url)
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
             let url = url.trim();
             let text = (kind == "a").then(|| {
                 let close = lower[end..].find("</a").map_or(lower.len(), |c| end + c);
@@ -691,6 +729,37 @@ mod tests {
                 ("evil.example", "http://evil.example/?a=1&b=2"),
                 ("ok.example", "https://ok.example")
             ]
+        );
+    }
+
+    /// Spellings a browser reads as a link to evil.example, each once;
+    /// and an `href=` inside another attribute's value is no link.
+    #[test]
+    fn hrefs_are_read_as_a_browser_reads_them() {
+        let html = "<a/href=\"http://evil.example/1\">a</a>\
+                    <a href=\"http://&#101vil.example/2\">b</a>\
+                    <a href=\"http&colon;&sol;&sol;evil&period;example/3\">c</a>\
+                    <a href=\"ht&Tab;tp://ev&NewLine;il.example/4\">d</a>\
+                    <a title=\"x > y\" href=\"http://evil.example/5\">e</a>\
+                    <a title=\" href=http://decoy.example/\" href=\"http://evil.example/6\">f</a>\
+                    <a href=\"http://&#x65vil.example/7\">g</a>";
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        let got: Vec<_> = v.iter().map(|l| l.url.as_str()).collect();
+        let want: Vec<_> = (1..=7)
+            .map(|i| format!("http://evil.example/{i}"))
+            .collect();
+        assert_eq!(got, want);
+        assert!(v.iter().all(|l| l.host == "evil.example"), "{v:?}");
+        assert_eq!(v[4].text.as_deref(), Some("e"));
+        // References a browser leaves alone stay as written.
+        assert_eq!(
+            decode_entities("a&b &#; &#x; &unknown; &amp"),
+            "a&b &#; &#x; &unknown; &amp"
+        );
+        assert_eq!(
+            decode_entities("&#0;&#99999999999;&#x41;&#66"),
+            "\u{fffd}\u{fffd}AB"
         );
     }
 
