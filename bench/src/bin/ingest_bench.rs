@@ -1076,8 +1076,8 @@ fn column_unit(name: &str) -> &'static str {
         "out_value.col" | "out_type.col" | "out_spent.col" | "out_link.col" | "out_big.col" => {
             "output"
         }
-        "out_prev.col" | "out_addr.col" => "linked output",
-        "in_out.col" => "input",
+        "out_prev.col" | "out_addr.col" | "prev_big.col" => "linked output",
+        "in_out.col" | "in_big.col" => "input",
         "addr_grp.col" | "addr_key.blob" | "addr_head.col" => "address",
         "txid.tbl" => "tx (table)",
         "addr.tbl" => "address (table)",
@@ -1152,7 +1152,7 @@ fn print_index(name: &str, ix: &IndexInfo) {
 fn index_part(name: &str) -> usize {
     match name {
         "txid.tbl" | "addr.tbl" => 2,
-        "out_prev.col" | "addr_grp.col" | "addr_key.blob" | "addr_head.col" => 1,
+        "out_prev.col" | "prev_big.col" | "addr_grp.col" | "addr_key.blob" | "addr_head.col" => 1,
         _ => 0,
     }
 }

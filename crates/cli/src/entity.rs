@@ -211,7 +211,7 @@ pub fn entity_cmd(
                             let r = c.root_of(x.0);
                             if r != root {
                                 let e = to.entry(r).or_insert((0, x.0));
-                                e.0 += store.out_value(p);
+                                e.0 = e.0.saturating_add(store.out_value(p));
                             }
                         }
                     }
@@ -254,7 +254,7 @@ fn tally_inputs(
                 let r = c.root_of(x.0);
                 if r != root {
                     let e = from.entry(r).or_insert((0, x.0));
-                    e.0 += store.out_value(p);
+                    e.0 = e.0.saturating_add(store.out_value(p));
                 }
             }
         }

@@ -312,7 +312,7 @@ impl<'s> Query<'s> {
             } else {
                 s.tx_outputs(TxNum(txs.start))
                     .map(|o| s.out_value(OutId(o)))
-                    .sum()
+                    .fold(0, u64::saturating_add)
             },
             txids: txs.map(|t| s.txid(TxNum(t))).collect(),
         })
@@ -439,11 +439,13 @@ impl<'s> Query<'s> {
                 types.push(ty);
             }
             received = received.saturating_add(v);
-            per_tx.entry(s.out_tx(o).0).or_default().0 += v;
+            let e = per_tx.entry(s.out_tx(o).0).or_default();
+            e.0 = e.0.saturating_add(v);
             match s.out_spender(o) {
                 Some((t, _)) => {
                     sent = sent.saturating_add(v);
-                    per_tx.entry(t.0).or_default().1 += v;
+                    let e = per_tx.entry(t.0).or_default();
+                    e.1 = e.1.saturating_add(v);
                 }
                 None => unspent += 1,
             }

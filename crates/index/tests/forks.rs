@@ -149,7 +149,7 @@ fn an_input_with_less_work_than_the_index_changes_nothing() {
     assert_same_index(&ix, &t.path().join("ref"));
 }
 
-/// Coinbases paying values past 40 bits (kept in `out_big.col`) and witness
+/// Coinbases paying values past 32 bits (kept in `out_big.col`) and witness
 /// programs of unknown versions (address keys whose body length is in the
 /// record), many per block so that address groups of `addr_off.col` are
 /// crossed; rolled back by a reorganisation, the index equals a fresh one.

@@ -337,11 +337,13 @@ impl<'a> Screener<'a> {
                     .tx_inputs(t)
                     .filter_map(|i| st.in_prevout(i).ok().flatten())
                     .map(|o| st.out_value(o))
-                    .sum();
+                    .fold(0, u64::saturating_add);
                 if ins > 0 {
                     ins
                 } else {
-                    st.tx_outputs(t).map(|o| st.out_value(OutId(o))).sum()
+                    st.tx_outputs(t)
+                        .map(|o| st.out_value(OutId(o)))
+                        .fold(0, u64::saturating_add)
                 }
             })
             .unwrap_or(0);
@@ -407,7 +409,10 @@ impl<'a> Screener<'a> {
             cur = st.out_prev(o);
         }
         s.receipts = Some((receipts.len(), total));
-        let value: u64 = receipts.iter().map(|&o| st.out_value(o)).sum();
+        let value: u64 = receipts
+            .iter()
+            .map(|&o| st.out_value(o))
+            .fold(0, u64::saturating_add);
         s.value_sat = value;
         s.hits = hits
             .into_iter()

@@ -135,8 +135,9 @@ pub struct Mapped {
 /// Maps `sources` (each coin's value and taint, in order) onto sinks of
 /// `sink_values` (in order) under `policy`.
 pub fn map(policy: Policy, sources: &[(u64, &[Seg])], sink_values: &[u64]) -> Mapped {
-    let src_total: u64 = sources.iter().map(|s| s.0).sum();
-    let sink_total: u64 = sink_values.iter().sum();
+    // Saturating: a crafted or damaged index can hold absurd values.
+    let src_total: u64 = sources.iter().fold(0, |a, s| a.saturating_add(s.0));
+    let sink_total: u64 = sink_values.iter().fold(0, |a, &v| a.saturating_add(v));
     let tainted: f64 = sources.iter().map(|s| amount(s.1)).sum();
     let mut m = Mapped {
         sinks: vec![Vec::new(); sink_values.len()],

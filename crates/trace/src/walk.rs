@@ -550,7 +550,7 @@ impl<'a> Tracer<'a> {
                 continue;
             }
             let v = st.out_value(o);
-            seeded += v;
+            seeded = seeded.saturating_add(v);
             let t = st.out_tx(o);
             let cj = w.cj_of(t);
             w.add(o, vec![Seg::whole(v, 1.0)], 0, NO_NODE, cj, false, true);
@@ -762,7 +762,7 @@ impl Walk<'_, '_> {
         let refs: Vec<(u64, &[Seg])> = sources.iter().map(|(v, s)| (*v, &s[..])).collect();
         let mapped = taint::map(policy, &refs, &sink_values);
         self.totals[T_FEES] += mapped.lost;
-        let in_total: u64 = values.iter().sum();
+        let in_total: u64 = values.iter().fold(0, |a, &v| a.saturating_add(v));
         let peel = (opts.peel && cj == 0 && sink_values.len() == 2)
             .then(|| {
                 let big = if sink_values[0] >= sink_values[1] {
