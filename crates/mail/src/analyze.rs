@@ -884,25 +884,48 @@ fn prepass() -> bool {
     !NO_PREPASS.with(std::cell::Cell::get)
 }
 
-/// The line end (offset of its `\n` in `bytes`) of the first `Date` or
-/// `Resent-Date` field of `msg` (parsed from `bytes`; its own parts, not
-/// forwarded messages) whose value runs on past a line that the next one
-/// does not continue: the parser took the next field for part of the
-/// date (see [`pad_dates`]). The pre-pass pads every spelling the parser
-/// was found to read so; this finds any other after the fact.
-fn swallowed(bytes: &[u8], msg: &mail_parser::Message) -> Option<usize> {
+/// The line ends (offsets of their `\n` in `bytes`) of the `Date` and
+/// `Resent-Date` fields of `msg` (parsed from `bytes`; its parts, and
+/// forwarded messages the parser read from the same bytes, which list
+/// their attachments from there) whose value runs on past a line that the
+/// next one does not continue: the parser took the next field for part of
+/// the date (see [`pad_dates`]). The pre-pass pads every spelling the
+/// parser was found to read so; this finds any other after the fact.
+fn swallowed(bytes: &[u8], msg: &mail_parser::Message) -> Vec<usize> {
     use mail_parser::HeaderName;
-    msg.parts
-        .iter()
-        .flat_map(|p| p.headers.iter())
-        .filter(|h| matches!(h.name, HeaderName::Date | HeaderName::ResentDate))
-        .find_map(|h| {
-            let (a, b) = (h.offset_start as usize, h.offset_end as usize);
-            let value = bytes.get(a..b.min(bytes.len()))?;
-            let nl = memchr::memchr_iter(b'\n', value)
-                .find(|&i| value.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')))?;
-            Some(a + nl)
-        })
+    let mut found = Vec::new();
+    let mut todo = vec![msg];
+    while let Some(m) = todo.pop() {
+        // A forwarded message read from these bytes has its headers'
+        // offsets in them too; one decoded from an encoded part has them
+        // in the decoded bytes, which these are not.
+        let inner = m.raw_message();
+        let within = (inner.as_ptr() as usize)
+            .checked_sub(bytes.as_ptr() as usize)
+            .is_some_and(|at| at + inner.len() <= bytes.len());
+        if !within {
+            continue;
+        }
+        for p in &m.parts {
+            todo.extend(p.message());
+            for h in &p.headers {
+                if !matches!(h.name, HeaderName::Date | HeaderName::ResentDate) {
+                    continue;
+                }
+                let (a, b) = (h.offset_start as usize, h.offset_end as usize);
+                let Some(value) = bytes.get(a..b.min(bytes.len())) else {
+                    continue;
+                };
+                let nl = memchr::memchr_iter(b'\n', value)
+                    .find(|&i| value.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')));
+                found.extend(nl.map(|nl| a + nl));
+            }
+        }
+        if found.len() > 64 {
+            break;
+        }
+    }
+    found
 }
 
 /// When the header block of `raw` ends (at `body`, as mail-parser found)
@@ -968,9 +991,9 @@ fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Bu
     judge_padded(source, raw, opts, depth, budget, &mut Vec::new())
 }
 
-/// [`judge`], with the lines ending at `extra` padded too; a `Date` field
-/// that still swallows a line adds its line and starts again (8 times at
-/// most).
+/// [`judge`], with the lines ending at `extra` padded too; `Date` fields
+/// that still swallow a line add their lines and start again, up to 64
+/// lines; any left is evidence.
 fn judge_padded(
     source: &str,
     raw: &[u8],
@@ -993,12 +1016,23 @@ fn judge_padded(
         ));
         return finish(source, None, ev, ind);
     };
-    if let Some(at) = swallowed(safe, &msg) {
-        let at = padded.raw_offset(at);
-        if extra.len() < 8 && !extra.contains(&at) {
-            extra.push(at);
+    let left = swallowed(safe, &msg);
+    if !left.is_empty() {
+        let new: Vec<usize> = left
+            .iter()
+            .map(|&at| padded.raw_offset(at))
+            .filter(|at| !extra.contains(at))
+            .collect();
+        if !new.is_empty() && extra.len() + new.len() <= 64 {
+            extra.extend(new);
+            extra.sort_unstable();
             return judge_padded(source, whole, opts, depth, budget, extra);
         }
+        ev.push(Evidence::new(
+            "parse.date_swallowed",
+            4,
+            "a Date field runs on into the next header line: a way to hide a header (a sender, a MIME type declaring attachments) from filters",
+        ));
     }
     let msg = &msg;
     if cut {
@@ -1997,37 +2031,53 @@ mod tests {
                 msg.from().is_none(),
                 "{date:?}: the parser's defect is gone?"
             );
-            let at = swallowed(raw, &msg).unwrap_or_else(|| panic!("{date:?} {nl:?}"));
+            let at = swallowed(raw, &msg);
+            assert_eq!(at.len(), 1, "{date:?} {nl:?}");
+            let at = at[0];
             assert_eq!(&raw[at + 1..at + 5], b"From", "{date:?} {nl:?}");
             let fixed = pad_dates(raw, &[at]).0;
             let msg = MessageParser::default().parse(&fixed[..]).unwrap();
-            assert_eq!(swallowed(&fixed, &msg), None);
+            assert!(swallowed(&fixed, &msg).is_empty());
             let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
             assert_eq!(sender, Some("alice@a.example"), "{date:?} {nl:?}");
         }
         // With the pre-pass off, the judgement finds and pads the lines
         // itself: the attachment and the sender are seen.
         let att = "--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\n\nMZ\n--b--\n";
+        // Judged with the pre-pass, then without: the same score, the
+        // attachment seen, no swallow left.
+        let both_ways = |m: &str| {
+            let normal = analyze("m", m.as_bytes(), &Options::default());
+            let fired = |r: &Report, rule| !r.fired(rule).is_empty();
+            assert!(
+                fired(&normal, "attach.double_extension"),
+                "{:?}",
+                normal.evidence
+            );
+            NO_PREPASS.with(|c| c.set(true));
+            let after = analyze("m", m.as_bytes(), &Options::default());
+            NO_PREPASS.with(|c| c.set(false));
+            assert_eq!(after.score, normal.score, "{:?}", after.evidence);
+            assert!(!fired(&after, "parse.date_swallowed"));
+            (normal, after)
+        };
         let m = format!("Subject: invoice\nMessage-ID: <1@a.example>\nDate: Mon, 1 Jan 2024 10:00:00 UT\nContent-Type: multipart/mixed; boundary=\"b\"\nResent-Date: Mon, 1 Jan 2024 10:00:00 UT\n{from}\n\n{att}");
-        let normal = analyze("m", m.as_bytes(), &Options::default());
-        assert!(
-            !normal.fired("attach.double_extension").is_empty(),
-            "{:?}",
-            normal.evidence
-        );
+        let (normal, after) = both_ways(&m);
         assert_eq!(normal.indicators.from.as_deref(), Some("alice@a.example"));
-        NO_PREPASS.with(|c| c.set(true));
-        let after = analyze("m", m.as_bytes(), &Options::default());
-        NO_PREPASS.with(|c| c.set(false));
-        assert_eq!(after.score, normal.score, "{:?}", after.evidence);
         assert_eq!(after.indicators.from, normal.indicators.from);
+        // So in a forwarded message the parser reads from the same bytes,
+        // whose attachments are listed from there; and eight decoys first
+        // do not exhaust it.
+        let decoys = "Resent-Date: Mon, 1 Jan 2024 10:00:00 UT\nX-A: a\n".repeat(8);
+        let fwd = format!("Subject: fwd\nMessage-ID: <2@a.example>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n{from}\nContent-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: text/plain\n\nsee below\n--o\nContent-Type: message/rfc822\n\n{decoys}Subject: invoice\nDate: Mon, 1 Jan 2024 10:00:00 UT\nContent-Type: multipart/mixed; boundary=\"b\"\n{from}\n\n{att}\n--o--\n");
+        both_ways(&fwd);
         // Folded dates and dates that end in digits are left alone.
         for ok in [
             "Date: Mon, 1 Jan 2024\n 10:00:00 +0000\nFrom: a@b.example\n\nx",
             "Date: Mon, 1 Jan 2024 10:00:00 GMT  \nFrom: a@b.example\n\nx",
         ] {
             let msg = MessageParser::default().parse(ok.as_bytes()).unwrap();
-            assert_eq!(swallowed(ok.as_bytes(), &msg), None, "{ok:?}");
+            assert!(swallowed(ok.as_bytes(), &msg).is_empty(), "{ok:?}");
         }
     }
 
