@@ -165,6 +165,7 @@ fn content_rules_fire_on_the_real_messages_that_show_them() {
                         | "body.plain_text_escaped"
                         | "sender.invalid_address"
                         | "parse.header_split"
+                        | "parse.date_swallowed"
                 ),
                 "{}: {e:?}",
                 i.source
