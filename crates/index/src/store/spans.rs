@@ -57,19 +57,14 @@ fn u40(b: &[u8]) -> u64 {
 
 /// The `tx_big.col` entry of transaction `t` (a binary search of `big`).
 fn big_entry(big: &[u8], t: u64) -> Option<&[u8]> {
-    let entries = big.len() / BIG_WIDTH as usize;
-    let at = |i: usize| &big[i * BIG_WIDTH as usize..(i + 1) * BIG_WIDTH as usize];
-    let tx_of = |e: &[u8]| u32::from_le_bytes(e[..4].try_into().expect("4 bytes")) as u64;
-    let (mut lo, mut hi) = (0usize, entries);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if tx_of(at(mid)) < t {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo < entries && tx_of(at(lo)) == t).then(|| at(lo))
+    let w = BIG_WIDTH as usize;
+    let at = big_below(big, t) as usize * w;
+    big.get(at..at + w).filter(|e| big_tx(e) == t)
+}
+
+/// The transaction of a `tx_big` record.
+fn big_tx(e: &[u8]) -> u64 {
+    u32::from_le_bytes(e[..4].try_into().expect("4 bytes")) as u64
 }
 
 /// Transaction `t`'s count as its count byte `b` gives it.
@@ -182,21 +177,7 @@ pub fn big_record(t: u32, outs: u32, ins: u32) -> [u8; BIG_WIDTH as usize] {
 
 /// Entries of `big` for transactions below `txs`.
 pub fn big_below(big: &[u8], txs: u64) -> u64 {
-    let entries = (big.len() / BIG_WIDTH as usize) as u64;
-    let tx_at = |i: u64| {
-        let at = (i * BIG_WIDTH) as usize;
-        u32::from_le_bytes(big[at..at + 4].try_into().expect("4 bytes")) as u64
-    };
-    let (mut lo, mut hi) = (0u64, entries);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if tx_at(mid) < txs {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    super::wide::rank(big, BIG_WIDTH as usize, txs, big_tx)
 }
 
 /// The record `rec` with the count bytes of transactions at and past

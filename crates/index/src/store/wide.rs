@@ -101,16 +101,26 @@ pub fn entry(list: &[u8], k: u64) -> Option<(u64, u64)> {
 
 /// Number of entries whose id is below `id`.
 pub fn below(list: &[u8], id: u64) -> u64 {
-    let (mut lo, mut hi) = (0u64, (list.len() / ENTRY) as u64);
+    rank(list, ENTRY, id, |e| {
+        u64::from_le_bytes(e[..8].try_into().expect("8 bytes"))
+    })
+}
+
+/// Number of the `width`-byte records of `list` (in the order of their
+/// keys, read by `key`) whose key is below `id`: the one halving search of
+/// the store's sorted side lists (`out_big`, `in_big`, `prev_big`,
+/// `tx_big`).
+pub fn rank(list: &[u8], width: usize, id: u64, key: impl Fn(&[u8]) -> u64) -> u64 {
+    let (mut lo, mut hi) = (0usize, list.len() / width);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if entry(list, mid).is_some_and(|(e, _)| e < id) {
+        if key(&list[mid * width..(mid + 1) * width]) < id {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    lo
+    lo as u64
 }
 
 /// The value listed for `id`.
