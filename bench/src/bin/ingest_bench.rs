@@ -521,7 +521,6 @@ fn spawn_phase(phase: &str, input: &Path, index: Option<&Path>, network: &str) -
     })
 }
 
-/// Share of a file's pages in the page cache (mincore), as a fraction.
 /// Asks the kernel to drop `paths` from the page cache (clean pages no
 /// process maps: all of a block file once the last phase exited), so the
 /// next phase reads them from the disk.
@@ -535,6 +534,7 @@ fn evict(paths: &[PathBuf]) -> Res<()> {
     Ok(())
 }
 
+/// Share of a file's pages in the page cache (mincore), as a fraction.
 fn cached_fraction(paths: &[PathBuf]) -> f64 {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     let (mut incore, mut total) = (0usize, 0usize);

@@ -179,17 +179,17 @@ pub fn entity_cmd(
             let value = store.out_value(o);
             let t = store.out_tx(o);
             let height = store.tx_height(t);
-            v.received += value;
+            v.received = v.received.saturating_add(value);
             v.outputs += 1;
             v.first_seen = min_opt(v.first_seen, Some(height));
             v.last_seen = v.last_seen.max(Some(height));
             let spender = store.out_spender(o);
             match spender {
                 Some((st, _)) => {
-                    v.sent += value;
+                    v.sent = v.sent.saturating_add(value);
                     v.last_seen = v.last_seen.max(Some(store.tx_height(st)));
                 }
-                None => balance += value,
+                None => balance = balance.saturating_add(value),
             }
             if budget == 0 {
                 v.partial = true;

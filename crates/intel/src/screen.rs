@@ -546,7 +546,7 @@ impl<'a> Screener<'a> {
                         Err(()) => {}
                     }
                 }
-                let total: u64 = prevs.iter().map(|p| p.1).sum();
+                let total: u64 = prevs.iter().fold(0, |a, p| a.saturating_add(p.1));
                 if coinbase || total == 0 {
                     if coinbase {
                         s.newly_mined += share;

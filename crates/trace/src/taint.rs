@@ -179,13 +179,13 @@ fn fifo(sources: &[(u64, &[Seg])], sinks: &[u64], out: &mut [Vec<Seg>]) -> f64 {
     let mut lost = 0.0;
     for &(value, segs) in sources {
         for s in segs {
-            let mut a = base + s.start.min(value);
-            let end = base + (s.start + s.len).min(value);
+            let mut a = base.saturating_add(s.start.min(value));
+            let end = base.saturating_add(s.start.saturating_add(s.len).min(value));
             while a < end {
                 while sink < n && sink_end <= a {
                     sink += 1;
                     sink_start = sink_end;
-                    sink_end += sinks.get(sink).copied().unwrap_or(0);
+                    sink_end = sink_end.saturating_add(sinks.get(sink).copied().unwrap_or(0));
                 }
                 if sink == n {
                     lost += (end - a) as f64 * s.density;
@@ -203,7 +203,7 @@ fn fifo(sources: &[(u64, &[Seg])], sinks: &[u64], out: &mut [Vec<Seg>]) -> f64 {
                 a = b;
             }
         }
-        base += value;
+        base = base.saturating_add(value);
     }
     lost
 }

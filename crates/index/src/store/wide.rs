@@ -1,4 +1,4 @@
-//! Narrow codes for two per-record columns, and the lists that hold what
+//! Narrow codes for three per-record columns, and the lists that hold what
 //! does not fit them (`docs/layout.md`).
 //!
 //! Owns: the 4-byte codes of `out_value` (the value, all ones for 2^32 - 1
@@ -37,6 +37,9 @@ pub const PREV_NONE: u32 = 0;
 /// `out_prev` code of an output whose previous output is in `prev_big`
 /// (4.29 billion outputs back or more).
 pub const PREV_WIDE: u32 = u32::MAX;
+
+// The unit tests' narrow windows stay inside the real codes' range.
+const _: () = assert!(SPAN <= IN_WIDE as u64 && PREV_REACH <= PREV_WIDE as u64);
 
 /// Distances `out_prev` codes (narrow in unit tests, as `SPAN`).
 const PREV_REACH: u64 = if cfg!(test) { 1 << 4 } else { PREV_WIDE as u64 };
