@@ -1026,6 +1026,9 @@ fn judge_padded(
         if !new.is_empty() && extra.len() + new.len() <= 64 {
             extra.extend(new);
             extra.sort_unstable();
+            // Not held through the next round (a copy of up to 32 MB each).
+            drop(msg);
+            drop(padded);
             return judge_padded(source, whole, opts, depth, budget, extra);
         }
         ev.push(Evidence::new(
@@ -2007,6 +2010,23 @@ mod tests {
             &pad_dates(raw, &[]).0[..],
             b"Date: Mon, 1 Jan 2024\r\n 00:00:00 UT  \r\nFrom: a@b.example\nRESENT-DATE : 1 Jan 2024 Z  \nX: y\n\nDate: GMT"
         );
+        // The spellings the parser reads as a Date field, each padded by
+        // the pre-pass itself (not left to the check after parsing).
+        for line in [
+            "\rDate: 1 Jan 2024 UT",
+            ":Date: 1 Jan 2024 UT",
+            "Da te: 1 Jan 2024 UT",
+            "D a t e:1 Jan 2024 UT",
+            "Date                         : 1 Jan 2024 UT",
+            "--b\rDate: 1 Jan 2024 UT",
+            "--bDate: 1 Jan 2024 UT",
+            " Date: 1 Jan 2024 UT",
+        ] {
+            let raw = format!("X: y\n{line}\nFrom: a@b.example\n\nhi\n");
+            let (padded, at) = pad_dates(raw.as_bytes(), &[]);
+            assert_eq!(at.len(), 1, "{line:?}");
+            assert_eq!(&padded[at[0]..at[0] + 3], b"  \n", "{line:?}");
+        }
     }
 
     /// A `Date` field that swallows the next line is found after parsing,

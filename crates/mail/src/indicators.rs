@@ -373,14 +373,19 @@ fn raw_text_end(b: &[u8], end: usize, name: &[u8]) -> Option<usize> {
 /// The index just past the `>` that ends the tag opening at `lt`, quoted
 /// attribute values skipped (or the end of `b`).
 fn tag_end(b: &[u8], lt: usize) -> usize {
-    let mut quote: Option<u8> = None;
+    // A quote opens a value only right after `=` (white space between), as
+    // in a browser: a stray `'` (`x=a'`) does not swallow what follows.
+    let (mut quote, mut after_eq): (Option<u8>, bool) = (None, false);
     for (k, &c) in b.iter().enumerate().skip(lt + 1) {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'"' | b'\'') if after_eq => quote = Some(c),
             (None, b'>') => return k + 1,
             _ => {}
+        }
+        if quote.is_none() && !c.is_ascii_whitespace() {
+            after_eq = c == b'=';
         }
     }
     b.len()
@@ -742,11 +747,12 @@ mod tests {
                     <a href=\"ht&Tab;tp://ev&NewLine;il.example/4\">d</a>\
                     <a title=\"x > y\" href=\"http://evil.example/5\">e</a>\
                     <a title=\" href=http://decoy.example/\" href=\"http://evil.example/6\">f</a>\
-                    <a href=\"http://&#x65vil.example/7\">g</a>";
+                    <a href=\"http://&#x65vil.example/7\">g</a>\
+                    <span x=a'></span><a href=\"http://evil.example/8\">h</a> it's";
         let mut v = Vec::new();
         html_links(html, &mut v);
         let got: Vec<_> = v.iter().map(|l| l.url.as_str()).collect();
-        let want: Vec<_> = (1..=7)
+        let want: Vec<_> = (1..=8)
             .map(|i| format!("http://evil.example/{i}"))
             .collect();
         assert_eq!(got, want);
