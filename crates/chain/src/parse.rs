@@ -7,7 +7,7 @@
 //! allocations proportional to its real size, and an error names the byte
 //! offset (from the start of the slice) where parsing stopped.
 
-use crate::hash::{sha256d, sha256d_parts, BlockHash, Txid};
+use crate::hash::{sha256d, sha256d_parts, sha256d_two, BlockHash, Txid};
 use std::ops::Range;
 
 /// Why a block or transaction could not be parsed.
@@ -232,7 +232,23 @@ pub struct Tx<'a> {
     pub base_size: usize,
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    /// The bytes the txid hashes, in three parts: the serialization without
+    /// its witness (version, inputs and outputs, lock time).
+    pub fn txid_parts(&self) -> [&'a [u8]; 3] {
+        if self.has_witness {
+            let raw = self.raw;
+            // version (4), marker and flag (2), body, witness, lock time (4)
+            [
+                &raw[..4],
+                &raw[6..self.base_size - 2],
+                &raw[raw.len() - 4..],
+            ]
+        } else {
+            [self.raw, &[], &[]]
+        }
+    }
+
     /// BIP141 weight.
     pub fn weight(&self) -> usize {
         3 * self.base_size + self.raw.len()
@@ -293,6 +309,7 @@ impl<'a> Block<'a> {
             let tx = parse_tx(&mut r, &mut block.inputs, &mut block.outputs)?;
             block.txs.push(tx);
         }
+        set_txids(&mut block.txs);
         block.size = r.pos;
         Ok(block)
     }
@@ -333,8 +350,23 @@ pub fn parse_transaction(
     let mut r = Reader { data, pos: 0 };
     let mut ins = Vec::new();
     let mut outs = Vec::new();
-    let tx = parse_tx(&mut r, &mut ins, &mut outs)?;
+    let mut tx = parse_tx(&mut r, &mut ins, &mut outs)?;
+    set_txids(std::slice::from_mut(&mut tx));
     Ok((tx, ins, outs))
+}
+
+/// Computes the txids of parsed transactions, two at a time
+/// ([`sha256d_two`]).
+fn set_txids(txs: &mut [Tx<'_>]) {
+    let mut pairs = txs.chunks_exact_mut(2);
+    for p in &mut pairs {
+        let [a, b] = sha256d_two(p[0].txid_parts(), p[1].txid_parts());
+        p[0].txid = Txid(a);
+        p[1].txid = Txid(b);
+    }
+    for t in pairs.into_remainder() {
+        t.txid = Txid(sha256d_parts(&t.txid_parts()));
+    }
 }
 
 fn parse_tx<'a>(
@@ -394,22 +426,16 @@ fn parse_tx<'a>(
     let lock_time =
         u32::from_le_bytes([lock_bytes[0], lock_bytes[1], lock_bytes[2], lock_bytes[3]]);
     let raw = &r.data[start..r.pos];
-    let body = &r.data[body_start..body_end];
-    let version_bytes = &raw[..4];
-    let txid = Txid(if has_witness {
-        sha256d_parts(&[version_bytes, body, lock_bytes])
-    } else {
-        sha256d(raw)
-    });
     Ok(Tx {
-        txid,
+        // set for the whole block at once, two at a time (`set_txids`)
+        txid: Txid::ZERO,
         version,
         lock_time,
         inputs: in_start..inputs.len(),
         outputs: out_start..outputs.len(),
         has_witness,
         raw,
-        base_size: 8 + body.len(),
+        base_size: 8 + (body_end - body_start),
     })
 }
 
@@ -423,10 +449,17 @@ pub fn merkle_root(mut level: Vec<[u8; 32]>) -> [u8; 32] {
             let last = level[level.len() - 1];
             level.push(last);
         }
-        level = level
-            .chunks_exact(2)
-            .map(|p| sha256d_parts(&[&p[0], &p[1]]))
-            .collect();
+        // Two parents at a time ([`sha256d_two`]); an odd pair at the end
+        // on its own.
+        let mut next = Vec::with_capacity(level.len() / 2);
+        let mut quads = level.chunks_exact(4);
+        for q in &mut quads {
+            next.extend(sha256d_two([&q[0], &q[1], &[]], [&q[2], &q[3], &[]]));
+        }
+        for p in quads.remainder().chunks_exact(2) {
+            next.push(sha256d_parts(&[&p[0], &p[1]]));
+        }
+        level = next;
     }
     level[0]
 }
