@@ -56,6 +56,9 @@ pub struct Column {
     written_back: u64,
     /// Bytes whose pages were given back to the kernel ([`Column::start_writeback`]).
     dropped: u64,
+    /// Bytes whose pages the current map holds already (writers; at most
+    /// `reserved`): appends up to there take no page fault ([`pages::populate`]).
+    populated: u64,
 }
 
 const MIN_CAP: u64 = 1 << 16;
@@ -63,6 +66,10 @@ const MIN_CAP: u64 = 1 << 16;
 /// Disk reserved ahead of the appends, at most: a column's capacity doubles,
 /// but the space under its unused half is claimed only as appends come.
 const RESERVE_AHEAD: u64 = 16 << 20;
+
+/// Pages mapped ahead of the appends, at most, in one call each time the
+/// appends reach the end of those mapped before.
+const POPULATE_AHEAD: u64 = 256 << 10;
 
 impl Column {
     /// Opens a column of `len` committed bytes. A writer creates the file if
@@ -103,6 +110,7 @@ impl Column {
             writable,
             written_back: len & !(page_size() - 1),
             dropped: len & !(page_size() - 1),
+            populated: len,
         };
         // Bytes past `len` (left by an interrupted run) are kept: a repair may
         // still need to read them, appends overwrite them, and `trim` cuts
@@ -113,6 +121,7 @@ impl Column {
 
     fn remap(&mut self) -> io::Result<()> {
         self.map = Map::None;
+        self.populated = self.len;
         if self.cap == 0 {
             return Ok(());
         }
@@ -161,16 +170,28 @@ impl Column {
     #[inline(always)]
     fn reserve(&mut self, extra: u64) -> io::Result<()> {
         let need = self.len + extra;
-        if need <= self.reserved {
+        if need <= self.populated {
             return Ok(());
         }
         self.make_room(need)
     }
 
     /// Grows the file (doubling) if `need` bytes do not fit, then reserves
-    /// the disk under them and up to [`RESERVE_AHEAD`] more.
+    /// the disk under them and up to [`RESERVE_AHEAD`] more, then maps the
+    /// pages up to [`POPULATE_AHEAD`] past them.
     #[cold]
     fn make_room(&mut self, need: u64) -> io::Result<()> {
+        if need > self.reserved {
+            self.reserve_disk(need)?;
+        }
+        // Within the disk reserved, where writes cannot meet a full disk.
+        let to = need.next_multiple_of(POPULATE_AHEAD).min(self.reserved);
+        pages::populate(self.mapped(), self.populated.max(self.len), to);
+        self.populated = to.max(need);
+        Ok(())
+    }
+
+    fn reserve_disk(&mut self, need: u64) -> io::Result<()> {
         if need > self.cap {
             let mut cap = self.cap.max(MIN_CAP);
             while cap < need {
