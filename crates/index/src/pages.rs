@@ -52,10 +52,12 @@ pub fn give_back(map: &[u8], fd: std::os::fd::RawFd, from: u64, to: u64) -> u64 
 /// about to be written there do not take a page fault each (one per 4 KB:
 /// 7% of the append thread's time on the bench's chain, measured). A hint:
 /// elsewhere, on older kernels or on failure (a full disk gives an error
-/// here, not a `SIGBUS`), the writes fault the pages in as before. The
-/// pages are zero until written, as the file is; ones left unwritten past
-/// the committed length are written back as zeros (a few hundred KB a
-/// column at most) and cut by the clean close's trim.
+/// here, not a `SIGBUS`), the writes fault the pages in as before.
+/// Populating changes no byte (the pages hold zeros, or what an interrupted
+/// run left there). They are marked dirty, so a commit's flush writes those
+/// not appended to yet once more (256 KB a column at most, and appends
+/// there then fault again); past the committed length the clean close's
+/// trim cuts them.
 pub fn populate(map: &[u8], from: u64, to: u64) {
     #[cfg(target_os = "linux")]
     {
