@@ -99,15 +99,13 @@ pub fn flag(rec: &[u8], o: u64, linked: bool) -> [(usize, u8); 2] {
     ]
 }
 
-/// The record `rec` with the bits of outputs at and past `from % GROUP`
-/// cleared.
-pub fn cleared_from(rec: &[u8], from: u64) -> [u8; WIDTH as usize] {
+/// Clears the bits of outputs at and past `from % GROUP` in the record `rec`.
+pub fn clear_from(rec: &mut [u8], from: u64) {
     let keep = (1u64 << (from % GROUP)) - 1;
-    let mut out: [u8; WIDTH as usize] = rec.try_into().expect("a whole record");
     for at in [LINKED, NEW] {
-        out[at..at + 8].copy_from_slice(&(word(rec, at) & keep).to_le_bytes());
+        let w = word(rec, at) & keep;
+        rec[at..at + 8].copy_from_slice(&w.to_le_bytes());
     }
-    out
 }
 
 #[cfg(test)]
@@ -169,8 +167,7 @@ mod tests {
             let short = build(&kinds[..cut as usize]);
             let r = (cut / GROUP * WIDTH) as usize;
             let mut cleared = full[..short.len()].to_vec();
-            cleared[r..r + WIDTH as usize]
-                .copy_from_slice(&cleared_from(&full[r..r + WIDTH as usize], cut));
+            clear_from(&mut cleared[r..r + WIDTH as usize], cut);
             assert_eq!(cleared, short, "cut at {cut}");
         }
     }

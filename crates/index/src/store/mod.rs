@@ -910,55 +910,37 @@ impl Store {
         }
         self.txid_tbl.table_mut().forget_from(c.txs);
         self.addr_tbl.table_mut().forget_from(c.addrs);
-        self.clear_kinds_from(c.addrs);
-        self.clear_links_from(c.outs);
-        self.clear_types_from(c.outs);
-        self.clear_spans_from(c.txs);
+        self.clear_past(c, &Col::ALL);
         self.flush_all()
     }
 
-    /// Zeroes the kind bytes of addresses `addrs..` in the group record of
-    /// address `addrs` (left by an interrupted run or a rollback), so that
-    /// the file is what an index that never held them has.
-    fn clear_kinds_from(&mut self, addrs: u32) {
-        let (g, i) = (addrs as u64 / KEY_GROUP, addrs as u64 % KEY_GROUP);
-        let w = Col::AddrGrp.width();
-        if i > 0 && (g + 1) * w <= self.col(Col::AddrGrp).len() {
-            let zeros = [0u8; KEY_GROUP as usize];
-            self.col_mut(Col::AddrGrp)
-                .write_at(g * w + 8 + i, &zeros[i as usize..]);
-        }
-    }
-
-    /// Clears the link bits of outputs `outs..` in the record of output
-    /// `outs` (as [`Store::clear_kinds_from`] does for addresses).
-    fn clear_links_from(&mut self, outs: u64) {
-        let (r, w) = (outs / links::GROUP, links::WIDTH);
-        if !outs.is_multiple_of(links::GROUP) && (r + 1) * w <= self.col(Col::OutLink).len() {
-            let rec = links::cleared_from(self.rec(Col::OutLink, r), outs);
-            self.col_mut(Col::OutLink).write_at(r * w, &rec);
-        }
-    }
-
-    /// Clears the type of output `outs` if it shares its byte with output
-    /// `outs - 1` (as [`Store::clear_kinds_from`] does for addresses).
-    fn clear_types_from(&mut self, outs: u64) {
-        if outs % 2 == 1 && outs / 2 < self.col(Col::OutType).len() {
-            let low = self.rec(Col::OutType, outs / 2)[0] & 15;
-            self.col_mut(Col::OutType).write_at(outs / 2, &[low]);
-        }
-    }
-
-    /// Clears the count bytes of transactions `txs..` in the `tx_out` and
-    /// `tx_in` records of transaction `txs` (as [`Store::clear_kinds_from`]
-    /// does for addresses).
-    fn clear_spans_from(&mut self, txs: u32) {
-        let (t, w) = (txs as u64, spans::WIDTH);
-        let r = t / spans::GROUP;
-        for c in [Col::TxOut, Col::TxIn] {
-            if !t.is_multiple_of(spans::GROUP) && (r + 1) * w <= self.col(c).len() {
-                let rec = spans::cleared_from(self.rec(c, r), t);
-                self.col_mut(c).write_at(r * w, &rec);
+    /// Clears what the records shared with items past the counts `c` hold
+    /// of those items (left by an interrupted run or a rollback), so that
+    /// the files are what an index that never held them has: the kind
+    /// bytes of addresses in the last `addr_grp` record, the link bits of
+    /// outputs in the last `out_link` record, the type in the high nibble
+    /// of the last `out_type` byte, and the count bytes of transactions in
+    /// the last `tx_out` and `tx_in` records. Only in the columns `cols`.
+    fn clear_past(&mut self, c: Counts, cols: &[Col]) {
+        type Clear = fn(&mut [u8], u64);
+        let parts: [(Col, u64, u64, Clear); 5] = [
+            (Col::AddrGrp, c.addrs as u64, KEY_GROUP, |rec, a| {
+                rec[8 + (a % KEY_GROUP) as usize..].fill(0)
+            }),
+            (Col::OutLink, c.outs, links::GROUP, links::clear_from),
+            (Col::OutType, c.outs, 2, |rec, _| rec[0] &= 15),
+            (Col::TxOut, c.txs as u64, spans::GROUP, spans::clear_from),
+            (Col::TxIn, c.txs as u64, spans::GROUP, spans::clear_from),
+        ];
+        for (col, n, per, clear) in parts {
+            if !cols.contains(&col) {
+                continue;
+            }
+            let (r, w) = (n / per, col.width());
+            if !n.is_multiple_of(per) && (r + 1) * w <= self.col(col).len() {
+                let mut rec = self.rec(col, r).to_vec();
+                clear(&mut rec, n);
+                self.col_mut(col).write_at(r * w, &rec);
             }
         }
     }
@@ -2133,7 +2115,7 @@ impl Store {
         }
         self.txid_tbl.table_mut().forget_from(target.txs);
         self.addr_tbl.table_mut().forget_from(target.addrs);
-        self.clear_kinds_from(target.addrs);
+        self.clear_past(target, &[Col::AddrGrp]);
         for col in Col::ALL {
             let len = col.len_for(&target);
             self.col_mut(col).truncate(len);
@@ -2146,10 +2128,9 @@ impl Store {
         // Only now: the loop above, run again after a crash, reads these
         // bits, and a reader of the manifest before reads these counts.
         // Cut off before this, the repair at the next open clears them.
-        self.clear_links_from(target.outs);
-        self.clear_types_from(target.outs);
-        self.clear_spans_from(target.txs);
-        for col in [Col::OutLink, Col::OutType, Col::TxOut, Col::TxIn] {
+        let later = [Col::OutLink, Col::OutType, Col::TxOut, Col::TxIn];
+        self.clear_past(target, &later);
+        for col in later {
             let c = self.col(col);
             c.flush().map_err(io_at(c.path()))?;
         }

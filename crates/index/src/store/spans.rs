@@ -180,12 +180,10 @@ pub fn big_below(big: &[u8], txs: u64) -> u64 {
     super::wide::rank(big, BIG_WIDTH as usize, txs, big_tx)
 }
 
-/// The record `rec` with the count bytes of transactions at and past
-/// `from % GROUP` cleared.
-pub fn cleared_from(rec: &[u8], from: u64) -> [u8; WIDTH as usize] {
-    let mut out: [u8; WIDTH as usize] = rec.try_into().expect("a whole record");
-    out[COUNTS + (from % GROUP) as usize..].fill(0);
-    out
+/// Clears the count bytes of transactions at and past `from % GROUP` in
+/// the record `rec`.
+pub fn clear_from(rec: &mut [u8], from: u64) {
+    rec[COUNTS + (from % GROUP) as usize..].fill(0);
 }
 
 #[cfg(test)]
@@ -286,7 +284,9 @@ mod tests {
         let counts: Vec<(u64, u64)> = (0..50).map(|t| (t % 7 + 1, 1)).collect();
         let (full, _, _) = build(&counts);
         let (short, _, _) = build(&counts[..20]);
-        assert_eq!(cleared_from(&full[..64], 20).as_slice(), &short[..64]);
+        let mut rec = full[..64].to_vec();
+        clear_from(&mut rec, 20);
+        assert_eq!(rec, &short[..64]);
         assert_eq!(big_below(&big_record(3, 300, 1), 3), 0);
         assert_eq!(big_below(&big_record(3, 300, 1), 4), 1);
     }
