@@ -582,6 +582,33 @@ const LURES: &[(&str, i32, &[&str])] = &[
     ),
 ];
 
+/// Did a mailing list rewrite the From, as Mailman and Google Groups do
+/// for authors whose domain publishes a strict DMARC policy? The From is
+/// then `"Author via List" <list@lists.example>`, the `Sender` is at the
+/// list's domain, and Reply-To names the author (at the author's own
+/// address, often freemail). All three must hold: each alone is common in
+/// forgeries, a Reply-To that names the author the From names is not.
+fn list_rewrote_from(
+    from_name: Option<&str>,
+    reply_name: Option<&str>,
+    from_domain: &str,
+    sender_domain: Option<&str>,
+) -> bool {
+    let (Some(name), Some(reply), Some(sender)) = (from_name, reply_name, sender_domain) else {
+        return false;
+    };
+    let Some(at) = name.rfind(" via ") else {
+        return false;
+    };
+    let quotes: &[char] = &['\'', '"', ' '];
+    let author = name[..at].trim_matches(quotes);
+    let list = name[at + 5..].trim_matches(quotes);
+    !author.is_empty()
+        && !list.is_empty()
+        && author.eq_ignore_ascii_case(reply.trim_matches(quotes))
+        && base(sender) == base(from_domain)
+}
+
 fn domain_of(addr: &str) -> Option<String> {
     addr.rsplit_once('@')
         .map(|(_, d)| {
@@ -623,7 +650,15 @@ fn sender_rules(name: Option<&str>, d: &str, opts: &Options, ev: &mut Vec<Eviden
         let shown = shown
             .trim_matches(|c: char| !c.is_ascii_alphanumeric())
             .to_string();
-        if !shown.is_empty() && base(&shown) != base(d) {
+        // A name without a dot (`x@geropharm`) shows an organisation, not
+        // a domain: the sender's own when it is the first label of the
+        // sender's registrable domain (`geropharm.com`).
+        let own = if shown.contains('.') {
+            base(&shown) == base(d)
+        } else {
+            base(d).split('.').next() == Some(shown.as_str())
+        };
+        if !shown.is_empty() && !own {
             ev.push(Evidence::new(
                 "sender.name_is_other_address",
                 4,
@@ -1173,16 +1208,31 @@ fn judge_padded(
         sender_rules(from_name.as_deref(), d, opts, &mut ev);
         if let Some(r) = ind.reply_to.as_deref().and_then(domain_of) {
             if base(&r) != base(d) {
-                let w = if is_freemail(&base(&r)) && !free {
-                    3
+                let reply_name = msg
+                    .reply_to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.name());
+                let list_sender = msg
+                    .sender()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .and_then(domain_of);
+                let (w, words) = if list_rewrote_from(
+                    from_name.as_deref(),
+                    reply_name,
+                    d,
+                    list_sender.as_deref(),
+                ) {
+                    (
+                        0,
+                        format!("replies go to {r}, the author's address: a mailing list at {d} rewrote the From (\"... via list\", its Sender)"),
+                    )
+                } else if is_freemail(&base(&r)) && !free {
+                    (3, format!("replies go to {r}, not to the sender's {d}"))
                 } else {
-                    0
+                    (0, format!("replies go to {r}, not to the sender's {d}"))
                 };
-                ev.push(Evidence::new(
-                    "sender.reply_to_differs",
-                    w,
-                    format!("replies go to {r}, not to the sender's {d}"),
-                ));
+                ev.push(Evidence::new("sender.reply_to_differs", w, words));
             }
         }
     } else {
@@ -1999,6 +2049,57 @@ fn brand_named_in(lname: &str, p: &Protected) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mailing list's rewritten From (Mailman's DMARC mitigation) sends
+    /// replies to the author's freemail address: no weight. The same
+    /// Reply-To without the list's Sender, or naming someone else, keeps it.
+    #[test]
+    fn a_list_rewritten_from_is_no_reply_to_diversion() {
+        let mail = |from: &str, reply: &str, sender: &str| {
+            let raw = format!(
+                "From: {from}\nReply-To: {reply}\n{sender}Subject: Re: [radio] timing\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nThe PPS input needs 3.3 V.\n"
+            );
+            let r = analyze("t", raw.as_bytes(), &Options::default());
+            let e = r.fired("sender.reply_to_differs");
+            assert_eq!(e.len(), 1, "{from} / {reply}: {:?}", r.evidence);
+            e[0].weight
+        };
+        let list_sender = "Sender: \"radio\" <radio-bounces@lists.radio.example>\n";
+        let from = "\"Ann Lee via radio\" <radio@lists.radio.example>";
+        assert_eq!(
+            mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", list_sender),
+            0
+        );
+        assert_eq!(mail(from, "'Ann Lee' <ann.lee@gmail.com>", list_sender), 0);
+        // No Sender at the list's domain, or another name, or no list name.
+        assert_eq!(mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", ""), 3);
+        let elsewhere = "Sender: <x@bulk.example>\n";
+        assert_eq!(mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", elsewhere), 3);
+        assert_eq!(
+            mail(from, "\"Payroll\" <pay.dept@gmail.com>", list_sender),
+            3
+        );
+        let bare = "\"Ann Lee via \" <radio@lists.radio.example>";
+        assert_eq!(
+            mail(bare, "\"Ann Lee\" <ann.lee@gmail.com>", list_sender),
+            3
+        );
+    }
+
+    /// A display name `user@org` without a dot names an organisation: the
+    /// sender's own when it is the first label of its registrable domain.
+    #[test]
+    fn a_dotless_name_address_is_compared_with_the_senders_organisation() {
+        let fires = |name: &str, addr: &str| {
+            let raw = format!("From: \"{name}\" <{addr}>\nSubject: hi\n\nhello\n");
+            let r = analyze("t", raw.as_bytes(), &Options::default());
+            !r.fired("sender.name_is_other_address").is_empty()
+        };
+        assert!(!fires("marina@geropharm", "marina@geropharm.com"));
+        assert!(!fires("marina@geropharm.com", "marina@mail.geropharm.com"));
+        assert!(fires("support@paypal", "billing@evil.example"));
+        assert!(fires("support@paypal.com", "billing@evil.example"));
+    }
 
     #[test]
     fn date_lines_ending_in_letters_get_two_spaces() {
