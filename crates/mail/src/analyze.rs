@@ -582,12 +582,14 @@ const LURES: &[(&str, i32, &[&str])] = &[
     ),
 ];
 
-/// Did a mailing list rewrite the From, as Mailman and Google Groups do
-/// for authors whose domain publishes a strict DMARC policy? The From is
-/// then `"Author via List" <list@lists.example>`, the `Sender` is at the
-/// list's domain, and Reply-To names the author (at the author's own
-/// address, often freemail). All three must hold: each alone is common in
-/// forgeries, a Reply-To that names the author the From names is not.
+/// Does the message look as a mailing list makes it when it rewrites the
+/// From, as Mailman and Google Groups do for authors whose domain publishes
+/// a strict DMARC policy? The From is then `"Author via List" <list
+/// address>`, the `Sender` is at the list's domain, and Reply-To names the
+/// author (at the author's own address, often freemail). Every one of these
+/// headers is the sender's to write (a list rarely re-signs, so no
+/// signature vouches for them): a forger can claim it as easily. So the
+/// claim lowers a Reply-To diversion's weight, it does not clear it.
 fn list_rewrote_from(
     from_name: Option<&str>,
     reply_name: Option<&str>,
@@ -652,7 +654,10 @@ fn sender_rules(name: Option<&str>, d: &str, opts: &Options, ev: &mut Vec<Eviden
             .to_string();
         // A name without a dot (`x@geropharm`) shows an organisation, not
         // a domain: the sender's own when it is the first label of the
-        // sender's registrable domain (`geropharm.com`).
+        // sender's registrable domain (`geropharm.com`). So it stays silent
+        // for `geropharm.top` too, which the name does not tell apart; a
+        // protected brand's name is still caught there by
+        // `sender.brand_name_elsewhere` and the lookalike checks.
         let own = if shown.contains('.') {
             base(&shown) == base(d)
         } else {
@@ -1224,8 +1229,8 @@ fn judge_padded(
                     list_sender.as_deref(),
                 ) {
                     (
-                        0,
-                        format!("replies go to {r}, the author's address: a mailing list at {d} rewrote the From (\"... via list\", its Sender)"),
+                        1,
+                        format!("replies go to {r}, the author's address if, as its headers claim (\"... via list\", the list's Sender), a mailing list at {d} rewrote the From"),
                     )
                 } else if is_freemail(&base(&r)) && !free {
                     (3, format!("replies go to {r}, not to the sender's {d}"))
@@ -2051,8 +2056,9 @@ mod tests {
     use super::*;
 
     /// A mailing list's rewritten From (Mailman's DMARC mitigation) sends
-    /// replies to the author's freemail address: no weight. The same
-    /// Reply-To without the list's Sender, or naming someone else, keeps it.
+    /// replies to the author's freemail address: little weight (a forger
+    /// can write the same headers). The same Reply-To without the list's
+    /// Sender, or naming someone else, keeps its weight.
     #[test]
     fn a_list_rewritten_from_is_no_reply_to_diversion() {
         let mail = |from: &str, reply: &str, sender: &str| {
@@ -2068,9 +2074,9 @@ mod tests {
         let from = "\"Ann Lee via radio\" <radio@lists.radio.example>";
         assert_eq!(
             mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", list_sender),
-            0
+            1
         );
-        assert_eq!(mail(from, "'Ann Lee' <ann.lee@gmail.com>", list_sender), 0);
+        assert_eq!(mail(from, "'Ann Lee' <ann.lee@gmail.com>", list_sender), 1);
         // No Sender at the list's domain, or another name, or no list name.
         assert_eq!(mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", ""), 3);
         let elsewhere = "Sender: <x@bulk.example>\n";
