@@ -10,6 +10,9 @@ use serde::Serialize;
 /// Links read from one body at most.
 pub const MAX_LINKS: usize = 500;
 
+/// Forms read past [`MAX_LINKS`] (see [`html_links`]).
+pub const MAX_FORMS: usize = 16;
+
 /// One link: where it goes and what the reader sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Link {
@@ -372,21 +375,42 @@ fn raw_text_end(b: &[u8], end: usize, name: &[u8]) -> Option<usize> {
 
 /// The index just past the `>` that ends the tag opening at `lt`, quoted
 /// attribute values skipped (or the end of `b`).
+///
+/// The states of a browser's tokenizer, cut to what ends a tag: a quote
+/// opens a value only where a value starts (after an attribute name and
+/// `=`), so a stray quote (`x=a'`, `x=a='`, `<p =' >`) hides nothing.
 fn tag_end(b: &[u8], lt: usize) -> usize {
-    // A quote opens a value only right after `=` (white space between), as
-    // in a browser: a stray `'` (`x=a'`) does not swallow what follows.
-    let (mut quote, mut after_eq): (Option<u8>, bool) = (None, false);
+    #[derive(Clone, Copy, PartialEq)]
+    enum S {
+        TagName,
+        BeforeName,
+        Name,
+        AfterName,
+        BeforeValue,
+        Quoted(u8),
+        Unquoted,
+    }
+    let mut s = S::TagName;
     for (k, &c) in b.iter().enumerate().skip(lt + 1) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') if after_eq => quote = Some(c),
-            (None, b'>') => return k + 1,
-            _ => {}
-        }
-        if quote.is_none() && !c.is_ascii_whitespace() {
-            after_eq = c == b'=';
-        }
+        let ws = c.is_ascii_whitespace();
+        s = match (s, c) {
+            (S::Quoted(q), c) if c == q => S::BeforeName,
+            (S::Quoted(q), _) => S::Quoted(q),
+            (_, b'>') => return k + 1,
+            (S::TagName | S::Unquoted, _) if ws => S::BeforeName,
+            (S::TagName, b'/') => S::BeforeName,
+            (S::TagName | S::Unquoted, _) => s,
+            // `=` where a name should start begins a name (a parse error).
+            (S::BeforeName, _) if ws || c == b'/' => S::BeforeName,
+            (S::BeforeName, _) => S::Name,
+            (S::Name | S::AfterName, b'=') => S::BeforeValue,
+            (S::Name | S::AfterName, _) if ws => S::AfterName,
+            (S::Name | S::AfterName, b'/') => S::BeforeName,
+            (S::Name | S::AfterName, _) => S::Name,
+            (S::BeforeValue, _) if ws => S::BeforeValue,
+            (S::BeforeValue, b'"' | b'\'') => S::Quoted(c),
+            (S::BeforeValue, _) => S::Unquoted,
+        };
     }
     b.len()
 }
@@ -497,17 +521,27 @@ fn reference(s: &str) -> Option<(char, usize)> {
 }
 
 /// Links of an HTML body: anchors with their text, form actions, images.
+///
+/// At most [`MAX_LINKS`] in `out` in all, but forms are read on past that
+/// (up to [`MAX_FORMS`] more): 500 images must not hide a form. As a
+/// browser reads the page: comments and the contents of `<script>` and
+/// `<style>` hold no links.
 pub fn html_links(html: &str, out: &mut Vec<Link>) {
     let lower = html.to_ascii_lowercase();
-    let mut i = 0;
-    while out.len() < MAX_LINKS {
+    let b = lower.as_bytes();
+    let (mut i, mut forms) = (0, 0);
+    while out.len() < MAX_LINKS || forms < MAX_FORMS {
         let Some(j) = lower[i..].find('<') else { break };
         let start = i + j;
-        if !lower[start..].contains('>') {
-            break;
+        if let Some(past) = comment_end(b, start) {
+            i = past;
+            continue;
         }
         // The tag ends at the first `>` outside a quoted value.
-        let end = tag_end(lower.as_bytes(), start);
+        let end = tag_end(b, start);
+        if b[end - 1] != b'>' {
+            break; // never closed
+        }
         let (tag, ltag) = (&html[start..end], &lower[start..end]);
         // `<a` then white space (`<a\r\nhref=` in CRLF mail) or `/`
         // (`<a/href=`, which browsers read as an anchor), not `<abbr`.
@@ -523,9 +557,16 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
         } else if ltag.starts_with("<img") {
             ("img", "src")
         } else {
-            i = end;
+            let name = tag_name(&b[..end], start + 1);
+            i = raw_text_end(b, end, &name).unwrap_or(end);
             continue;
         };
+        if kind == "form" {
+            forms += 1;
+        } else if out.len() >= MAX_LINKS {
+            i = end;
+            continue;
+        }
         let mut next = end;
         // The attribute itself, as a browser reads the tag: not `href=`
         // inside another attribute's quoted value.
@@ -767,6 +808,43 @@ mod tests {
             decode_entities("&#0;&#99999999999;&#x41;&#66"),
             "\u{fffd}\u{fffd}AB"
         );
+    }
+
+    /// A quote in a comment, in a script, in an unquoted value or where an
+    /// attribute name should start hides no later link (a browser shows
+    /// each of these links); a link inside a comment or a script is none.
+    #[test]
+    fn stray_quotes_comments_and_scripts_hide_no_link() {
+        let html = "<!-- a=\" --><a href=\"http://evil.example/1\">a</a>\
+                    <script>var s = '<a href=\"http://no.example/\">';</script>\
+                    <a href=\"http://evil.example/2\">b</a>\
+                    <span x=a='></span><a href=\"http://evil.example/3\">c</a>\
+                    <p =' ></p><a href=\"http://evil.example/4\">d</a>\
+                    <style>p{content:\"'\"}</style><a href=\"http://evil.example/5\">e</a>\
+                    <!-- <a href=\"http://no.example/\">x</a> -->\
+                    <a href = 'http://evil.example/6'>f</a>";
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        let got: Vec<_> = v.iter().map(|l| l.url.as_str()).collect();
+        let want: Vec<_> = (1..=6)
+            .map(|i| format!("http://evil.example/{i}"))
+            .collect();
+        assert_eq!(got, want);
+        let texts: Vec<_> = v.iter().map(|l| l.text.as_deref().unwrap()).collect();
+        assert_eq!(texts, ["a", "b", "c", "d", "e", "f"]);
+    }
+
+    /// Images up to the link cap do not hide a form after them.
+    #[test]
+    fn a_form_after_the_link_cap_is_read() {
+        let mut html = "<img src=\"http://t.example/p.gif\">".repeat(MAX_LINKS + 20);
+        html.push_str("<form action=\"https://grab.example/p\"></form>");
+        let mut v = Vec::new();
+        html_links(&html, &mut v);
+        assert_eq!(v.iter().filter(|l| l.from == "img").count(), MAX_LINKS);
+        let forms: Vec<_> = v.iter().filter(|l| l.from == "form").collect();
+        assert_eq!(forms.len(), 1, "{forms:?}");
+        assert_eq!(forms[0].host, "grab.example");
     }
 
     #[test]
