@@ -834,7 +834,8 @@ impl<'r> Safe<'r> {
 /// any reader (the zone ends at them). Lines of bodies that look alike
 /// get the spaces too, which no rule reads. Borrowed when nothing
 /// needs them, as for nearly all mail; with the offsets where the copy
-/// has the spaces.
+/// has the spaces. The lines ending at the offsets `extra` (sorted) get
+/// them too.
 fn pad_dates<'r>(raw: &'r [u8], extra: &[usize]) -> (Cow<'r, [u8]>, Vec<usize>) {
     // Whether mail-parser reads `line` as a `Date` or `Resent-Date` field:
     // as its `parse_header_name` does, white space (SP, HT, CR, FF) is
@@ -887,7 +888,7 @@ fn pad_dates<'r>(raw: &'r [u8], extra: &[usize]) -> (Cow<'r, [u8]>, Vec<usize>) 
         let content = line.strip_suffix(b"\r").unwrap_or(line);
         let tail = &content[content.len().saturating_sub(2)..];
         let pad = in_date && tail.iter().any(u8::is_ascii_alphabetic);
-        if end < raw.len() && (pad || extra.contains(&end)) {
+        if end < raw.len() && (pad || extra.binary_search(&end).is_ok()) {
             let o = out.get_or_insert_with(|| {
                 let mut v = Vec::with_capacity(raw.len() + 64);
                 v.extend_from_slice(&raw[..start]);
@@ -1028,12 +1029,18 @@ fn subject_rules(sub: &str, ev: &mut Vec<Evidence>) {
 /// Judges a message at `depth` forwards inside the one given: attachments
 /// are inspected at depth 0 only (with those of every forwarded message).
 fn judge(source: &str, raw: &[u8], opts: &Options, depth: usize, budget: &mut Budget) -> Report {
-    judge_padded(source, raw, opts, depth, budget, &mut Vec::new())
+    judge_padded(source, raw, opts, depth, budget, &mut Vec::new(), 0)
 }
 
-/// [`judge`], with the lines ending at `extra` padded too; `Date` fields
-/// that still swallow a line add their lines and start again, up to 64
-/// lines; any left is evidence.
+/// Parses of a message after the first, at most, to pad `Date` fields
+/// found swallowing a line after parsing (each parse reads up to
+/// [`MAX_MESSAGE`]: a crafted message whose every padding shows one more
+/// swallow must not cost 64 of them).
+const MAX_REPARSES: u32 = 3;
+
+/// [`judge`], with the lines ending at `extra` (sorted) padded too; `Date`
+/// fields that still swallow a line add their lines and start again, up to
+/// 64 lines and [`MAX_REPARSES`] more parses; any left is evidence.
 fn judge_padded(
     source: &str,
     raw: &[u8],
@@ -1041,6 +1048,7 @@ fn judge_padded(
     depth: usize,
     budget: &mut Budget,
     extra: &mut Vec<usize>,
+    reparses: u32,
 ) -> Report {
     let mut ev: Vec<Evidence> = Vec::new();
     let (whole, cut) = (raw, raw.len() > MAX_MESSAGE);
@@ -1061,15 +1069,15 @@ fn judge_padded(
         let new: Vec<usize> = left
             .iter()
             .map(|&at| padded.raw_offset(at))
-            .filter(|at| !extra.contains(at))
+            .filter(|at| extra.binary_search(at).is_err())
             .collect();
-        if !new.is_empty() && extra.len() + new.len() <= 64 {
+        if !new.is_empty() && extra.len() + new.len() <= 64 && reparses < MAX_REPARSES {
             extra.extend(new);
             extra.sort_unstable();
             // Not held through the next round (a copy of up to 32 MB each).
             drop(msg);
             drop(padded);
-            return judge_padded(source, whole, opts, depth, budget, extra);
+            return judge_padded(source, whole, opts, depth, budget, extra, reparses + 1);
         }
         ev.push(Evidence::new(
             "parse.date_swallowed",
@@ -1897,6 +1905,9 @@ fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec
     let mut lookalike_seen = false;
     // Each host is judged once, however many links go there.
     let mut checked = std::collections::HashSet::new();
+    // Shown hosts already compared with the brands (a newsletter shows one
+    // host in hundreds of links).
+    let mut shown_checked: std::collections::HashMap<String, bool> = Default::default();
     for l in links {
         let lurl = l.url.to_ascii_lowercase();
         if l.from == "form" {
@@ -1984,7 +1995,9 @@ fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec
                 // names a brand the sender does not own.
                 let senders = own.as_deref() == Some(to.as_str())
                     && !opts.protected.owns(&shown_base)
-                    && lookalike::check_host(&shown, &opts.protected).is_none();
+                    && *shown_checked.entry(shown.clone()).or_insert_with(|| {
+                        lookalike::check_host(&shown, &opts.protected).is_none()
+                    });
                 let (w, whose) = if senders {
                     (1, " (the sender's own domain)")
                 } else {
@@ -2085,7 +2098,8 @@ mod tests {
             mail(from, "\"Payroll\" <pay.dept@gmail.com>", list_sender),
             3
         );
-        let bare = "\"Ann Lee via \" <radio@lists.radio.example>";
+        // (a name ending in " via " is trimmed by the parser: quotes here)
+        let bare = "\"Ann Lee via ''\" <radio@lists.radio.example>";
         assert_eq!(
             mail(bare, "\"Ann Lee\" <ann.lee@gmail.com>", list_sender),
             3
