@@ -447,9 +447,10 @@ fn follow_largest(
             .map(|o| o.index);
         for o in &tx.outputs {
             if Some(o.index) != largest {
-                *peeled
+                let v: &mut u64 = peeled
                     .entry(o.address.clone().unwrap_or_default())
-                    .or_default() += o.value;
+                    .or_default();
+                *v = v.saturating_add(o.value);
             }
         }
         next = largest.and_then(|i| tx.outputs[i as usize].spent_by.as_ref().map(|s| s.txid));

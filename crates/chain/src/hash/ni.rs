@@ -141,9 +141,7 @@ unsafe fn compress2(sa: &mut [u32; 8], ba: &[u8; 64], sb: &mut [u32; 8], bb: &[u
 /// The one block of SHA-256's second pass over a 32-byte digest.
 fn digest_block(s: &[u32; 8]) -> [u8; 64] {
     let mut b = [0u8; 64];
-    for (out, w) in b.chunks_exact_mut(4).zip(s) {
-        out.copy_from_slice(&w.to_be_bytes());
-    }
+    b[..32].copy_from_slice(&digest_bytes(s));
     b[32] = 0x80;
     b[62] = 0x01; // length: 256 bits
     b

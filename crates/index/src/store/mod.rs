@@ -1120,16 +1120,11 @@ impl Store {
     /// The block height of a transaction.
     pub fn tx_height(&self, t: TxNum) -> u32 {
         // Last block whose first transaction is at or before t.
-        let (mut lo, mut hi) = (0u32, self.cur.blocks);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.block_info(mid).first_tx <= t.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        let w = Col::BlkInfo.width();
+        let bytes = self.col(Col::BlkInfo).bytes();
+        let blocks = &bytes[..bytes.len().min((self.cur.blocks as u64 * w) as usize)];
+        let first_tx = |r: &[u8]| BlockInfo::from_bytes(r).first_tx as u64;
+        wide::rank(blocks, w as usize, t.0 as u64 + 1, first_tx).saturating_sub(1) as u32
     }
 
     /// The transaction that created an output.

@@ -114,18 +114,9 @@ pub fn tx_of(bytes: &[u8], big: &[u8], side: Side, txs: u64, id: u64) -> Option<
         return None;
     }
     let groups = (txs - 1) / GROUP + 1;
-    let base = |r: u64| record(bytes, r * GROUP).map(u40);
     // The last record whose first id is at most `id`.
-    let (mut lo, mut hi) = (0u64, groups);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if base(mid)? <= id {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    let r = lo.checked_sub(1)?;
+    let records = bytes.get(..usize::try_from(groups * WIDTH).ok()?)?;
+    let r = super::wide::rank(records, WIDTH as usize, id.saturating_add(1), u40).checked_sub(1)?;
     let rec = record(bytes, r * GROUP)?;
     let (start, end) = (r * GROUP, txs.min((r + 1) * GROUP));
     let (mut t, mut pos) = (start, u40(rec));

@@ -111,8 +111,9 @@ pub fn below(list: &[u8], id: u64) -> u64 {
 
 /// Number of the `width`-byte records of `list` (in the order of their
 /// keys, read by `key`) whose key is below `id`: the one halving search of
-/// the store's sorted side lists (`out_big`, `in_big`, `prev_big`,
-/// `tx_big`).
+/// the store's sorted records (the side lists `out_big`, `in_big`,
+/// `prev_big`, `tx_big`; the first ids of `tx_out`/`tx_in` records; the
+/// blocks' first transactions).
 pub fn rank(list: &[u8], width: usize, id: u64, key: impl Fn(&[u8]) -> u64) -> u64 {
     let (mut lo, mut hi) = (0usize, list.len() / width);
     while lo < hi {
