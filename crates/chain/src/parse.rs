@@ -450,16 +450,21 @@ pub fn merkle_root(mut level: Vec<[u8; 32]>) -> [u8; 32] {
             level.push(last);
         }
         // Two parents at a time ([`sha256d_two`]); an odd pair at the end
-        // on its own.
-        let mut next = Vec::with_capacity(level.len() / 2);
-        let mut quads = level.chunks_exact(4);
-        for q in &mut quads {
-            next.extend(sha256d_two([&q[0], &q[1], &[]], [&q[2], &q[3], &[]]));
+        // on its own. Parents `p, p + 1` are made of children `2p ..= 2p + 3`,
+        // none before `p`: the level is overwritten in place.
+        let n = level.len() / 2;
+        let mut p = 0;
+        while p + 2 <= n {
+            let c = &level[2 * p..2 * p + 4];
+            let [x, y] = sha256d_two([&c[0], &c[1], &[]], [&c[2], &c[3], &[]]);
+            level[p] = x;
+            level[p + 1] = y;
+            p += 2;
         }
-        for p in quads.remainder().chunks_exact(2) {
-            next.push(sha256d_parts(&[&p[0], &p[1]]));
+        if p < n {
+            level[p] = sha256d_parts(&[&level[2 * p], &level[2 * p + 1]]);
         }
-        level = next;
+        level.truncate(n);
     }
     level[0]
 }
