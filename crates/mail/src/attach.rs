@@ -1592,22 +1592,24 @@ fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
 /// external objects, protocol handlers. Plain hyperlinks are not evidence
 /// here; web ones are kept in `links`, for the message's link rules.
 fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &str) {
+    const OPEN: &str = "<Relationship";
     let mut i = 0;
-    while let Some(p) = xml.get(i..).and_then(|s| s.find("<Relationship")) {
-        let at = i + p;
-        let end = xml[at..].find('>').map_or(xml.len(), |e| at + e);
-        let tag = &xml[at..end];
-        i = end.max(at + 1);
-        if !attr(tag, "TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("external")) {
+    while let Some(p) = xml.get(i..).and_then(|s| s.find(OPEN)) {
+        let at = i + p + OPEN.len();
+        // `<Relationships`, the root, or another name that starts alike.
+        if xml[at..].starts_with(|c: char| !(c.is_ascii_whitespace() || c == '/' || c == '>')) {
+            i = at;
             continue;
         }
-        let target = unescape_xml(attr(tag, "Target").unwrap_or(""));
+        let (attrs, end) = xml_attrs(&xml[at..]);
+        i = at + end;
+        let attr = |name: &str| attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        if !attr("TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("external")) {
+            continue;
+        }
+        let target = unescape_xml(attr("Target").unwrap_or(""));
         let target = target.trim();
-        let kind = attr(tag, "Type")
-            .unwrap_or("")
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
+        let kind = attr("Type").unwrap_or("").rsplit('/').next().unwrap_or("");
         let part_s = shown_part(part);
         let to = target_kind(target);
         let share = if to == Target::Share {
@@ -1730,26 +1732,59 @@ fn dde(l: &str, x: &[u8]) -> Option<String> {
         .then(|| instr.trim().to_owned())
 }
 
-/// The value of attribute `name` in a tag, quoted either way.
-fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
-    let mut from = 0;
-    while let Some(p) = tag.get(from..).and_then(|s| s.find(name)) {
-        let at = from + p;
-        from = at + name.len();
-        if at == 0 || !tag.as_bytes()[at - 1].is_ascii_whitespace() {
+/// The attributes of an XML start tag, read from just after its name, and
+/// the length of the tag from there (through its `>`, or all of `s` if it
+/// has none). Quoted values may hold `>`, `=` and the other attributes'
+/// names, as XML allows, so neither ends the tag nor names an attribute
+/// there; a name without a value is passed over, and an unquoted value
+/// (not XML) runs to the next space, `>` or `/>`.
+fn xml_attrs(s: &str) -> (Vec<(&str, &str)>, usize) {
+    let b = s.as_bytes();
+    let mut attrs = Vec::new();
+    let skip_space = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    loop {
+        i = skip_space(i);
+        match b.get(i) {
+            None => return (attrs, b.len()),
+            Some(b'>') => return (attrs, i + 1),
+            Some(b'/') => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let name_at = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        let name = &s[name_at..i];
+        i = skip_space(i);
+        if b.get(i) != Some(&b'=') {
             continue;
         }
-        let Some(rest) = tag[from..].trim_start().strip_prefix('=') else {
-            continue;
+        i = skip_space(i + 1);
+        let (value, next) = match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => match b[i + 1..].iter().position(|&c| c == q) {
+                Some(e) => (&s[i + 1..i + 1 + e], i + 2 + e),
+                None => (&s[i + 1..], b.len()),
+            },
+            _ => {
+                let ends = |k: usize| {
+                    b[k].is_ascii_whitespace() || b[k] == b'>' || b[k..].starts_with(b"/>")
+                };
+                let e = (i..b.len()).find(|&k| ends(k)).unwrap_or(b.len());
+                (&s[i..e], e)
+            }
         };
-        let rest = rest.trim_start();
-        let Some(q) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else {
-            continue;
-        };
-        let body = &rest[1..];
-        return Some(body.find(q).map_or(body, |e| &body[..e]));
+        attrs.push((name, value));
+        i = next;
     }
-    None
 }
 
 /// XML's references decoded (numeric ones too: `&#104;ttp`), as
@@ -3894,6 +3929,42 @@ mod tests {
             &docx(&[m("word/_rels/document2.xml.rels", rels)]),
         ));
         assert!(r.get("attach.protocol_handler").is_some(), "{r:?}");
+    }
+
+    /// A relationship's attributes are read as XML reads them: a value may
+    /// hold `>` and what looks like another attribute, and neither hides
+    /// the real one.
+    #[test]
+    fn relationship_attributes_are_read_as_xml_reads_them() {
+        let tag = " Id='a' Type=\"x Target='about:blank' y>z\" Target = \"http://e.example/t\" TargetMode=External/><next>";
+        let (attrs, end) = xml_attrs(tag);
+        assert_eq!(
+            attrs,
+            [
+                ("Id", "a"),
+                ("Type", "x Target='about:blank' y>z"),
+                ("Target", "http://e.example/t"),
+                ("TargetMode", "External"),
+            ]
+        );
+        assert_eq!(&tag[end..], "<next>");
+        // No `>`, no closing quote: to the end, no panic.
+        assert_eq!(xml_attrs(" A=\"b").0, [("A", "b")]);
+        assert_eq!(xml_attrs(" novalue A='1'").0, [("A", "1")]);
+        // The evasions, end to end: the decoy in Type's value came first,
+        // or a `>` in a value ended the tag before Target was read.
+        for rel in [
+            "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate#x Target='Normal.dotm'\" Target=\"https://templates.example/t.dotm\" TargetMode=\"External\"/>",
+            "<Relationship Id=\"a>b\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate\" Target='https://templates.example/t.dotm' TargetMode='External'/>",
+        ] {
+            let rels = format!("<Relationships>{rel}</Relationships>");
+            let r = inspect(&att(
+                "offer.docx",
+                &docx(&[m("word/_rels/settings.xml.rels", rels.as_bytes())]),
+            ));
+            let e = r.get("attach.remote_template").expect(rel);
+            assert!(e.words.contains("https://templates.example/t.dotm"), "{}", e.words);
+        }
     }
 
     #[test]
