@@ -7,6 +7,7 @@
 //!   txids, merkle roots, proof-of-work checks, BIP34 heights;
 //! - [`script`]: output script types and the fixed-size [`AddressKey`];
 //! - [`address`]: address strings for every network, both ways;
+//! - [`amount`]: saturating sums of satoshi values;
 //! - [`network`]: magics and prefixes of mainnet, testnet3, testnet4, signet
 //!   and regtest.
 //!
@@ -28,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod amount;
 pub mod hash;
 pub mod network;
 pub mod parse;

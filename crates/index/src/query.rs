@@ -7,6 +7,7 @@
 //! Must not: change the store or format text for a terminal (the CLI does).
 
 use crate::store::{AddrId, OutId, Store, TxMeta, TxNum};
+use chainhound_chain::amount::sum_sats;
 use chainhound_chain::{address, AddressKey, BlockHash, ScriptType, Txid};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -310,9 +311,10 @@ impl<'s> Query<'s> {
             coinbase_value: if txs.is_empty() {
                 0
             } else {
-                s.tx_outputs(TxNum(txs.start))
-                    .map(|o| s.out_value(OutId(o)))
-                    .fold(0, u64::saturating_add)
+                sum_sats(
+                    s.tx_outputs(TxNum(txs.start))
+                        .map(|o| s.out_value(OutId(o))),
+                )
             },
             txids: txs.map(|t| s.txid(TxNum(t))).collect(),
         })
@@ -387,7 +389,7 @@ impl<'s> Query<'s> {
                 }
             })
             .collect();
-        let value_out = outputs.iter().fold(0u64, |a, o| a.saturating_add(o.value));
+        let value_out = sum_sats(outputs.iter().map(|o| o.value));
         TxView {
             txid: s.txid(t),
             tx_num: t.0,

@@ -24,6 +24,7 @@ use crate::label::{Category, Label, Subject};
 use crate::resolve::Resolved;
 use crate::severity::{Reach, Rules, Severity};
 use chainhound_chain::address;
+use chainhound_chain::amount::sum_sats;
 use chainhound_entities::coinjoin::Detector;
 use chainhound_index::store::{AddrId, OutId, Store, TxNum};
 use serde::Serialize;
@@ -333,17 +334,15 @@ impl<'a> Screener<'a> {
         // A coinbase has no prevouts: its outputs are the value screened.
         let value: u64 = indexed
             .map(|(st, t)| {
-                let ins: u64 = st
-                    .tx_inputs(t)
-                    .filter_map(|i| st.in_prevout(i).ok().flatten())
-                    .map(|o| st.out_value(o))
-                    .fold(0, u64::saturating_add);
+                let ins = sum_sats(
+                    st.tx_inputs(t)
+                        .filter_map(|i| st.in_prevout(i).ok().flatten())
+                        .map(|o| st.out_value(o)),
+                );
                 if ins > 0 {
                     ins
                 } else {
-                    st.tx_outputs(t)
-                        .map(|o| st.out_value(OutId(o)))
-                        .fold(0, u64::saturating_add)
+                    sum_sats(st.tx_outputs(t).map(|o| st.out_value(OutId(o))))
                 }
             })
             .unwrap_or(0);
@@ -409,10 +408,7 @@ impl<'a> Screener<'a> {
             cur = st.out_prev(o);
         }
         s.receipts = Some((receipts.len(), total));
-        let value: u64 = receipts
-            .iter()
-            .map(|&o| st.out_value(o))
-            .fold(0, u64::saturating_add);
+        let value = sum_sats(receipts.iter().map(|&o| st.out_value(o)));
         s.value_sat = value;
         s.hits = hits
             .into_iter()
@@ -546,7 +542,7 @@ impl<'a> Screener<'a> {
                         Err(()) => {}
                     }
                 }
-                let total: u64 = prevs.iter().fold(0, |a, p| a.saturating_add(p.1));
+                let total: u64 = sum_sats(prevs.iter().map(|p| p.1));
                 if coinbase || total == 0 {
                     if coinbase {
                         s.newly_mined += share;

@@ -9,6 +9,7 @@
 //! inputs and the sinks the outputs (the fee is what lies past the
 //! outputs); backward the sources are the outputs and the sinks the inputs.
 
+use chainhound_chain::amount::sum_sats;
 use serde::{Deserialize, Serialize};
 
 /// How taint moves through a transaction.
@@ -136,8 +137,8 @@ pub struct Mapped {
 /// `sink_values` (in order) under `policy`.
 pub fn map(policy: Policy, sources: &[(u64, &[Seg])], sink_values: &[u64]) -> Mapped {
     // Saturating: a crafted or damaged index can hold absurd values.
-    let src_total: u64 = sources.iter().fold(0, |a, s| a.saturating_add(s.0));
-    let sink_total: u64 = sink_values.iter().fold(0, |a, &v| a.saturating_add(v));
+    let src_total: u64 = sum_sats(sources.iter().map(|s| s.0));
+    let sink_total: u64 = sum_sats(sink_values.iter().copied());
     let tainted: f64 = sources.iter().map(|s| amount(s.1)).sum();
     let mut m = Mapped {
         sinks: vec![Vec::new(); sink_values.len()],

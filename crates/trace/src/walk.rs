@@ -30,6 +30,7 @@
 
 use crate::taint::{self, Policy, Seg};
 use chainhound_chain::address;
+use chainhound_chain::amount::sum_sats;
 use chainhound_entities::coinjoin::{CoinJoinKind, Detector};
 use chainhound_index::store::{AddrId, OutId, Store, TxNum};
 use chainhound_intel::book::LabelBook;
@@ -762,7 +763,7 @@ impl Walk<'_, '_> {
         let refs: Vec<(u64, &[Seg])> = sources.iter().map(|(v, s)| (*v, &s[..])).collect();
         let mapped = taint::map(policy, &refs, &sink_values);
         self.totals[T_FEES] += mapped.lost;
-        let in_total: u64 = values.iter().fold(0, |a, &v| a.saturating_add(v));
+        let in_total: u64 = sum_sats(values.iter().copied());
         let peel = (opts.peel && cj == 0 && sink_values.len() == 2)
             .then(|| {
                 let big = if sink_values[0] >= sink_values[1] {
