@@ -1583,7 +1583,8 @@ fn target_kind(t: &str) -> Target {
 /// Reads a `.rels` part of a zip-based document and checks it ([`rels`]).
 fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
     if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
-        let xml = String::from_utf8_lossy(&x);
+        // UTF-8 or UTF-16, as XML allows.
+        let xml = decode_text(&x);
         rels(&mut n.doc, &mut n.r.links, &n.shown, &e.name, &xml);
     }
 }
@@ -1591,71 +1592,131 @@ fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
 /// External relationships in an OPC `.rels` part: remote templates,
 /// external objects, protocol handlers. Plain hyperlinks are not evidence
 /// here; web ones are kept in `links`, for the message's link rules.
+///
+/// Read as an XML parser reads it, so that nothing an XML reader (Office)
+/// sees as a relationship can be hidden from this one: comments,
+/// processing instructions and CDATA are passed over (a quote in them opens
+/// no value), the element may carry a namespace prefix (`<pr:Relationship`),
+/// attribute values are decoded (`&#69;xternal`), and with an attribute
+/// given twice (malformed, read one way or the other) every value counts.
 fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &str) {
-    const OPEN: &str = "<Relationship";
-    let mut i = 0;
-    while let Some(p) = xml.get(i..).and_then(|s| s.find(OPEN)) {
-        let at = i + p + OPEN.len();
-        // `<Relationships`, the root, or another name that starts alike.
-        if xml[at..].starts_with(|c: char| !(c.is_ascii_whitespace() || c == '/' || c == '>')) {
-            i = at;
-            continue;
-        }
-        let (attrs, end) = xml_attrs(&xml[at..]);
-        i = at + end;
-        let attr = |name: &str| attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-        if !attr("TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("external")) {
-            continue;
-        }
-        let target = unescape_xml(attr("Target").unwrap_or(""));
-        let target = target.trim();
-        let kind = attr("Type").unwrap_or("").rsplit('/').next().unwrap_or("");
-        let part_s = shown_part(part);
-        let to = target_kind(target);
-        let share = if to == Target::Share {
-            ", a network share (opening it can send the reader's Windows login hash)"
-        } else {
-            ""
+    for attrs in xml_elements(xml, "Relationship") {
+        let values = |name: &'static str| {
+            attrs
+                .iter()
+                .filter(move |(n, _)| *n == name)
+                .map(|(_, v)| unescape_xml(v))
         };
-        if to == Target::Handler {
-            doc.add(
-                "attach.protocol_handler",
-                9,
-                format!(
-                    "{shown} points to {} ({part_s}), which makes Windows run a protocol handler",
-                    clip(target, 120)
-                ),
-            );
-        } else if kind == "hyperlink" {
-            doc_link(links, target, None, "ooxml");
-        } else if to == Target::Local {
-        } else if kind == "attachedTemplate"
-            || part.to_ascii_lowercase().ends_with("settings.xml.rels")
-        {
-            doc.add(
-                "attach.remote_template",
-                8,
-                format!(
-                    "{shown} loads its template from {}{share} when opened ({part_s}): remote template injection",
-                    clip(target, 120)
-                ),
-            );
-        } else {
-            let w = match kind {
-                "oleObject" | "frame" | "subDocument" | "aFChunk" => 7,
-                "image" => 3,
-                _ => 5,
-            };
-            doc.add(
-                "attach.external_object",
-                w,
-                format!(
-                    "{shown} loads an external {} from {}{share} ({part_s})",
-                    clip(kind, 40),
-                    clip(target, 120)
-                ),
-            );
+        if !values("TargetMode").any(|m| m.trim().eq_ignore_ascii_case("external")) {
+            continue;
         }
+        let mut kinds: Vec<String> = values("Type").collect();
+        if kinds.is_empty() {
+            kinds.push(String::new());
+        }
+        for target in values("Target") {
+            for kind in &kinds {
+                let kind = kind.rsplit('/').next().unwrap_or("");
+                relationship(doc, links, shown, part, target.trim(), kind);
+            }
+        }
+    }
+}
+
+/// The attributes of every element of local name `name` in `xml`, in
+/// document order: comments, processing instructions, CDATA sections and
+/// declarations are skipped whole, and a prefix (`pr:`) is allowed.
+fn xml_elements<'x>(xml: &'x str, name: &str) -> Vec<Vec<(&'x str, &'x str)>> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(p) = xml.get(i..).and_then(|s| s.find('<')) {
+        let at = i + p;
+        let rest = &xml[at..];
+        let skip_to = |end: &str| rest.find(end).map_or(xml.len(), |e| at + e + end.len());
+        if rest.starts_with("<!--") {
+            i = skip_to("-->");
+        } else if rest.starts_with("<![CDATA[") {
+            i = skip_to("]]>");
+        } else if rest.starts_with("<?") {
+            i = skip_to("?>");
+        } else if rest.starts_with("<!") {
+            i = skip_to(">");
+        } else {
+            let tag = &rest[1..];
+            let len = tag
+                .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+                .unwrap_or(tag.len());
+            let qname = &tag[..len];
+            let local = qname.rsplit(':').next().unwrap_or(qname);
+            if local == name {
+                let (attrs, end) = xml_attrs(&tag[len..]);
+                found.push(attrs);
+                i = at + 1 + len + end;
+            } else {
+                // Another element's attributes may hold what looks like a
+                // tag, but never `<` (not allowed in a value), so reading
+                // on from here misses nothing.
+                i = at + 1;
+            }
+        }
+    }
+    found
+}
+
+/// Judges one external relationship of `part`: its target and its type's
+/// last path segment.
+fn relationship(
+    doc: &mut Found,
+    links: &mut Vec<Link>,
+    shown: &str,
+    part: &str,
+    target: &str,
+    kind: &str,
+) {
+    let part_s = shown_part(part);
+    let to = target_kind(target);
+    let share = if to == Target::Share {
+        ", a network share (opening it can send the reader's Windows login hash)"
+    } else {
+        ""
+    };
+    if to == Target::Handler {
+        doc.add(
+            "attach.protocol_handler",
+            9,
+            format!(
+                "{shown} points to {} ({part_s}), which makes Windows run a protocol handler",
+                clip(target, 120)
+            ),
+        );
+    } else if kind == "hyperlink" {
+        doc_link(links, target, None, "ooxml");
+    } else if to == Target::Local {
+    } else if kind == "attachedTemplate" || part.to_ascii_lowercase().ends_with("settings.xml.rels")
+    {
+        doc.add(
+            "attach.remote_template",
+            8,
+            format!(
+                "{shown} loads its template from {}{share} when opened ({part_s}): remote template injection",
+                clip(target, 120)
+            ),
+        );
+    } else {
+        let w = match kind {
+            "oleObject" | "frame" | "subDocument" | "aFChunk" => 7,
+            "image" => 3,
+            _ => 5,
+        };
+        doc.add(
+            "attach.external_object",
+            w,
+            format!(
+                "{shown} loads an external {} from {}{share} ({part_s})",
+                clip(kind, 40),
+                clip(target, 120)
+            ),
+        );
     }
 }
 
@@ -3951,19 +4012,55 @@ mod tests {
         // No `>`, no closing quote: to the end, no panic.
         assert_eq!(xml_attrs(" A=\"b").0, [("A", "b")]);
         assert_eq!(xml_attrs(" novalue A='1'").0, [("A", "1")]);
-        // The evasions, end to end: the decoy in Type's value came first,
-        // or a `>` in a value ended the tag before Target was read.
+        // The evasions, end to end: a decoy `Target=` in another value,
+        // a `>` in a value, a quote in a comment, processing instruction or
+        // CDATA section; a coded TargetMode; a prefix; tabs and new lines.
+        const OLE: &str =
+            "http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject";
         for rel in [
-            "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate#x Target='Normal.dotm'\" Target=\"https://templates.example/t.dotm\" TargetMode=\"External\"/>",
-            "<Relationship Id=\"a>b\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate\" Target='https://templates.example/t.dotm' TargetMode='External'/>",
+            format!("<Relationship Id=\"x Target='a.bin' y\" Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
+            format!("<Relationship Id=\"a>b\" Type='{OLE}' Target='https://e.example/o.bin' TargetMode='External'/>"),
+            format!("<!-- <Relationship Id='--><Relationship Id=\"r\" Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/><!-- ' -->"),
+            format!("<?pi <Relationship Id=' ?><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/><?pi ' ?>"),
+            format!("<![CDATA[<Relationship Id=']]><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
+            format!("<Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"&#69;xternal\"/>"),
+            format!("<pr:Relationship xmlns:pr=\"x\" Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
+            format!("<Relationship\tType=\"{OLE}\"\nTarget=\"https://e.example/o.bin\"\r\nTargetMode=\"External\"/>"),
+            format!("<Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"Internal\" TargetMode=\"External\"/>"),
         ] {
             let rels = format!("<Relationships>{rel}</Relationships>");
             let r = inspect(&att(
                 "offer.docx",
-                &docx(&[m("word/_rels/settings.xml.rels", rels.as_bytes())]),
+                &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
             ));
-            let e = r.get("attach.remote_template").expect(rel);
-            assert!(e.words.contains("https://templates.example/t.dotm"), "{}", e.words);
+            let e = r.get("attach.external_object").expect(&rel);
+            assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
+            assert!(e.words.contains("oleObject"), "{}", e.words);
+        }
+        // A part in UTF-16, as XML allows.
+        let rels = format!("<Relationships><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(rels.encode_utf16().flat_map(u16::to_le_bytes));
+        let r = inspect(&att(
+            "offer.docx",
+            &docx(&[m("word/_rels/document.xml.rels", &utf16)]),
+        ));
+        assert!(r.get("attach.external_object").is_some(), "{r:?}");
+        // No attributes at all: nothing, and no panic.
+        for rel in [
+            "<Relationship/>",
+            "<Relationship>",
+            "<Relationship",
+            "<!--",
+            "<![CDATA[",
+            "<?",
+        ] {
+            let rels = format!("<Relationships>{rel}");
+            let r = inspect(&att(
+                "offer.docx",
+                &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
+            ));
+            assert!(r.get("attach.external_object").is_none(), "{rel}");
         }
     }
 
