@@ -1638,8 +1638,10 @@ impl Store {
         Ok(t)
     }
 
-    /// Starts fetching every table slot appending `b` will probe, so that
-    /// the cache misses overlap (a hint: `append` does not depend on it).
+    /// Starts fetching the table slots appending `b` will probe (the
+    /// txid slots of its spends and its txs, the address slots of its first
+    /// [`ADDR_AHEAD`] outputs; pass 3 fetches the others), so that the
+    /// cache misses overlap (a hint: `append` does not depend on it).
     /// Fetching the rows the slots point at too, in further passes, was
     /// measured slower: the extra probes cost more than the misses saved.
     fn warm(&self, b: &PreparedBlock) {
