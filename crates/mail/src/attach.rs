@@ -1610,18 +1610,44 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
         if !values("TargetMode").any(|m| m.trim().eq_ignore_ascii_case("external")) {
             continue;
         }
-        let mut kinds: Vec<String> = values("Type").collect();
+        // Each distinct value once, and a few at most: a crafted element
+        // may repeat an attribute a million times.
+        let distinct = |name: &'static str| {
+            let all: std::collections::BTreeSet<String> =
+                values(name).map(|v| v.trim().to_owned()).collect();
+            let more = all.len() > MAX_REL_VALUES;
+            (
+                all.into_iter().take(MAX_REL_VALUES).collect::<Vec<_>>(),
+                more,
+            )
+        };
+        let (mut kinds, more_kinds) = distinct("Type");
+        let (targets, more_targets) = distinct("Target");
+        if more_kinds || more_targets {
+            doc.add(
+                "attach.unchecked",
+                2,
+                format!(
+                    "{shown} has a relationship giving more than {MAX_REL_VALUES} different targets or types ({}); the first were checked",
+                    shown_part(part)
+                ),
+            );
+        }
         if kinds.is_empty() {
             kinds.push(String::new());
         }
-        for target in values("Target") {
+        for target in &targets {
             for kind in &kinds {
                 let kind = kind.rsplit('/').next().unwrap_or("");
-                relationship(doc, links, shown, part, target.trim(), kind);
+                relationship(doc, links, shown, part, target, kind);
             }
         }
     }
 }
+
+/// Distinct values of a relationship's `Target` (or `Type`) that are
+/// judged; a valid part has one of each.
+const MAX_REL_VALUES: usize = 4;
 
 /// The attributes of every element of local name `name` in `xml`, in
 /// document order: comments, processing instructions, CDATA sections and
@@ -1632,19 +1658,27 @@ fn xml_elements<'x>(xml: &'x str, name: &str) -> Vec<Vec<(&'x str, &'x str)>> {
     while let Some(p) = xml.get(i..).and_then(|s| s.find('<')) {
         let at = i + p;
         let rest = &xml[at..];
-        let skip_to = |end: &str| rest.find(end).map_or(xml.len(), |e| at + e + end.len());
+        // Past the end of the construct opened by `open` (searched after the
+        // opener: `<!-->` opens a comment, it does not close one).
+        let skip = |open: &str, end: &str| {
+            rest[open.len()..]
+                .find(end)
+                .map_or(xml.len(), |e| at + open.len() + e + end.len())
+        };
         if rest.starts_with("<!--") {
-            i = skip_to("-->");
+            i = skip("<!--", "-->");
         } else if rest.starts_with("<![CDATA[") {
-            i = skip_to("]]>");
+            i = skip("<![CDATA[", "]]>");
         } else if rest.starts_with("<?") {
-            i = skip_to("?>");
+            i = skip("<?", "?>");
         } else if rest.starts_with("<!") {
-            i = skip_to(">");
+            i = skip("<!", ">");
         } else {
             let tag = &rest[1..];
+            // The name ends at a space, `/`, `>`, or the next `<` (so that
+            // `<<<<…` costs one pass, not one per `<`).
             let len = tag
-                .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+                .find(|c: char| c.is_ascii_whitespace() || matches!(c, '/' | '>' | '<'))
                 .unwrap_or(tag.len());
             let qname = &tag[..len];
             let local = qname.rsplit(':').next().unwrap_or(qname);
@@ -2014,10 +2048,27 @@ fn decode_text(b: &[u8]) -> String {
     if let Some(rest) = b.strip_prefix(&[0xFE, 0xFF]) {
         return utf16(rest, false);
     }
+    // Without a byte order mark: a `<` and a character in either UTF-16, as
+    // XML's autodetection reads an XML part's start (Appendix F), else NULs
+    // in every other byte.
+    if let [0x3C, 0, c, 0, ..] = b {
+        if c.is_ascii_graphic() {
+            return utf16(b, true);
+        }
+    }
+    if let [0, 0x3C, 0, c, ..] = b {
+        if c.is_ascii_graphic() {
+            return utf16(b, false);
+        }
+    }
     let head = &b[..b.len().min(512)];
     let odd_nuls = head.iter().skip(1).step_by(2).filter(|&&c| c == 0).count();
+    let even_nuls = head.iter().step_by(2).filter(|&&c| c == 0).count();
     if head.len() >= 8 && odd_nuls * 3 >= head.len() / 2 {
         return utf16(b, true);
+    }
+    if head.len() >= 8 && even_nuls * 3 >= head.len() / 2 {
+        return utf16(b, false);
     }
     String::from_utf8_lossy(b).into_owned()
 }
@@ -4027,6 +4078,9 @@ mod tests {
             format!("<pr:Relationship xmlns:pr=\"x\" Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
             format!("<Relationship\tType=\"{OLE}\"\nTarget=\"https://e.example/o.bin\"\r\nTargetMode=\"External\"/>"),
             format!("<Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"Internal\" TargetMode=\"External\"/>"),
+            format!("<!--> <Relationship Id=' --><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/><!-- ' -->"),
+            format!("<Relationship Type=\"{OLE}\" Type=\"x/image\" Target=\"media/a.png\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
+            format!("<Relationship Type=\"{OLE}\n\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
         ] {
             let rels = format!("<Relationships>{rel}</Relationships>");
             let r = inspect(&att(
@@ -4037,15 +4091,38 @@ mod tests {
             assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
             assert!(e.words.contains("oleObject"), "{}", e.words);
         }
-        // A part in UTF-16, as XML allows.
-        let rels = format!("<Relationships><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>");
-        let mut utf16 = vec![0xFF, 0xFE];
-        utf16.extend(rels.encode_utf16().flat_map(u16::to_le_bytes));
+        // A part in UTF-16, as XML allows: with a byte order mark, or
+        // without one in either byte order, after a declaration and a long
+        // comment in Korean.
+        let rels = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><!--{}--><Relationships><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>", "관계".repeat(200));
+        let units: Vec<u16> = rels.encode_utf16().collect();
+        let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+        for part in [[&[0xFF, 0xFE][..], &le].concat(), le.clone(), be] {
+            let r = inspect(&att(
+                "offer.docx",
+                &docx(&[m("word/_rels/document.xml.rels", &part)]),
+            ));
+            assert!(r.get("attach.external_object").is_some(), "{r:?}");
+        }
+        // Hostile sizes, in linear time: a megabyte of `<`, and one element
+        // repeating its Target 100,000 times (a few judged, and it says so).
+        let many = "<".repeat(1 << 20);
         let r = inspect(&att(
             "offer.docx",
-            &docx(&[m("word/_rels/document.xml.rels", &utf16)]),
+            &docx(&[m("word/_rels/document.xml.rels", many.as_bytes())]),
+        ));
+        assert!(r.get("attach.external_object").is_none());
+        let targets: String = (0..100_000)
+            .map(|k| format!(" Target=\"https://e{k}.example/\""))
+            .collect();
+        let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{targets} TargetMode=\"External\"/></Relationships>");
+        let r = inspect(&att(
+            "offer.docx",
+            &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
         ));
         assert!(r.get("attach.external_object").is_some(), "{r:?}");
+        assert!(r.get("attach.unchecked").is_some(), "{r:?}");
         // No attributes at all: nothing, and no panic.
         for rel in [
             "<Relationship/>",
