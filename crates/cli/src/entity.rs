@@ -218,7 +218,7 @@ pub fn entity_cmd(
                 }
             }
         }
-        v.balance += balance;
+        v.balance = v.balance.saturating_add(balance);
         if i >= offset && v.addresses.len() < limit {
             v.addresses.push((address_string(store, m), balance));
         }

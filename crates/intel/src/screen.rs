@@ -656,7 +656,7 @@ impl<'a> Screener<'a> {
                 severity: None,
             });
             e.share += f.share;
-            e.amount_sat += f.amount_sat;
+            e.amount_sat = e.amount_sat.saturating_add(f.amount_sat);
             match f.reach {
                 Reach::Direct => e.direct_share += f.share,
                 _ => e.indirect_share += f.share,

@@ -180,7 +180,7 @@ pub fn score(t: &Trace, expected: &[Expected], seconds: f64) -> Score {
     let mut named = Vec::new();
     for e in &t.entities {
         match e.category {
-            Category::Mixer => at_mixers += e.amount_sat,
+            Category::Mixer => at_mixers = at_mixers.saturating_add(e.amount_sat),
             Category::Exchange => {
                 named.push((e.name.clone(), e.amount_sat));
                 if !truth_exchanges.contains(&e.name.to_lowercase()) {
@@ -197,11 +197,12 @@ pub fn score(t: &Trace, expected: &[Expected], seconds: f64) -> Score {
                                         e.name, x.exchange
                                     ));
                                 }
-                                *found.entry(k).or_default() += c.tainted_sat;
+                                let f = found.entry(k).or_default();
+                                *f = f.saturating_add(c.tainted_sat);
                             }
                             None => {
                                 false_n += 1;
-                                false_sat += c.tainted_sat;
+                                false_sat = false_sat.saturating_add(c.tainted_sat);
                             }
                         }
                     }

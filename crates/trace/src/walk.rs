@@ -934,7 +934,7 @@ impl Walk<'_, '_> {
                     from_addresses: Vec::new(),
                     other_deposits: Vec::new(),
                 });
-            a.amount_sat += s.tainted_sat;
+            a.amount_sat = a.amount_sat.saturating_add(s.tainted_sat);
             a.after_coinjoin |= n.via_cj;
             if n.parent != NO_NODE && a.from_addresses.len() < OTHER_DEPOSITS {
                 let p = self.nodes[n.parent as usize].out;
