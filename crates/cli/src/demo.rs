@@ -8,6 +8,7 @@
 use crate::output::btc;
 use crate::simulate::SimBar;
 use anyhow::{Context, Result};
+use chainhound_chain::amount::sum_sats;
 use chainhound_chain::Txid;
 use chainhound_entities::cluster::{self, ClusterOptions, Clusters};
 use chainhound_entities::eval::evaluate;
@@ -387,14 +388,14 @@ pub fn run(seed: u64, keep: Option<PathBuf>) -> Result<()> {
     let mut by_exchange: BTreeMap<u32, (u64, usize)> = BTreeMap::new();
     for c in &truth.cashouts {
         let e = by_exchange.entry(c.exchange).or_default();
-        e.0 += c.stolen;
+        e.0 = e.0.saturating_add(c.stolen);
         e.1 += 1;
     }
     println!(
         "truth       the loot went through {} peels, {} hops, a Wasabi round and the mixer: {} BTC cashed out in {} deposits",
         kinds(TxKind::Peel),
         kinds(TxKind::Hop),
-        btc(truth.cashouts.iter().map(|c| c.stolen).sum()),
+        btc(sum_sats(truth.cashouts.iter().map(|c| c.stolen))),
         truth.cashouts.len()
     );
     for (e, (v, n)) in &by_exchange {

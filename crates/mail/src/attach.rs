@@ -1584,7 +1584,7 @@ fn target_kind(t: &str) -> Target {
 fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
     if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
         // UTF-8 or UTF-16, as XML allows.
-        let xml = decode_text(&x);
+        let xml = decode_xml(&x);
         rels(&mut n.doc, &mut n.r.links, &n.shown, &e.name, &xml);
     }
 }
@@ -1600,35 +1600,35 @@ fn rels_part(ctx: &mut Ctx, n: &mut Node, e: &ZipEntry) {
 /// attribute values are decoded (`&#69;xternal`), and with an attribute
 /// given twice (malformed, read one way or the other) every value counts.
 fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &str) {
-    for attrs in xml_elements(xml, "Relationship") {
-        let values = |name: &'static str| {
-            attrs
-                .iter()
-                .filter(move |(n, _)| *n == name)
-                .map(|(_, v)| unescape_xml(v))
-        };
-        if !values("TargetMode").any(|m| m.trim().eq_ignore_ascii_case("external")) {
-            continue;
+    xml_elements(xml, "Relationship", |tag| {
+        // Each distinct value once, a few at most, and targets that lead
+        // somewhere before local ones: a crafted element may repeat an
+        // attribute a million times. Nothing is kept per repetition.
+        let (mut external, mut more) = (false, false);
+        let (mut kinds, mut targets) = (Vec::<String>::new(), Vec::<String>::new());
+        let end = xml_attrs_each(tag, |name, value| match name {
+            "TargetMode" => {
+                external |= unescape_xml(value).trim().eq_ignore_ascii_case("external");
+            }
+            "Type" => {
+                let v = unescape_xml(value).trim().to_owned();
+                more |= keep_distinct(&mut kinds, v, |_| false);
+            }
+            "Target" => {
+                let v = unescape_xml(value).trim().to_owned();
+                more |= keep_distinct(&mut targets, v, |t| target_kind(t) != Target::Local);
+            }
+            _ => {}
+        });
+        if !external {
+            return end;
         }
-        // Each distinct value once, and a few at most: a crafted element
-        // may repeat an attribute a million times.
-        let distinct = |name: &'static str| {
-            let all: std::collections::BTreeSet<String> =
-                values(name).map(|v| v.trim().to_owned()).collect();
-            let more = all.len() > MAX_REL_VALUES;
-            (
-                all.into_iter().take(MAX_REL_VALUES).collect::<Vec<_>>(),
-                more,
-            )
-        };
-        let (mut kinds, more_kinds) = distinct("Type");
-        let (targets, more_targets) = distinct("Target");
-        if more_kinds || more_targets {
+        if more {
             doc.add(
                 "attach.unchecked",
                 2,
                 format!(
-                    "{shown} has a relationship giving more than {MAX_REL_VALUES} different targets or types ({}); the first were checked",
+                    "{shown} has a relationship giving more than {MAX_REL_VALUES} different targets or types ({}); {MAX_REL_VALUES} of each were checked, those leading off the machine first",
                     shown_part(part)
                 ),
             );
@@ -1642,18 +1642,39 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
                 relationship(doc, links, shown, part, target, kind);
             }
         }
+        end
+    });
+}
+
+/// Adds `v` to `kept` unless there already; once `kept` holds
+/// [`MAX_REL_VALUES`], `v` replaces a value that `first` does not prefer if
+/// `first` prefers `v`, and the answer is `true`: a value was left out.
+fn keep_distinct(kept: &mut Vec<String>, v: String, first: impl Fn(&str) -> bool) -> bool {
+    if kept.contains(&v) {
+        return false;
     }
+    if kept.len() < MAX_REL_VALUES {
+        kept.push(v);
+        return false;
+    }
+    if first(&v) {
+        if let Some(k) = kept.iter().position(|t| !first(t)) {
+            kept[k] = v;
+        }
+    }
+    true
 }
 
 /// Distinct values of a relationship's `Target` (or `Type`) that are
 /// judged; a valid part has one of each.
 const MAX_REL_VALUES: usize = 4;
 
-/// The attributes of every element of local name `name` in `xml`, in
-/// document order: comments, processing instructions, CDATA sections and
-/// declarations are skipped whole, and a prefix (`pr:`) is allowed.
-fn xml_elements<'x>(xml: &'x str, name: &str) -> Vec<Vec<(&'x str, &'x str)>> {
-    let mut found = Vec::new();
+/// Calls `element` with the text after the name of every element of local
+/// name `name` in `xml`, in document order (it returns the length of the
+/// tag read from there: [`xml_attrs_each`]): comments, processing
+/// instructions, CDATA sections and declarations are skipped whole, and a
+/// prefix (`pr:`) is allowed.
+fn xml_elements(xml: &str, name: &str, mut element: impl FnMut(&str) -> usize) {
     let mut i = 0;
     while let Some(p) = xml.get(i..).and_then(|s| s.find('<')) {
         let at = i + p;
@@ -1683,8 +1704,7 @@ fn xml_elements<'x>(xml: &'x str, name: &str) -> Vec<Vec<(&'x str, &'x str)>> {
             let qname = &tag[..len];
             let local = qname.rsplit(':').next().unwrap_or(qname);
             if local == name {
-                let (attrs, end) = xml_attrs(&tag[len..]);
-                found.push(attrs);
+                let end = element(&tag[len..]).min(tag.len() - len);
                 i = at + 1 + len + end;
             } else {
                 // Another element's attributes may hold what looks like a
@@ -1694,7 +1714,6 @@ fn xml_elements<'x>(xml: &'x str, name: &str) -> Vec<Vec<(&'x str, &'x str)>> {
             }
         }
     }
-    found
 }
 
 /// Judges one external relationship of `part`: its target and its type's
@@ -1832,10 +1851,10 @@ fn dde(l: &str, x: &[u8]) -> Option<String> {
 /// has none). Quoted values may hold `>`, `=` and the other attributes'
 /// names, as XML allows, so neither ends the tag nor names an attribute
 /// there; a name without a value is passed over, and an unquoted value
-/// (not XML) runs to the next space, `>` or `/>`.
-fn xml_attrs(s: &str) -> (Vec<(&str, &str)>, usize) {
+/// (not XML) runs to the next space, `>` or `/>`. Each attribute is given
+/// to `attr` as (name, raw value); nothing is kept.
+fn xml_attrs_each<'s>(s: &'s str, mut attr: impl FnMut(&'s str, &'s str)) -> usize {
     let b = s.as_bytes();
-    let mut attrs = Vec::new();
     let skip_space = |mut i: usize| {
         while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
@@ -1846,8 +1865,8 @@ fn xml_attrs(s: &str) -> (Vec<(&str, &str)>, usize) {
     loop {
         i = skip_space(i);
         match b.get(i) {
-            None => return (attrs, b.len()),
-            Some(b'>') => return (attrs, i + 1),
+            None => return b.len(),
+            Some(b'>') => return i + 1,
             Some(b'/') => {
                 i += 1;
                 continue;
@@ -1877,9 +1896,17 @@ fn xml_attrs(s: &str) -> (Vec<(&str, &str)>, usize) {
                 (&s[i..e], e)
             }
         };
-        attrs.push((name, value));
+        attr(name, value);
         i = next;
     }
+}
+
+/// [`xml_attrs_each`]'s attributes, collected.
+#[cfg(test)]
+fn xml_attrs(s: &str) -> (Vec<(&str, &str)>, usize) {
+    let mut attrs = Vec::new();
+    let end = xml_attrs_each(s, |n, v| attrs.push((n, v)));
+    (attrs, end)
 }
 
 /// XML's references decoded (numeric ones too: `&#104;ttp`), as
@@ -2026,51 +2053,64 @@ fn script_check(doc: &mut Found, shown_doc: &str, part: &str, b: &[u8]) {
     }
 }
 
+/// UTF-16 text, little- or big-endian, with replacements.
+fn utf16(b: &[u8], le: bool) -> String {
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|p| {
+            if le {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        })
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
 /// Text of unknown encoding: UTF-16 (by BOM, or by NULs in every other
 /// byte), else UTF-8 with replacements.
 fn decode_text(b: &[u8]) -> String {
-    let utf16 = |b: &[u8], le: bool| {
-        let units: Vec<u16> = b
-            .chunks_exact(2)
-            .map(|p| {
-                if le {
-                    u16::from_le_bytes([p[0], p[1]])
-                } else {
-                    u16::from_be_bytes([p[0], p[1]])
-                }
-            })
-            .collect();
-        String::from_utf16_lossy(&units)
-    };
     if let Some(rest) = b.strip_prefix(&[0xFF, 0xFE]) {
         return utf16(rest, true);
     }
     if let Some(rest) = b.strip_prefix(&[0xFE, 0xFF]) {
         return utf16(rest, false);
     }
-    // Without a byte order mark: a `<` and a character in either UTF-16, as
-    // XML's autodetection reads an XML part's start (Appendix F), else NULs
-    // in every other byte.
-    if let [0x3C, 0, c, 0, ..] = b {
-        if c.is_ascii_graphic() {
-            return utf16(b, true);
-        }
-    }
-    if let [0, 0x3C, 0, c, ..] = b {
-        if c.is_ascii_graphic() {
-            return utf16(b, false);
-        }
-    }
     let head = &b[..b.len().min(512)];
     let odd_nuls = head.iter().skip(1).step_by(2).filter(|&&c| c == 0).count();
-    let even_nuls = head.iter().step_by(2).filter(|&&c| c == 0).count();
     if head.len() >= 8 && odd_nuls * 3 >= head.len() / 2 {
         return utf16(b, true);
     }
-    if head.len() >= 8 && even_nuls * 3 >= head.len() / 2 {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// An XML part's text: as [`decode_text`], and UTF-16 without a byte order
+/// mark in either byte order, found as XML's autodetection finds it (a
+/// `<` and a character in UTF-16 at the start, Appendix F; or NULs in
+/// every other byte). For XML only: a browser reads HTML without a byte
+/// order mark as 8-bit text, so HTML must not be read as UTF-16 on such
+/// signs (its links would vanish from the reading).
+fn decode_xml(b: &[u8]) -> String {
+    let head = &b[..b.len().min(512)];
+    match head {
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => return decode_text(b),
+        [0x3C, 0, c, 0, ..] if c.is_ascii_graphic() => return utf16(b, true),
+        [0, 0x3C, 0, c, ..] if c.is_ascii_graphic() => return utf16(b, false),
+        _ => {}
+    }
+    let nuls = |skip: usize| {
+        head.iter()
+            .skip(skip)
+            .step_by(2)
+            .filter(|&&c| c == 0)
+            .count()
+    };
+    let (even, odd) = (nuls(0), nuls(1));
+    if head.len() >= 8 && even * 3 >= head.len() / 2 && even > odd {
         return utf16(b, false);
     }
-    String::from_utf8_lossy(b).into_owned()
+    decode_text(b)
 }
 
 // ---------------------------------------------------------------------------
@@ -4089,7 +4129,9 @@ mod tests {
             ));
             let e = r.get("attach.external_object").expect(&rel);
             assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
-            assert!(e.words.contains("oleObject"), "{}", e.words);
+            // Read as an oleObject (7), not an unknown type (5).
+            assert!(e.words.contains("external oleObject from"), "{}", e.words);
+            assert_eq!(e.weight, 7, "{rel}");
         }
         // A part in UTF-16, as XML allows: with a byte order mark, or
         // without one in either byte order, after a declaration and a long
@@ -4098,7 +4140,13 @@ mod tests {
         let units: Vec<u16> = rels.encode_utf16().collect();
         let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
         let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
-        for part in [[&[0xFF, 0xFE][..], &le].concat(), le.clone(), be] {
+        // Big-endian, no declaration, after a new line: no `<` first, found
+        // by the NULs before each character.
+        let be_late: Vec<u8> = format!("\n<Relationships><Relationship Type=\"{OLE}\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>")
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        for part in [[&[0xFF, 0xFE][..], &le].concat(), le.clone(), be, be_late] {
             let r = inspect(&att(
                 "offer.docx",
                 &docx(&[m("word/_rels/document.xml.rels", &part)]),
@@ -4123,6 +4171,18 @@ mod tests {
         ));
         assert!(r.get("attach.external_object").is_some(), "{r:?}");
         assert!(r.get("attach.unchecked").is_some(), "{r:?}");
+        // Local decoys first do not push the target leading off the machine
+        // out of the few judged.
+        let decoys: String = (0..10)
+            .map(|k| format!(" Target=\"media/{k}.png\""))
+            .collect();
+        let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{decoys} Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>");
+        let r = inspect(&att(
+            "offer.docx",
+            &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
+        ));
+        let e = r.get("attach.external_object").expect("the remote target");
+        assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
         // No attributes at all: nothing, and no panic.
         for rel in [
             "<Relationship/>",
