@@ -1230,20 +1230,24 @@ fn judge_padded(
                     .and_then(|a| a.first())
                     .and_then(|a| a.address())
                     .and_then(domain_of);
+                let usual = if is_freemail(&base(&r)) && !free {
+                    3
+                } else {
+                    0
+                };
                 let (w, words) = if list_rewrote_from(
                     from_name.as_deref(),
                     reply_name,
                     d,
                     list_sender.as_deref(),
                 ) {
+                    // Lowered, never raised: a list's look is no evidence.
                     (
-                        1,
+                        usual.min(1),
                         format!("replies go to {r}, the author's address if, as its headers claim (\"... via list\", the list's Sender), a mailing list at {d} rewrote the From"),
                     )
-                } else if is_freemail(&base(&r)) && !free {
-                    (3, format!("replies go to {r}, not to the sender's {d}"))
                 } else {
-                    (0, format!("replies go to {r}, not to the sender's {d}"))
+                    (usual, format!("replies go to {r}, not to the sender's {d}"))
                 };
                 ev.push(Evidence::new("sender.reply_to_differs", w, words));
             }
@@ -2090,6 +2094,20 @@ mod tests {
             1
         );
         assert_eq!(mail(from, "'Ann Lee' <ann.lee@gmail.com>", list_sender), 1);
+        // A reply to the author's company weighs nothing with or without
+        // the list's look: lowered, never raised.
+        assert_eq!(
+            mail(
+                from,
+                "\"Ann Lee\" <ann.lee@radio-labs.example>",
+                list_sender
+            ),
+            0
+        );
+        assert_eq!(
+            mail(from, "\"Ann Lee\" <ann.lee@radio-labs.example>", ""),
+            0
+        );
         // No Sender at the list's domain, or another name, or no list name.
         assert_eq!(mail(from, "\"Ann Lee\" <ann.lee@gmail.com>", ""), 3);
         let elsewhere = "Sender: <x@bulk.example>\n";
