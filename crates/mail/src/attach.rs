@@ -1612,11 +1612,11 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
             }
             "Type" => {
                 let v = unescape_xml(value).trim().to_owned();
-                more |= keep_distinct(&mut kinds, v, |_| false);
+                more |= keep_distinct(&mut kinds, v, |_| 0);
             }
             "Target" => {
                 let v = unescape_xml(value).trim().to_owned();
-                more |= keep_distinct(&mut targets, v, |t| target_kind(t) != Target::Local);
+                more |= keep_distinct(&mut targets, v, target_rank);
             }
             _ => {}
         });
@@ -1628,7 +1628,7 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
                 "attach.unchecked",
                 2,
                 format!(
-                    "{shown} has a relationship giving more than {MAX_REL_VALUES} different targets or types ({}); {MAX_REL_VALUES} of each were checked, those leading off the machine first",
+                    "{shown} has a relationship giving more than {MAX_REL_VALUES} different targets or types ({}); {MAX_REL_VALUES} of each were checked, those leading furthest first",
                     shown_part(part)
                 ),
             );
@@ -1647,9 +1647,9 @@ fn rels(doc: &mut Found, links: &mut Vec<Link>, shown: &str, part: &str, xml: &s
 }
 
 /// Adds `v` to `kept` unless there already; once `kept` holds
-/// [`MAX_REL_VALUES`], `v` replaces a value that `first` does not prefer if
-/// `first` prefers `v`, and the answer is `true`: a value was left out.
-fn keep_distinct(kept: &mut Vec<String>, v: String, first: impl Fn(&str) -> bool) -> bool {
+/// [`MAX_REL_VALUES`], `v` replaces the lowest ranked value if it ranks
+/// higher, and the answer is `true`: a value was left out.
+fn keep_distinct(kept: &mut Vec<String>, v: String, rank: impl Fn(&str) -> u8) -> bool {
     if kept.contains(&v) {
         return false;
     }
@@ -1657,12 +1657,22 @@ fn keep_distinct(kept: &mut Vec<String>, v: String, first: impl Fn(&str) -> bool
         kept.push(v);
         return false;
     }
-    if first(&v) {
-        if let Some(k) = kept.iter().position(|t| !first(t)) {
-            kept[k] = v;
-        }
+    let low = (0..kept.len()).min_by_key(|&k| rank(&kept[k]));
+    if let Some(k) = low.filter(|&k| rank(&v) > rank(&kept[k])) {
+        kept[k] = v;
     }
     true
+}
+
+/// How far a relationship's target leads: a protocol handler runs code,
+/// a share leaks the login hash, the web fetches, a local path does nothing.
+fn target_rank(t: &str) -> u8 {
+    match target_kind(t) {
+        Target::Handler => 3,
+        Target::Share => 2,
+        Target::Remote => 1,
+        Target::Local => 0,
+    }
 }
 
 /// Distinct values of a relationship's `Target` (or `Type`) that are
@@ -2430,7 +2440,7 @@ fn iso(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             _ => {}
         }
     }
-    let Some(((lba, size), utf16)) = joliet.map(|r| (r, true)).or(pvd.map(|r| (r, false))) else {
+    let Some(((lba, size), ucs2)) = joliet.map(|r| (r, true)).or(pvd.map(|r| (r, false))) else {
         return;
     };
     let mut stack = vec![(lba, size, String::new(), 0u32)];
@@ -2464,12 +2474,8 @@ fn iso(ctx: &mut Ctx, n: &mut Node, b: &[u8]) {
             if raw == [0] || raw == [1] {
                 continue;
             }
-            let mut name = if utf16 {
-                let units: Vec<u16> = raw
-                    .chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect();
-                String::from_utf16_lossy(&units)
+            let mut name = if ucs2 {
+                utf16(raw, false)
             } else {
                 String::from_utf8_lossy(raw).into_owned()
             };
@@ -4168,15 +4174,29 @@ mod tests {
         let r = with_doc_rels(rels.as_bytes());
         assert!(r.get("attach.external_object").is_some(), "{r:?}");
         assert!(r.get("attach.unchecked").is_some(), "{r:?}");
-        // Local decoys first do not push the target leading off the machine
-        // out of the few judged.
-        let decoys: String = (0..10)
-            .map(|k| format!(" Target=\"media/{k}.png\""))
-            .collect();
-        let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{decoys} Target=\"https://e.example/o.bin\" TargetMode=\"External\"/></Relationships>");
-        let r = with_doc_rels(rels.as_bytes());
-        let e = r.get("attach.external_object").expect("the remote target");
-        assert!(e.words.contains("https://e.example/o.bin"), "{}", e.words);
+        // Ten lesser targets first do not push the one leading furthest out
+        // of the few judged: a web target after local paths, a protocol
+        // handler after web targets.
+        for (lesser, last, rule) in [
+            (
+                "media/{k}.png",
+                "https://e.example/o.bin",
+                "attach.external_object",
+            ),
+            (
+                "https://w{k}.example/",
+                "ms-msdt:/id PCWDiagnostic",
+                "attach.protocol_handler",
+            ),
+        ] {
+            let before: String = (0..10)
+                .map(|k| format!(" Target=\"{}\"", lesser.replace("{k}", &k.to_string())))
+                .collect();
+            let rels = format!("<Relationships><Relationship Type=\"{OLE}\"{before} Target=\"{last}\" TargetMode=\"External\"/></Relationships>");
+            let r = with_doc_rels(rels.as_bytes());
+            let e = r.get(rule).expect(last);
+            assert!(e.words.contains(last), "{}", e.words);
+        }
         // No attributes at all: nothing, and no panic.
         for rel in [
             "<Relationship/>",
