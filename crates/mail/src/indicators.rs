@@ -10,7 +10,7 @@ use serde::Serialize;
 /// Links read from one body at most.
 pub const MAX_LINKS: usize = 500;
 
-/// Forms read past [`MAX_LINKS`] (see [`html_links`]).
+/// Forms read in all, past [`MAX_LINKS`] too (see [`html_links`]).
 pub const MAX_FORMS: usize = 16;
 
 /// One link: where it goes and what the reader sees.
@@ -523,7 +523,8 @@ fn reference(s: &str) -> Option<(char, usize)> {
 /// Links of an HTML body: anchors with their text, form actions, images.
 ///
 /// At most [`MAX_LINKS`] in `out` in all, but forms are read on past that
-/// (up to [`MAX_FORMS`] more): 500 images must not hide a form. As a
+/// until [`MAX_FORMS`] forms have been read (counting those before the
+/// cap): 500 images must not hide a form. As a
 /// browser reads the page: comments and the contents of `<script>` and
 /// `<style>` hold no links.
 pub fn html_links(html: &str, out: &mut Vec<Link>) {
