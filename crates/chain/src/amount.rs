@@ -2,15 +2,11 @@
 //!
 //! Values come from blocks, which may be hostile: an output's 8-byte value
 //! can claim up to 2^64 - 1 satoshis. Bitcoin's consensus caps each value
-//! and each transaction's total at [`MAX_MONEY`], but chainhound indexes
+//! and each transaction's total at 21 million bitcoin, but chainhound indexes
 //! what the files hold without validating that, so every sum of values
 //! saturates instead of wrapping (or panicking in debug builds).
 //!
 //! Must not: round, cap or otherwise change a sum that fits in a `u64`.
-
-/// 21 million bitcoin in satoshis: the most any output or transaction may
-/// carry under Bitcoin's consensus rules.
-pub const MAX_MONEY: u64 = 21_000_000 * 100_000_000;
 
 /// The sum of satoshi `values`, `u64::MAX` if it would overflow.
 ///

@@ -277,7 +277,9 @@ impl<'a> Block<'a> {
     /// Bytes after the block are ignored; [`Block::size`] says how many were used.
     pub fn parse(data: &'a [u8]) -> Result<Block<'a>, ParseError> {
         let block = Self::parse_unchecked(data)?;
-        let txids: Vec<[u8; 32]> = block.txs.iter().map(|t| t.txid.0).collect();
+        // Room for the copy of an odd last txid, so no level reallocates.
+        let mut txids = Vec::with_capacity(block.txs.len() + 1);
+        txids.extend(block.txs.iter().map(|t| t.txid.0));
         if merkle_root(txids) != block.header.merkle_root {
             return Err(err(0, ParseErrorKind::MerkleMismatch));
         }

@@ -1646,7 +1646,6 @@ impl Store {
     /// measured slower: the extra probes cost more than the misses saved.
     fn warm(&self, b: &PreparedBlock) {
         let spends = || b.ins.iter().filter(|i| !i.coinbase);
-        let keys = || b.outs.iter().filter_map(|o| o.key.as_ref());
         for inp in spends() {
             self.txid_tbl.prefetch(inp.prev_hash);
         }
@@ -1655,7 +1654,10 @@ impl Store {
         }
         // The first outputs' address slots only: pass 3 fetches each later
         // one [`ADDR_AHEAD`] outputs before it is needed.
-        for k in keys().take(ADDR_AHEAD) {
+        // By position, as pass 3 counts: outputs without an address (a
+        // coinbase's OP_RETURN) leave their places empty.
+        let first = &b.outs[..b.outs.len().min(ADDR_AHEAD)];
+        for k in first.iter().filter_map(|o| o.key.as_ref()) {
             self.addr_tbl.prefetch(k.hash);
         }
     }
@@ -2289,12 +2291,19 @@ mod tests {
         // index of those blocks alone; and a run on from there makes the
         // index a single run makes.
         let mut st = Store::open_writer(&ix, Network::Mainnet).unwrap();
-        // (and a transaction count inside a `tx_out` record, whose count
-        // bytes past it are cleared too).
+        // (and a transaction count inside a `tx_out` record, an output count
+        // inside an `out_link` record and an address count inside an address
+        // group, whose bytes past them are cleared too: every part of
+        // `clear_past`).
         let h = (2_500..2_600)
             .find(|&h| {
                 let t = st.block_txs(h).start;
-                st.tx_outputs(TxNum(t)).start % 2 == 1 && !(t as u64).is_multiple_of(spans::GROUP)
+                let o = st.tx_outputs(TxNum(t)).start;
+                let a = st.block_info(h).first_addr;
+                o % 2 == 1
+                    && !(t as u64).is_multiple_of(spans::GROUP)
+                    && !o.is_multiple_of(links::GROUP)
+                    && !(a as u64).is_multiple_of(KEY_GROUP)
             })
             .unwrap();
         st.rollback_to(h).unwrap();
