@@ -1980,7 +1980,8 @@ fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec
                 ),
             );
         }
-        if SHORTENERS.contains(&base(&l.host).as_str()) {
+        let to = base(&l.host);
+        if SHORTENERS.contains(&to.as_str()) {
             once(
                 ev,
                 Evidence::new(
@@ -1991,7 +1992,7 @@ fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec
             );
         }
         if let Some(shown) = l.text.as_deref().and_then(indicators::host_in_text) {
-            let (shown_base, to) = (base(&shown), base(&l.host));
+            let shown_base = base(&shown);
             if shown_base != to {
                 // A newsletter's own click counter (`dilbert.com` shown,
                 // `ummail4.unitedmedia.com` from unitedmedia.com): the
@@ -1999,9 +2000,14 @@ fn link_rules(links: &[Link], sender: Option<&str>, opts: &Options, ev: &mut Vec
                 // names a brand the sender does not own.
                 let senders = own.as_deref() == Some(to.as_str())
                     && !opts.protected.owns(&shown_base)
-                    && *shown_checked.entry(shown.clone()).or_insert_with(|| {
-                        lookalike::check_host(&shown, &opts.protected).is_none()
-                    });
+                    && match shown_checked.get(&shown) {
+                        Some(&clean) => clean,
+                        None => {
+                            let clean = lookalike::check_host(&shown, &opts.protected).is_none();
+                            shown_checked.insert(shown.clone(), clean);
+                            clean
+                        }
+                    };
                 let (w, whose) = if senders {
                     (1, " (the sender's own domain)")
                 } else {
