@@ -75,6 +75,11 @@ enum Cmd {
         /// The index's bytes do not depend on it.
         #[arg(long, value_name = "ENTRIES")]
         table_batch: Option<usize>,
+        /// Threads reading and parsing blocks, beside the one appending
+        /// them to the index. Default: one per CPU, at most 4. The index's
+        /// bytes do not depend on it.
+        #[arg(long, value_name = "N")]
+        parse_threads: Option<usize>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -608,6 +613,7 @@ fn run(cli: Cli) -> Result<Found> {
             commit_every,
             spend_cache_mb,
             table_batch,
+            parse_threads,
             json,
             quiet,
         } => {
@@ -631,6 +637,7 @@ fn run(cli: Cli) -> Result<Found> {
                 commit_every_blocks: commit_every,
                 spend_cache_bytes: spend_cache_mb.saturating_mul(1 << 20),
                 max_held: table_batch,
+                parse_threads: parse_threads.unwrap_or(0),
                 ..Default::default()
             };
             let mut bar = Bar::new(quiet || json);

@@ -4,8 +4,9 @@
 //! last run, through the header cache), choose the chain, find where the indexed
 //! chain and the best chain part (rolling back if the best chain changed
 //! under the indexed tip and has more work), then parse the new blocks on
-//! one thread while another appends them to the store, committing at a
-//! steady pace. Running it again adds only new blocks.
+//! parser threads (each its share, in turn) while another appends them to
+//! the store in chain order, committing at a steady pace. Running it again
+//! adds only new blocks.
 //!
 //! Must not: know the store's file layout (it calls `Store`), or print
 //! anything (it reports through [`Progress`] and the returned report).
@@ -47,6 +48,13 @@ pub struct IngestOptions {
     /// file at once (`Store::set_max_held`; 0: none, each written in place;
     /// `None`: [`auto_table_batch`]).
     pub max_held: Option<usize>,
+    /// Threads reading and parsing blocks beside the one appending them
+    /// (0: [`auto_parse_threads`]).
+    pub parse_threads: usize,
+    /// Give the pages of block files and of the columns never read while
+    /// appending back to the kernel once done with (`None`:
+    /// [`auto_drop_behind`]).
+    pub drop_behind: Option<bool>,
 }
 
 impl Default for IngestOptions {
@@ -59,8 +67,19 @@ impl Default for IngestOptions {
             spend_cache_bytes: crate::store::spends::DEFAULT_BUDGET,
             writeback_every: crate::store::WRITEBACK_EVERY,
             max_held: None,
+            parse_threads: 0,
+            drop_behind: None,
         }
     }
+}
+
+/// Parser threads by default: as many as the CPUs, at most 4. The store
+/// appends on one thread, and on two cores its work and the parsing (the
+/// SHA-256 of every tx above all) are about even, so with one parser the
+/// faster of the two waits; with two, the kernel shares both cores among
+/// the three threads (bench/README.md, "Two parsers").
+pub fn auto_parse_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// Bytes per transaction of an index, a little above those measured
@@ -115,6 +134,33 @@ pub fn auto_table_batch(index_bytes: u64, txs_todo: u64, available: Option<u64>)
         return 0;
     }
     (available / 32 / HELD_BYTES).clamp(65_536, u32::MAX as u64 / 2) as usize
+}
+
+/// Whether a run gives pages back to the kernel as it is done with them
+/// (block files once parsed, columns never read while appending once
+/// written), from the index's size now, the transactions the run adds,
+/// the bytes of blocks it reads and the memory the kernel says is
+/// available (`None`: unknown, then yes).
+///
+/// Only when the index at the end of the run and the blocks read do not
+/// fit in half the available memory: then streaming pages would push out
+/// the pages ingest reads and writes at random (bench/README.md, "Spend
+/// cache and drop-behind"). Else each page given back costs a system call's
+/// share and a TLB flush on the other cores for nothing: 8% of ingest time
+/// on the 1M-transaction bench chain (bench/README.md, "Two parsers").
+pub fn auto_drop_behind(
+    index_bytes: u64,
+    txs_todo: u64,
+    block_bytes: u64,
+    available: Option<u64>,
+) -> bool {
+    let Some(available) = available else {
+        return true;
+    };
+    let end = index_bytes
+        .saturating_add(txs_todo.saturating_mul(INDEX_BYTES_PER_TX))
+        .saturating_add(block_bytes);
+    end > available / 2
 }
 
 /// A batch asked for (`ingest --table-batch`), capped at what a quarter of
@@ -315,7 +361,7 @@ fn load_block(
     hasher: &KeyHasher,
     warnings: &mut Vec<Warning>,
     moved: &mut bool,
-    released: &mut Releaser,
+    released: &mut dyn FnMut(usize, u64, u64),
 ) -> Option<(PreparedBlock, u64)> {
     let mut buf = Vec::new();
     for loc in locs {
@@ -349,7 +395,7 @@ fn load_block(
                     });
                 }
                 let prepared = prepare(&b, hasher);
-                released.ingested(loc.file as usize, loc.record.offset - 8, b.size as u64 + 8);
+                released(loc.file as usize, loc.record.offset - 8, b.size as u64 + 8);
                 return Some((prepared, b.size as u64));
             }
             Err(e) => warnings.push(Warning {
@@ -363,6 +409,36 @@ fn load_block(
         }
     }
     None
+}
+
+/// Gives block files' pages back in chain order, though parsers finish
+/// blocks out of it, so that spans are as one parser would make them.
+struct ReleaseInOrder<'a> {
+    releaser: Releaser<'a>,
+    /// The next block (place in the run) to pass on.
+    next: usize,
+    /// Blocks done before their turn: file, offset, length.
+    pending: std::collections::BTreeMap<usize, (usize, u64, u64)>,
+}
+
+impl<'a> ReleaseInOrder<'a> {
+    fn new(releaser: Releaser<'a>) -> Self {
+        ReleaseInOrder {
+            releaser,
+            next: 0,
+            pending: Default::default(),
+        }
+    }
+
+    /// Block `k` of the run was ingested from bytes `off..off + len` of
+    /// file `file`.
+    fn done(&mut self, k: usize, file: usize, off: u64, len: u64) {
+        self.pending.insert(k, (file, off, len));
+        while let Some((file, off, len)) = self.pending.remove(&self.next) {
+            self.releaser.ingested(file, off, len);
+            self.next += 1;
+        }
+    }
 }
 
 /// Sum of the work of the indexed chain.
@@ -474,6 +550,7 @@ pub fn ingest(
     // Size the tables once for the whole chain.
     store.reserve(chain.iter().map(|n| n.tx_count).sum())?;
     let bytes_todo: u64 = todo.iter().map(|n| n.locs[0].record.size as u64).sum();
+    let mut drop_behind = true;
     if !todo.is_empty() {
         store.set_spend_cache_budget(opts.spend_cache_bytes);
         store.set_writeback_every(opts.writeback_every);
@@ -490,45 +567,78 @@ pub fn ingest(
         };
         store.set_max_held(held);
         report.table_batch = held as u64;
+        drop_behind = opts.drop_behind.unwrap_or_else(|| {
+            let index: u64 = store.column_bytes().iter().map(|c| c.1).sum();
+            auto_drop_behind(index, ahead, bytes_todo, available)
+        });
+        store.set_drop_behind(drop_behind);
         report.spend_cache_warmed = store.warm_spend_cache(ahead) as u64;
     }
     progress.start(todo.len() as u64, bytes_todo);
     let hasher = store.hasher();
 
-    let mut load_warnings = Vec::new();
     let mut moved = false;
     let mut block_bytes_given_back = 0;
+    let workers = match opts.parse_threads {
+        0 => auto_parse_threads(),
+        n => n,
+    }
+    .clamp(1, todo.len().max(1));
+    // Each parser's warnings and the blocks one of whose copies held
+    // another block, by the block's place in `todo`.
+    let loads: Vec<_> = (0..workers)
+        .map(|_| std::sync::Mutex::new((Vec::<(usize, Warning)>::new(), Vec::<usize>::new())))
+        .collect();
+    let releaser = std::sync::Mutex::new(ReleaseInOrder::new(Releaser::new(source)));
+    // The block with no intact copy, if any: the appender stops there.
+    let mut stopped_at = None;
     let result: Result<(), IngestError> = std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32);
-        let lw = &mut load_warnings;
-        let moved = &mut moved;
-        let given_back = &mut block_bytes_given_back;
-        let hasher = &hasher;
-        s.spawn(move || {
-            let mut released = Releaser::new(source);
-            for node in todo {
-                let b = load_block(
-                    source,
-                    &node.hash,
-                    &node.locs,
-                    hasher,
-                    lw,
-                    moved,
-                    &mut released,
-                );
-                let stop = b.is_none();
-                if tx.send(b).is_err() || stop {
-                    break;
+        // Parser `w` takes blocks w, w + workers, ... and the appender
+        // takes them back in turn, so blocks are appended in chain order.
+        let mut rxs = Vec::with_capacity(workers);
+        for (w, load) in loads.iter().enumerate() {
+            let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32 / workers + 1);
+            rxs.push(rx);
+            let (hasher, releaser) = (&hasher, &releaser);
+            s.spawn(move || {
+                let mut lw = Vec::new();
+                for k in (w..todo.len()).step_by(workers) {
+                    let mut moved = false;
+                    let node = todo[k];
+                    let b = load_block(
+                        source,
+                        &node.hash,
+                        &node.locs,
+                        hasher,
+                        &mut lw,
+                        &mut moved,
+                        &mut |file, off, len| {
+                            if drop_behind {
+                                let mut r = releaser.lock().unwrap_or_else(|e| e.into_inner());
+                                r.done(k, file, off, len);
+                            }
+                        },
+                    );
+                    let mut l = load.lock().unwrap_or_else(|e| e.into_inner());
+                    l.0.extend(lw.drain(..).map(|x| (k, x)));
+                    if moved {
+                        l.1.push(k);
+                    }
+                    drop(l);
+                    let stop = b.is_none();
+                    if tx.send(b).is_err() || stop {
+                        break;
+                    }
                 }
-            }
-            released.flush();
-            *given_back = released.given_back;
-        });
+            });
+        }
+        let rx = (0..).map_while(|k| rxs[k % workers].recv().ok());
         let mut last_commit = Instant::now();
         let mut commit_took = Duration::ZERO;
         let mut since_commit = 0u32;
-        for (k, item) in rx.into_iter().enumerate() {
+        for (k, item) in rx.enumerate() {
             let Some((block, size)) = item else {
+                stopped_at = Some(k);
                 let node = todo[k];
                 report.chain_warnings.push(format!(
                     "block {} at height {} has no intact copy; stopped before it",
@@ -558,6 +668,20 @@ pub fn ingest(
         }
         Ok(())
     });
+    // As one parser would have: blocks in order, none past a block with
+    // no intact copy (where the parsers stopped; the others read ahead).
+    let read = |k: &usize| stopped_at.is_none_or(|s| *k <= s);
+    let mut load_warnings = Vec::new();
+    for load in loads {
+        let (w, m) = load.into_inner().unwrap_or_else(|e| e.into_inner());
+        load_warnings.extend(w.into_iter().filter(|(k, _)| read(k)));
+        moved |= m.iter().any(read);
+    }
+    load_warnings.sort_by_key(|(k, _)| *k);
+    let mut load_warnings: Vec<Warning> = load_warnings.into_iter().map(|(_, w)| w).collect();
+    let mut rel = releaser.into_inner().unwrap_or_else(|e| e.into_inner());
+    rel.releaser.flush();
+    block_bytes_given_back += rel.releaser.given_back;
     // A block not where the headers said: the cache described files that
     // changed since, in ways its checks (first and last records) missed.
     // Without it the next run walks every file again, and finds the blocks.
@@ -593,7 +717,9 @@ pub fn ingest(
 
 #[cfg(test)]
 mod tests {
-    use super::{auto_table_batch, capped_table_batch, commit_due, space_warning};
+    use super::{
+        auto_drop_behind, auto_table_batch, capped_table_batch, commit_due, space_warning,
+    };
     use std::time::Duration;
 
     /// Against the real free space of the disk holding a folder (Linux).
@@ -623,6 +749,20 @@ mod tests {
         // An index that outgrows what is left, as under `bench/pressure.sh`.
         assert!(auto_table_batch(GB, 2_500_000, Some(700 << 20)) >= 65_536);
         assert_eq!(auto_table_batch(0, 10_000, Some(1 << 20)), 65_536);
+    }
+
+    #[test]
+    fn pages_are_given_back_only_when_index_and_blocks_outgrow_half_the_memory() {
+        const GB: u64 = 1 << 30;
+        // The 10M-tx bench chain (3.9 GB of blocks) on this 24 GB machine.
+        assert!(!auto_drop_behind(0, 10_000_000, 4 * GB, Some(22 * GB)));
+        // The blocks alone can tip it; so can the index already there.
+        assert!(auto_drop_behind(0, 10_000_000, 10 * GB, Some(22 * GB)));
+        assert!(auto_drop_behind(10 * GB, 1, 0, Some(20 * GB - 1)));
+        assert!(!auto_drop_behind(10 * GB, 0, 0, Some(20 * GB)));
+        // Mainnet on 24 GB; memory unknown: given back.
+        assert!(auto_drop_behind(0, 1_200_000_000, 650 * GB, Some(24 * GB)));
+        assert!(auto_drop_behind(0, 1, 1, None));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod common;
 
+use chainhound_index::ingest::{IngestOptions, IngestReport};
 use chainhound_index::scan::scan;
 use chainhound_index::source::Source;
 use chainhound_index::store::Store;
@@ -24,11 +25,11 @@ fn shuffle<T>(v: &mut [T]) {
     }
 }
 
-#[test]
-fn damaged_shuffled_file_gives_the_clean_index_with_warnings() {
-    let t = tempfile::tempdir().unwrap();
-    let clean = shared("blocks/mainnet_h0-4312.dat");
-    let mut recs = records(&clean);
+/// The real blocks 0-4312 shuffled, with a damaged place before every
+/// 100th record, written as `blk00000.dat` in `dir`; and the offsets of
+/// the damaged places.
+fn damaged_file(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u64>) {
+    let mut recs = records(&shared("blocks/mainnet_h0-4312.dat"));
     shuffle(&mut recs);
     let mut out = Vec::new();
     let mut expect_offsets = Vec::new();
@@ -75,8 +76,16 @@ fn damaged_shuffled_file_gives_the_clean_index_with_warnings() {
     out.extend_from_slice(&[0u8; 10_000]);
     expect_offsets.push(out.len() as u64);
     out.extend_from_slice(&[0x42, 0x42, 0x42]); // junk at the very end
-    let damaged = t.path().join("blk00000.dat");
+    let damaged = dir.join("blk00000.dat");
     std::fs::write(&damaged, &out).unwrap();
+    (damaged, expect_offsets)
+}
+
+#[test]
+fn damaged_shuffled_file_gives_the_clean_index_with_warnings() {
+    let t = tempfile::tempdir().unwrap();
+    let clean = shared("blocks/mainnet_h0-4312.dat");
+    let (damaged, expect_offsets) = damaged_file(t.path());
 
     let r = ingest_path(&damaged, &t.path().join("a"));
     ingest_path(&clean, &t.path().join("b"));
@@ -106,6 +115,44 @@ fn damaged_shuffled_file_gives_the_clean_index_with_warnings() {
     assert!(w.len() >= 5, "{w:#?}");
 }
 
+/// Ingests `file` with `parsers` parser threads into `index`.
+/// (block files' pages given back whatever the memory available).
+fn ingest_with(file: &std::path::Path, index: &std::path::Path, parsers: usize) -> IngestReport {
+    let opts = IngestOptions {
+        parse_threads: parsers,
+        drop_behind: Some(true),
+        ..Default::default()
+    };
+    ingest_path_with(file, index, &opts)
+}
+
+#[test]
+fn any_number_of_parsers_gives_the_same_index_and_warnings() {
+    let t = tempfile::tempdir().unwrap();
+    let (damaged, _) = damaged_file(t.path());
+    let one = ingest_with(&damaged, &t.path().join("1"), 1);
+    assert!(one.warnings.len() >= 5, "{:#?}", one.warnings);
+    for n in [2, 3, 5] {
+        let ix = t.path().join(n.to_string());
+        let r = ingest_with(&damaged, &ix, n);
+        assert_same_index(&t.path().join("1"), &ix);
+        assert_eq!(r.warnings, one.warnings, "{n} parsers");
+        assert_eq!(r.chain_warnings, one.chain_warnings, "{n} parsers");
+        // The same pages given back: spans made in chain order.
+        assert_eq!(r.block_bytes_given_back, one.block_bytes_given_back);
+        assert_eq!(r.txs_added, 4371);
+    }
+    // Blocks in file order: one parser gives back spans of many blocks
+    // (blocks here are smaller than a page); so must several.
+    let clean = shared("blocks/mainnet_h0-4312.dat");
+    let one = ingest_with(&clean, &t.path().join("c1"), 1);
+    assert!(one.block_bytes_given_back > 900_000, "{one:?}");
+    for n in [2, 3] {
+        let r = ingest_with(&clean, &t.path().join(format!("c{n}")), n);
+        assert_eq!(r.block_bytes_given_back, one.block_bytes_given_back);
+    }
+}
+
 #[test]
 fn a_best_chain_block_with_no_intact_copy_stops_the_ingest_before_it() {
     let t = tempfile::tempdir().unwrap();
@@ -113,7 +160,7 @@ fn a_best_chain_block_with_no_intact_copy_stops_the_ingest_before_it() {
     let mut out = Vec::new();
     for (h, (magic, b)) in recs.iter().enumerate() {
         let mut b = b.clone();
-        if h == 4000 {
+        if h == 4000 || h == 4003 {
             let n = b.len();
             b[n - 5] ^= 0xff; // breaks the merkle root, keeps the header
         }
@@ -123,6 +170,18 @@ fn a_best_chain_block_with_no_intact_copy_stops_the_ingest_before_it() {
     std::fs::write(&f, out).unwrap();
     let r = ingest_path(&f, &t.path().join("ix"));
     assert_eq!(r.tip_height, Some(3999));
+    // Parsers read ahead of the block that stops the run; what they found
+    // past it (the damaged 4003) is not reported, whatever their number.
+    for n in [1, 2, 3] {
+        let r = ingest_with(&f, &t.path().join(format!("p{n}")), n);
+        assert_eq!(r.tip_height, Some(3999));
+        let damaged: Vec<_> = r
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("merkle"))
+            .collect();
+        assert_eq!(damaged.len(), 1, "{n} parsers: {damaged:#?}");
+    }
     assert!(
         r.chain_warnings
             .iter()

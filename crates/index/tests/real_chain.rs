@@ -5,6 +5,7 @@
 mod common;
 
 use chainhound_chain::{BlockHash, Txid};
+use chainhound_index::ingest::IngestOptions;
 use chainhound_index::query::Query;
 use chainhound_index::scan::scan;
 use chainhound_index::source::Source;
@@ -14,7 +15,12 @@ use common::*;
 #[test]
 fn mainnet_0_to_4312_counts_hashes_and_queries() {
     let dir = tempfile::tempdir().unwrap();
-    let r = ingest_path(&shared("blocks/mainnet_h0-4312.dat"), dir.path());
+    // Pages given back whatever the memory available (checked below).
+    let opts = IngestOptions {
+        drop_behind: Some(true),
+        ..Default::default()
+    };
+    let r = ingest_path_with(&shared("blocks/mainnet_h0-4312.dat"), dir.path(), &opts);
     assert_eq!(r.blocks_added, 4313);
     assert!(
         r.warnings.is_empty() && r.chain_warnings.is_empty(),

@@ -181,6 +181,7 @@ fn written_pages_given_back_read_back_the_same() {
     let opts = IngestOptions {
         spend_cache_bytes: 0,
         writeback_every: 1,
+        drop_behind: Some(true),
         ..Default::default()
     };
     let dropped = ingest_in_runs_with(&src, &t.path().join("dropped"), &opts, &[250]);

@@ -577,6 +577,9 @@ pub struct Store {
     appended: u64,
     /// Appended bytes between two writeback starts ([`WRITEBACK_EVERY`]).
     writeback_every: u64,
+    /// Give the pages of columns never read while appending back once
+    /// written ([`Store::set_drop_behind`]).
+    drop_behind: bool,
     /// Bytes of written columns given back to the kernel by this store.
     given_back: u64,
     /// During an append, the block's first transaction and the ends of its
@@ -794,6 +797,7 @@ impl Store {
             writer: None,
             appended: 0,
             writeback_every: WRITEBACK_EVERY,
+            drop_behind: true,
             given_back: 0,
             pending: NO_PENDING,
             planned_txs: 0,
@@ -1420,9 +1424,16 @@ impl Store {
         n
     }
 
+    /// Whether the pages of the columns never read while appending are
+    /// given back to the kernel once written (default: yes; see
+    /// [`Column::start_writeback`]).
+    pub fn set_drop_behind(&mut self, on: bool) {
+        self.drop_behind = on;
+    }
+
     /// Starts the columns' writeback every `bytes` appended (default
     /// [`WRITEBACK_EVERY`]; at least one page), giving back the pages of the
-    /// columns never read while appending (see [`Column::start_writeback`]).
+    /// columns never read while appending if [`Store::set_drop_behind`].
     pub fn set_writeback_every(&mut self, bytes: u64) {
         self.writeback_every = bytes.max(crate::pages::page_size());
     }
@@ -1785,7 +1796,8 @@ impl Store {
                         | Col::TxOut
                         | Col::TxIn
                 ) {
-                    self.given_back += self.col_mut(c).start_writeback(!c.read_while_appending());
+                    let drop = self.drop_behind && !c.read_while_appending();
+                    self.given_back += self.col_mut(c).start_writeback(drop);
                 }
             }
         }

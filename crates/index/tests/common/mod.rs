@@ -18,9 +18,13 @@ pub fn fixed_seed() {
 }
 
 pub fn ingest_path(path: &Path, index: &Path) -> IngestReport {
+    ingest_path_with(path, index, &IngestOptions::default())
+}
+
+pub fn ingest_path_with(path: &Path, index: &Path, opts: &IngestOptions) -> IngestReport {
     fixed_seed();
     let src = Source::path(path).unwrap();
-    ingest(&src, index, &IngestOptions::default(), &mut NoProgress).unwrap()
+    ingest(&src, index, opts, &mut NoProgress).unwrap()
 }
 
 pub fn ingest_datadir(dir: &Path, index: &Path) -> IngestReport {
