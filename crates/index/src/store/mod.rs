@@ -677,6 +677,18 @@ const DEFERRED_CANDIDATES: u32 = 4;
 /// middle).
 const ADDR_AHEAD: usize = 8;
 
+/// How many inputs ahead of the one being resolved [`Store::find_spent`]
+/// fetches the spend cache's slot (the first ones before its loop): once
+/// the cache outgrows the CPU's caches, its lookups no longer wait on one
+/// another's trip to memory.
+const SPEND_AHEAD: usize = 16;
+
+/// How many transactions ahead [`Store::find_spent`] fetches the spend
+/// cache's slots its outputs will go to (at most [`OUTS_AHEAD_MAX`] of a
+/// transaction's).
+const TXS_AHEAD: usize = 2;
+const OUTS_AHEAD_MAX: u32 = 16;
+
 /// What [`Store::find_spent`] says of a spend of a txid not indexed.
 const SPENDS_UNKNOWN_TX: u64 = u64::MAX;
 /// ... and of a spend of an output index past the tx's outputs.
@@ -1826,10 +1838,28 @@ impl Store {
         };
         let (txids, txouts) = (self.col(Col::TxTxid).bytes(), self.col(Col::TxOut).bytes());
         let marks = self.col(Col::OutSpent).mapped();
+        for a in &b.ins[..b.ins.len().min(SPEND_AHEAD)] {
+            cache.prefetch(spends::key(a.prev_hash, a.vout));
+        }
         let mut j = 0usize;
         let mut outs = self.cur.outs;
+        let fetch_outs = |cache: &spends::SpendCache, t: &PreparedTx| {
+            for v in 0..t.n_out.min(OUTS_AHEAD_MAX) {
+                cache.prefetch(spends::key(t.hash, v));
+            }
+        };
+        b.txs
+            .iter()
+            .take(TXS_AHEAD)
+            .for_each(|t| fetch_outs(&cache, t));
         for (k, tx) in b.txs.iter().enumerate() {
+            if let Some(t) = b.txs.get(k + TXS_AHEAD) {
+                fetch_outs(&cache, t);
+            }
             for inp in &b.ins[j..j + tx.n_in as usize] {
+                if let Some(a) = b.ins.get(j + SPEND_AHEAD) {
+                    cache.prefetch(spends::key(a.prev_hash, a.vout));
+                }
                 if inp.coinbase {
                     j += 1;
                     continue;
