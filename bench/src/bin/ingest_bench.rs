@@ -1314,14 +1314,14 @@ fn print_projection(points: &[ScalePoint]) {
         .map(|p| format!("{:.0}", p.m.rss_anon_kb as f64 / 1024.0))
         .collect();
     println!(
-        "         of it heap  {:>7.1} B/tx + {:>5.0} MB -> {:>6.1} GB  (peak RssAnon, {} MB at the points: mostly the parser's queue",
+        "         of it heap  {:>7.1} B/tx + {:>5.0} MB -> {:>6.1} GB  (peak RssAnon, {} MB at the points: the spend cache, 256 MB at most,",
         sa,
         ia / 1e6,
         at(sa, ia),
         anon_mb.join(" / ")
     );
     println!(
-        "                                                       of 32 prepared blocks, bounded by block size, not chain length; so an upper bound)"
+        "                                                       and the parsers' queues of ~34 prepared blocks: bounded, not growing with the chain; so an upper bound)"
     );
     println!(
         "         mapped files {:>6.1} B/tx + {:>5.0} MB -> {:>6.0} GB  (peak RssFile: the index and the blk files, memory-mapped: evictable cache)",

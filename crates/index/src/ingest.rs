@@ -295,7 +295,7 @@ impl IngestError {
     }
 }
 
-/// Parses a block and prepares it for the store (runs on the parser thread).
+/// Parses a block and prepares it for the store (runs on a parser thread).
 pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
     let h = &block.header;
     let mut p = PreparedBlock {
