@@ -1028,7 +1028,7 @@ fn print_breakdown(breakdowns: &[(String, Measure)], rows: &[Row]) {
             wall("scan")
         );
     }
-    println!("   (ingest runs parse+prepare on one thread and append on another, so its wall is about headers + max(parse, append) + close)");
+    println!("   (ingest runs parse+prepare on a thread per CPU and append on one more, so its wall is about headers + max(parse / CPUs, append) + close)");
 }
 
 fn print_threads(rows: &[Row]) {

@@ -42,7 +42,7 @@ pub struct IngestOptions {
     pub spend_cache_bytes: u64,
     /// Appended bytes between two starts of the columns' writeback, after
     /// which the columns never read while appending are given back to the
-    /// kernel (`Store::set_writeback_every`).
+    /// kernel if [`IngestOptions::drop_behind`] (`Store::set_writeback_every`).
     pub writeback_every: u64,
     /// New entries of each hash table held in memory and swept into its
     /// file at once (`Store::set_max_held`; 0: none, each written in place;
@@ -251,12 +251,13 @@ pub struct IngestReport {
     pub spends_from_cache: u64,
     /// Spends looked up in the index (older outputs, or in doubt).
     pub spends_from_index: u64,
-    /// Bytes of written index columns given back to the kernel (Linux):
-    /// pages ingest does not read again, so that they do not push out
-    /// those it does.
+    /// Bytes of written index columns given back to the kernel (Linux;
+    /// only if [`IngestOptions::drop_behind`], by default under memory
+    /// pressure): pages ingest does not read again, so that they do not
+    /// push out those it does.
     pub column_bytes_given_back: u64,
     /// Bytes of block files given back to the kernel once ingested (Linux;
-    /// `source::Releaser`).
+    /// `source::Releaser`; only if [`IngestOptions::drop_behind`]).
     pub block_bytes_given_back: u64,
     /// New entries of each hash table held in memory before a sweep (0:
     /// none, each written in place; see [`auto_table_batch`]).

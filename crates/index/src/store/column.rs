@@ -129,6 +129,7 @@ impl Column {
 
     fn remap(&mut self) -> io::Result<()> {
         self.map = Map::None;
+        self.span = 0;
         self.populated = self.len;
         if self.cap == 0 {
             return Ok(());
@@ -138,12 +139,32 @@ impl Column {
         // while they run except through a rollback, which readers of a live
         // index must tolerate as stale data (never as undefined memory: the
         // file is not truncated below the mapped length while mapped). A
-        // writer's map runs past the file's end ([`map_span`]); only the
+        // writer's map may run past the file's end ([`map_span`]); only the
         // part within it is ever touched ([`Column::mapped`]).
         self.map = if self.writable {
-            self.span = map_span(self.cap);
-            let len = usize::try_from(self.span).map_err(io::Error::other)?;
-            Map::Rw(unsafe { memmap2::MmapOptions::new().len(len).map_mut(&self.file)? })
+            let span = map_span(self.cap);
+            let wide = usize::try_from(span)
+                .ok()
+                .filter(|_| span > self.cap)
+                .and_then(|len| unsafe {
+                    memmap2::MmapOptions::new()
+                        .len(len)
+                        .map_mut(&self.file)
+                        .ok()
+                });
+            match wide {
+                Some(m) => {
+                    self.span = span;
+                    Map::Rw(m)
+                }
+                // No room for it (an address-space limit, `ulimit -v`): the
+                // file's length, mapped again each time it grows.
+                None => {
+                    let m = unsafe { MmapMut::map_mut(&self.file)? };
+                    self.span = self.cap;
+                    Map::Rw(m)
+                }
+            }
         } else {
             Map::Ro(unsafe { Mmap::map(&self.file)? })
         };
@@ -356,15 +377,17 @@ impl Column {
 
 /// Bytes of address space a writer maps for a file of `cap` bytes: 64 GiB
 /// at least (twice the file past that), so that the file grows under the
-/// map. Mapping past a file's end is allowed; only touching a page there
-/// is not (a `SIGBUS`), and [`Column::mapped`] ends at the file's end. A
-/// new map each time the file doubled dropped every page of the old one,
-/// and each was faulted in again.
+/// map. Mapping past a file's end is allowed on Unix; only touching a page
+/// there is not (a `SIGBUS`), and [`Column::mapped`] ends at the file's
+/// end. A new map each time the file doubled dropped every page of the old
+/// one, and each was faulted in again. Elsewhere, or where the address
+/// space is limited ([`Column::remap`] falls back), the file's length.
 fn map_span(cap: u64) -> u64 {
-    if usize::BITS < 64 {
-        return cap;
+    if cfg!(unix) && usize::BITS >= 64 {
+        cap.saturating_mul(2).max(1 << 36)
+    } else {
+        cap
     }
-    cap.saturating_mul(2).max(1 << 36)
 }
 
 /// Writes all of `data` at byte `offset` of `file`.

@@ -18,7 +18,7 @@
 //! own bytes. A lookup is a hit only if both match, so two different
 //! outpoints are confused only if 88 bits agree by chance: at most one
 //! chance in 10^10 over all of mainnet's 3 billion spends, were every one of
-//! them a lookup of an outpoint absent from a full cache of the default 3.7
+//! them a lookup of an outpoint absent from a full cache of the default 4.2
 //! million entries. Against crafted txids (the check bits can be ground
 //! with 2^24 work) the 64 keyed bits remain: their key is random per index. An entry is removed when spent, so the map holds at most
 //! the unspent outputs it was given.
@@ -91,7 +91,10 @@ pub fn check(txid: &Txid) -> u64 {
 impl SpendCache {
     /// A cache holding at most `limit` entries (0: a cache that holds none).
     pub fn new(limit: usize) -> SpendCache {
-        let max_slots = limit.saturating_mul(2).max(8).next_power_of_two();
+        // At most 2^(bits - 2) slots (no overflow); at least twice the limit.
+        let top = 1usize << (usize::BITS - 2);
+        let max_slots = limit.saturating_mul(2).clamp(8, top).next_power_of_two();
+        let limit = limit.min(max_slots / 2);
         SpendCache {
             map: Slots::new(FIRST_SLOTS.min(max_slots)),
             max_slots,
@@ -199,6 +202,9 @@ impl SpendCache {
 
     /// See [`SpendCache::begin_warming`].
     pub fn warm_insert(&mut self, key: u64, check: u64, out: u64, unspent: bool) {
+        if self.map.len >= self.limit {
+            return; // full: that spend goes to the index
+        }
         let v = if unspent {
             out | check << ID_BITS
         } else {
@@ -360,14 +366,21 @@ impl Slots {
         self.slots.iter().filter(|s| s[0] != EMPTY).map(|s| s[1])
     }
 
-    /// Keeps the entries whose value passes `keep` (a new table of the
-    /// same size).
+    /// Keeps the entries whose value passes `keep`, in place (no second
+    /// table: the budget counts one and a half at most). A removal moves
+    /// later entries of the run back, never an entry not yet looked at to a
+    /// slot already passed (only wrapped entries, seen at the start, can
+    /// land there), so the slot is looked at again.
     fn retain(&mut self, keep: impl Fn(u64) -> bool) {
-        let mut kept = Slots::new(self.slots.len());
-        for &[k, v] in self.slots.iter().filter(|s| s[0] != EMPTY && keep(s[1])) {
-            kept.insert(k, v, false);
+        let mut i = 0;
+        while i < self.slots.len() {
+            let [k, v] = self.slots[i];
+            if k != EMPTY && !keep(v) {
+                self.remove_at(i);
+            } else {
+                i += 1;
+            }
         }
-        *self = kept;
     }
 }
 
@@ -429,6 +442,14 @@ mod tests {
                 assert!(!model.contains_key(&stored));
             }
             assert_eq!(t.len, model.len());
+            if step % 997 == 0 {
+                // In place: the same table, the model's survivors.
+                let at = t.slots.as_ptr();
+                t.retain(|v| v % 3 != 0);
+                model.retain(|_, v| *v % 3 != 0);
+                assert_eq!(t.slots.as_ptr(), at);
+                assert_eq!(t.len, model.len());
+            }
             if step % 1000 == 0 {
                 for (&k, &v) in &model {
                     let i = t.find(k).expect("held");
@@ -508,6 +529,27 @@ mod tests {
         assert_eq!(c.take(key(1, 0), check(&t)), None);
         assert_eq!(c.take(key(2, 0), check(&t)), Some(25));
         assert_eq!(c.floor, 20);
+    }
+
+    /// Any limit gives a table at least twice as large, without overflow;
+    /// warming stops at the limit, however many outputs it is offered.
+    #[test]
+    fn limits_of_any_size_keep_the_table_half_empty() {
+        for limit in [0, 1, 2, 3, 7, 100, usize::MAX / 2, usize::MAX] {
+            let c = SpendCache::new(limit);
+            assert!(c.limit() <= c.max_slots / 2, "{limit}");
+            assert!(c.limit() == limit || limit > 1 << 60, "{limit}");
+        }
+        for limit in [0, 1, 5] {
+            let mut c = SpendCache::new(limit);
+            c.begin_warming();
+            for o in 0..100u64 {
+                c.warm_insert(key(o, 0), 0, o, true);
+            }
+            c.end_warming();
+            assert_eq!(c.len(), limit);
+            assert!(c.map.len * 2 <= c.map.slots.len());
+        }
     }
 
     #[test]
