@@ -103,7 +103,8 @@ u = resource.getrusage(resource.RUSAGE_CHILDREN)
 r = json.loads(p.stdout)
 spends = r["spends_from_cache"] + r["spends_from_index"]
 hit = 100.0 * r["spends_from_cache"] / spends if spends else 0.0
-print(r["txs_added"], f"{wall:.2f}", u.ru_inblock >> 11, u.ru_oublock >> 11, f"{hit:.1f}")
+given = (r.get("column_bytes_given_back", 0) + r.get("block_bytes_given_back", 0)) >> 20
+print(r["txs_added"], f"{wall:.2f}", u.ru_inblock >> 11, u.ru_oublock >> 11, f"{hit:.1f}", given)
 EOF
 }
 
@@ -112,16 +113,16 @@ run() {
     rm -rf "$work/ix"
     sync
     echo 3 >/proc/sys/vm/drop_caches
-    printf '%-12s %7s %9s %8s %9s %9s %9s %9s %9s\n' "$label" height txs wall_s "tx/s" index_MB read_MB written_MB cached_%
+    printf '%-12s %7s %9s %8s %9s %9s %9s %9s %9s %9s\n' "$label" height txs wall_s "tx/s" index_MB read_MB written_MB cached_% given_MB
     local total=0 h prev=0 k
     for k in $(seq 1 "$chunks"); do
         h=$((tip * k / chunks))
         local out
         out=$(measure "$h")
-        read -r n wall rd wr hit <<<"$out"
+        read -r n wall rd wr hit given <<<"$out"
         local mb
         mb=$(du -sm "$work/ix" | cut -f1)
-        printf '%-12s %7d %9d %8.2f %9.0f %9d %9d %9d %9s\n' "" "$h" "$n" "$wall" "$(echo "$n / $wall" | bc -l)" "$mb" "$rd" "$wr" "$hit"
+        printf '%-12s %7d %9d %8.2f %9.0f %9d %9d %9d %9s %9s\n' "" "$h" "$n" "$wall" "$(echo "$n / $wall" | bc -l)" "$mb" "$rd" "$wr" "$hit" "$given"
         total=$(echo "$total + $wall" | bc -l)
     done
     printf '%-12s total %.1f s\n' "" "$total"

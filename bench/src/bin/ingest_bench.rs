@@ -340,13 +340,25 @@ fn run_phase_inner(phase: &str, input: &Path, index: Option<&Path>, network: &st
             m.t_headers = t0.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut store = Store::open_writer(index, network)?;
-            // Tables sized for the chain, as `ingest` does.
-            store.reserve(
-                best.nodes
-                    .iter()
-                    .map(|&i| tree.nodes[i as usize].tx_count)
-                    .sum(),
-            )?;
+            // Tables sized for the chain, pages given back or zeros written
+            // ahead, as `ingest` does.
+            let txs: u64 = best
+                .nodes
+                .iter()
+                .map(|&i| tree.nodes[i as usize].tx_count)
+                .sum();
+            store.reserve(txs)?;
+            let block_bytes = best
+                .nodes
+                .iter()
+                .map(|&i| tree.nodes[i as usize].locs[0].record.size as u64)
+                .sum();
+            store.set_drop_behind(chainhound_index::ingest::auto_drop_behind(
+                0,
+                txs,
+                block_bytes,
+                chainhound_index::pages::mem_available(),
+            ));
             let hasher = store.hasher();
             let mut prepared = Vec::with_capacity(best.nodes.len());
             let mut buf = Vec::new();

@@ -62,6 +62,8 @@ pub struct Column {
     /// Bytes from here on hold zeros (past the file's end at open, and not
     /// written since): [`Column::make_room`] may write zeros there.
     zeros_from: u64,
+    /// Write zeros ahead of the appends ([`Column::write_zeros`])?
+    zero_ahead: bool,
     /// Bytes of address space the writer's map spans (at least `cap`):
     /// the file grows within it without a new map ([`map_span`]).
     span: u64,
@@ -118,6 +120,7 @@ impl Column {
             dropped: len & !(page_size() - 1),
             populated: len,
             zeros_from: flen,
+            zero_ahead: false,
             span: 0,
         };
         // Bytes past `len` (left by an interrupted run) are kept: a repair may
@@ -236,6 +239,11 @@ impl Column {
     /// stage took 0.50 to 0.59 s with that, 0.39 to 0.43 s with this
     /// (bench/README.md, "Pages written before they are mapped").
     fn write_zeros(&mut self, from: u64, to: u64) -> io::Result<()> {
+        if !self.zero_ahead {
+            // Appends will write up to `to`: past there only are zeros sure.
+            self.zeros_from = self.zeros_from.max(to);
+            return Ok(());
+        }
         static ZEROS: [u8; POPULATE_AHEAD as usize] = [0; POPULATE_AHEAD as usize];
         let mut at = self.zeros_from.max(from).next_multiple_of(page_size());
         if at >= to {
@@ -248,6 +256,16 @@ impl Column {
         }
         self.zeros_from = to;
         Ok(())
+    }
+
+    /// Whether the pages the next appends will write are first written as
+    /// zeros through the file ([`Column::write_zeros`]; default: no). Only
+    /// with memory to spare: under pressure the kernel writes dirty pages
+    /// back early, some zeros reach the disk before the data and those
+    /// pages are written twice (`bench/pressure.sh` with 720 MB left: 2.5
+    /// to 3.3 GB written in its last chunk, against 1.5 to 1.7 GB).
+    pub fn zero_ahead(&mut self, on: bool) {
+        self.zero_ahead = on;
     }
 
     fn reserve_disk(&mut self, need: u64) -> io::Result<()> {
@@ -428,6 +446,7 @@ mod tests {
         let left = 3 * POPULATE_AHEAD as usize + 123;
         std::fs::write(&p, vec![0xab; left]).unwrap();
         let mut c = Column::open(&p, 10, true).unwrap();
+        c.zero_ahead(true);
         c.push(&[0x11; 5000]).unwrap();
         c.flush().unwrap();
         let f = std::fs::read(&p).unwrap();
@@ -460,5 +479,27 @@ mod tests {
         assert_eq!(&c.bytes()[..10], &[0x22; 10]);
         c.trim().unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), end as u64);
+    }
+
+    /// Appends without zeros ahead, a rollback, then zeros ahead again: the
+    /// zeros go past every byte appended, never over one.
+    #[test]
+    fn zeros_turned_on_later_go_past_every_append() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("c.col");
+        let mut c = Column::open(&p, 0, true).unwrap();
+        let n = 3 * POPULATE_AHEAD as usize;
+        c.push(&vec![0x33; n]).unwrap();
+        c.truncate(10);
+        c.remap().unwrap();
+        c.zero_ahead(true);
+        c.push(&[0x44; 10]).unwrap();
+        c.flush().unwrap();
+        let f = std::fs::read(&p).unwrap();
+        assert!(f[10..20].iter().all(|&b| b == 0x44));
+        assert!(
+            f[20..n].iter().all(|&b| b == 0x33),
+            "rolled-back bytes zeroed"
+        );
     }
 }

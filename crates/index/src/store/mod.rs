@@ -1438,9 +1438,14 @@ impl Store {
 
     /// Whether the pages of the columns never read while appending are
     /// given back to the kernel once written (default: yes; see
-    /// [`Column::start_writeback`]).
+    /// [`Column::start_writeback`]). Memory being short then, the columns
+    /// do not write zeros ahead of their appends either (the kernel would
+    /// write some of them to disk before the data: [`Column::zero_ahead`]).
     pub fn set_drop_behind(&mut self, on: bool) {
         self.drop_behind = on;
+        for c in &mut self.cols {
+            c.zero_ahead(!on);
+        }
     }
 
     /// Starts the columns' writeback every `bytes` appended (default
