@@ -680,7 +680,8 @@ const ADDR_AHEAD: usize = 8;
 /// How many inputs ahead of the one being resolved [`Store::find_spent`]
 /// fetches the spend cache's slot (the first ones before its loop): once
 /// the cache outgrows the CPU's caches, its lookups no longer wait on one
-/// another's trip to memory.
+/// another's trip to memory. 8, 16 and 32 (with 1, 2 and 4 transactions
+/// for [`TXS_AHEAD`]) measured alike at 10 million transactions.
 const SPEND_AHEAD: usize = 16;
 
 /// How many transactions ahead [`Store::find_spent`] fetches the spend
