@@ -14,6 +14,7 @@
 use crate::headercache::{self, HeaderCache};
 use crate::headers::{BlockLoc, HeaderTree};
 use crate::source::{Access, Releaser, Source, Warning};
+use crate::store::spends;
 use crate::store::{
     BlockInfo, KeyHasher, PreparedBlock, PreparedIn, PreparedKey, PreparedOut, PreparedTx, Store,
     StoreError, TxMeta, HELD_BYTES,
@@ -319,9 +320,10 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
     for (ti, tx) in block.txs.iter().enumerate() {
         let ins = block.tx_inputs(tx);
         let is_cb = chainhound_chain::parse::is_coinbase_position(ti, ins);
+        let hash = hasher.txid(&tx.txid);
         p.txs.push(PreparedTx {
             txid: tx.txid,
-            hash: hasher.txid(&tx.txid),
+            hash,
             n_in: ins.len() as u32,
             n_out: tx.outputs.len() as u32,
             meta: TxMeta::of(
@@ -332,18 +334,21 @@ pub fn prepare(block: &Block<'_>, hasher: &KeyHasher) -> PreparedBlock {
             ),
         });
         for i in ins {
+            let prev_hash = if is_cb { 0 } else { hasher.txid(&i.prev_txid) };
             p.ins.push(PreparedIn {
                 prev_txid: i.prev_txid,
-                prev_hash: if is_cb { 0 } else { hasher.txid(&i.prev_txid) },
+                prev_hash,
+                spend_key: spends::key(prev_hash, i.prev_vout),
                 vout: i.prev_vout,
                 coinbase: is_cb,
             });
         }
-        for o in block.tx_outputs(tx) {
+        for (v, o) in block.tx_outputs(tx).iter().enumerate() {
             let (script_type, key) = classify(o.script_pubkey);
             p.outs.push(PreparedOut {
                 value: o.value,
                 script_type,
+                spend_key: spends::key(hash, v as u32),
                 key: key.map(|k| PreparedKey::new(&k, hasher)),
             });
         }
@@ -585,23 +590,23 @@ pub fn ingest(
         n => n,
     }
     .clamp(1, todo.len().max(1));
-    // Each parser's warnings and the blocks one of whose copies held
-    // another block, by the block's place in `todo`.
-    let loads: Vec<_> = (0..workers)
-        .map(|_| std::sync::Mutex::new((Vec::<(usize, Warning)>::new(), Vec::<usize>::new())))
-        .collect();
     let releaser = std::sync::Mutex::new(ReleaseInOrder::new(Releaser::new(source)));
     // The block with no intact copy, if any: the appender stops there.
     let mut stopped_at = None;
-    let result: Result<(), IngestError> = std::thread::scope(|s| {
+    // Each parser's warnings, and the blocks one of whose copies held
+    // another block, by the block's place in `todo`.
+    type Loaded = (Vec<(usize, Warning)>, Vec<usize>);
+    let (result, loads): (Result<(), IngestError>, Vec<Loaded>) = std::thread::scope(|s| {
         // Parser `w` takes blocks w, w + workers, ... and the appender
         // takes them back in turn, so blocks are appended in chain order.
         let mut rxs = Vec::with_capacity(workers);
-        for (w, load) in loads.iter().enumerate() {
+        let mut parsers = Vec::with_capacity(workers);
+        for w in 0..workers {
             let (tx, rx) = sync_channel::<Option<(PreparedBlock, u64)>>(32 / workers + 1);
             rxs.push(rx);
             let (hasher, releaser) = (&hasher, &releaser);
-            s.spawn(move || {
+            parsers.push(s.spawn(move || {
+                let mut loaded: Loaded = Default::default();
                 let mut lw = Vec::new();
                 for k in (w..todo.len()).step_by(workers) {
                     let mut moved = false;
@@ -620,61 +625,69 @@ pub fn ingest(
                             }
                         },
                     );
-                    let mut l = load.lock().unwrap_or_else(|e| e.into_inner());
-                    l.0.extend(lw.drain(..).map(|x| (k, x)));
+                    loaded.0.extend(lw.drain(..).map(|x| (k, x)));
                     if moved {
-                        l.1.push(k);
+                        loaded.1.push(k);
                     }
-                    drop(l);
                     let stop = b.is_none();
                     if tx.send(b).is_err() || stop {
                         break;
                     }
                 }
-            });
+                loaded
+            }));
         }
-        let rx = (0..).map_while(|k| rxs[k % workers].recv().ok());
-        let mut last_commit = Instant::now();
-        let mut commit_took = Duration::ZERO;
-        let mut since_commit = 0u32;
-        for (k, item) in rx.enumerate() {
-            let Some((block, size)) = item else {
-                stopped_at = Some(k);
-                let node = todo[k];
-                report.chain_warnings.push(format!(
-                    "block {} at height {} has no intact copy; stopped before it",
-                    node.hash,
-                    keep + k
-                ));
-                break;
-            };
-            store.append(&block)?;
-            report.blocks_added += 1;
-            report.txs_added += block.txs.len() as u64;
-            report.bytes_parsed += size;
-            progress.block(size);
-            since_commit += 1;
-            let due = if opts.commit_every_blocks > 0 {
-                since_commit >= opts.commit_every_blocks
-            } else {
-                commit_due(last_commit.elapsed(), commit_took, opts.commit_interval)
-            };
-            if due {
-                let t = Instant::now();
-                store.commit()?;
-                commit_took = t.elapsed();
-                last_commit = Instant::now();
-                since_commit = 0;
+        let mut append = || -> Result<(), IngestError> {
+            let rx = (0..).map_while(|k| rxs[k % workers].recv().ok());
+            let mut last_commit = Instant::now();
+            let mut commit_took = Duration::ZERO;
+            let mut since_commit = 0u32;
+            for (k, item) in rx.enumerate() {
+                let Some((block, size)) = item else {
+                    stopped_at = Some(k);
+                    let node = todo[k];
+                    report.chain_warnings.push(format!(
+                        "block {} at height {} has no intact copy; stopped before it",
+                        node.hash,
+                        keep + k
+                    ));
+                    break;
+                };
+                store.append(&block)?;
+                report.blocks_added += 1;
+                report.txs_added += block.txs.len() as u64;
+                report.bytes_parsed += size;
+                progress.block(size);
+                since_commit += 1;
+                let due = if opts.commit_every_blocks > 0 {
+                    since_commit >= opts.commit_every_blocks
+                } else {
+                    commit_due(last_commit.elapsed(), commit_took, opts.commit_interval)
+                };
+                if due {
+                    let t = Instant::now();
+                    store.commit()?;
+                    commit_took = t.elapsed();
+                    last_commit = Instant::now();
+                    since_commit = 0;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        let result = append();
+        // Parsers blocked on a full channel stop once it is gone.
+        drop(rxs);
+        let loads = parsers
+            .into_iter()
+            .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (result, loads)
     });
     // As one parser would have: blocks in order, none past a block with
     // no intact copy (where the parsers stopped; the others read ahead).
     let read = |k: &usize| stopped_at.is_none_or(|s| *k <= s);
     let mut load_warnings = Vec::new();
-    for load in loads {
-        let (w, m) = load.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (w, m) in loads {
         load_warnings.extend(w.into_iter().filter(|(k, _)| read(k)));
         moved |= m.iter().any(read);
     }

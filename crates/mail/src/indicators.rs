@@ -713,6 +713,13 @@ mod tests {
 
     use super::*;
 
+    /// The links [`html_links`] finds in `html`.
+    fn links(html: &str) -> Vec<Link> {
+        let mut v = Vec::new();
+        html_links(html, &mut v);
+        v
+    }
+
     #[test]
     fn hosts_and_ips() {
         assert_eq!(
@@ -746,8 +753,7 @@ mod tests {
     fn html_anchors_forms_and_text() {
         let html = r#"<p>Hi <a href="http://evil.example/x">https://www.binance.com/login</a>
             <A HREF='https://ok.example'>here</A><form action="https://grab.example/p"></form><img src=http://t.example/p.gif></p>"#;
-        let mut v = Vec::new();
-        html_links(html, &mut v);
+        let v = links(html);
         assert_eq!(v.len(), 4, "{v:?}");
         assert_eq!(v[0].host, "evil.example");
         assert_eq!(v[0].text.as_deref(), Some("https://www.binance.com/login"));
@@ -771,8 +777,7 @@ mod tests {
     fn anchors_split_over_lines_and_encoded_hrefs() {
         let html = "<a\r\nhref=\"http://&#101;vil.example/?a=1&amp;b=2\">x</a>\
                     <a\thref='https://&#x6f;k.example'>y</a><abbr href=\"http://no.example\">z</abbr>";
-        let mut v = Vec::new();
-        html_links(html, &mut v);
+        let v = links(html);
         let got: Vec<_> = v
             .iter()
             .map(|l| (l.host.as_str(), l.url.as_str()))
@@ -798,8 +803,7 @@ mod tests {
                     <a title=\" href=http://decoy.example/\" href=\"http://evil.example/6\">f</a>\
                     <a href=\"http://&#x65vil.example/7\">g</a>\
                     <span x=a'></span><a href=\"http://evil.example/8\">h</a> it's";
-        let mut v = Vec::new();
-        html_links(html, &mut v);
+        let v = links(html);
         let got: Vec<_> = v.iter().map(|l| l.url.as_str()).collect();
         let want: Vec<_> = (1..=8)
             .map(|i| format!("http://evil.example/{i}"))
@@ -825,8 +829,7 @@ mod tests {
     fn links_and_forms_inside_an_anchor_are_read() {
         let html = "<a href=\"http://a.example/\">one <a href=\"http://b.example/\">two</a>\
                     <a href=\"#\"><form action=\"https://grab.example/p\"></form></a>";
-        let mut v = Vec::new();
-        html_links(html, &mut v);
+        let v = links(html);
         let got: Vec<_> = v
             .iter()
             .map(|l| (l.url.as_str(), l.text.as_deref()))
@@ -855,8 +858,7 @@ mod tests {
                     <style>p{content:\"'\"}</style><a href=\"http://evil.example/5\">e</a>\
                     <!-- <a href=\"http://no.example/\">x</a> -->\
                     <a href = 'http://evil.example/6'>f</a>";
-        let mut v = Vec::new();
-        html_links(html, &mut v);
+        let v = links(html);
         let got: Vec<_> = v.iter().map(|l| l.url.as_str()).collect();
         let want: Vec<_> = (1..=6)
             .map(|i| format!("http://evil.example/{i}"))
@@ -871,8 +873,7 @@ mod tests {
     fn a_form_after_the_link_cap_is_read() {
         let mut html = "<img src=\"http://t.example/p.gif\">".repeat(MAX_LINKS + 20);
         html.push_str("<form action=\"https://grab.example/p\"></form>");
-        let mut v = Vec::new();
-        html_links(&html, &mut v);
+        let v = links(&html);
         assert_eq!(v.iter().filter(|l| l.from == "img").count(), MAX_LINKS);
         let forms: Vec<_> = v.iter().filter(|l| l.from == "form").collect();
         assert_eq!(forms.len(), 1, "{forms:?}");

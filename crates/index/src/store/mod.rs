@@ -490,6 +490,9 @@ pub struct PreparedIn {
     pub prev_txid: Txid,
     /// Table hash of the previous txid.
     pub prev_hash: u64,
+    /// The spend cache's key of the outpoint spent ([`spends::key`]),
+    /// made by the parsing stage, off the appending thread.
+    pub spend_key: u64,
     /// Previous output index.
     pub vout: u32,
     /// Is this the coinbase input?
@@ -503,6 +506,9 @@ pub struct PreparedOut {
     pub value: u64,
     /// Script type.
     pub script_type: ScriptType,
+    /// The spend cache's key of this outpoint ([`spends::key`] of its tx's
+    /// table hash and its index).
+    pub spend_key: u64,
     /// Address key, in its stored form.
     pub key: Option<PreparedKey>,
 }
@@ -688,7 +694,7 @@ const SPEND_AHEAD: usize = 16;
 /// cache's slots its outputs will go to (at most [`OUTS_AHEAD_MAX`] of a
 /// transaction's).
 const TXS_AHEAD: usize = 2;
-const OUTS_AHEAD_MAX: u32 = 16;
+const OUTS_AHEAD_MAX: usize = 16;
 
 /// What [`Store::find_spent`] says of a spend of a txid not indexed.
 const SPENDS_UNKNOWN_TX: u64 = u64::MAX;
@@ -1845,33 +1851,35 @@ impl Store {
         let (txids, txouts) = (self.col(Col::TxTxid).bytes(), self.col(Col::TxOut).bytes());
         let marks = self.col(Col::OutSpent).mapped();
         for a in &b.ins[..b.ins.len().min(SPEND_AHEAD)] {
-            cache.prefetch(spends::key(a.prev_hash, a.vout));
+            cache.prefetch(a.spend_key);
         }
         let mut j = 0usize;
         let mut outs = self.cur.outs;
-        let fetch_outs = |cache: &spends::SpendCache, t: &PreparedTx| {
-            for v in 0..t.n_out.min(OUTS_AHEAD_MAX) {
-                cache.prefetch(spends::key(t.hash, v));
+        // Where the outputs of the tx TXS_AHEAD on start in `b.outs`.
+        let mut ahead = 0usize;
+        let mut fetch_outs = |cache: &spends::SpendCache, t: &PreparedTx| {
+            let n = t.n_out as usize;
+            for o in &b.outs[ahead..ahead + n.min(OUTS_AHEAD_MAX)] {
+                cache.prefetch(o.spend_key);
             }
+            ahead += n;
         };
-        b.txs
-            .iter()
-            .take(TXS_AHEAD)
-            .for_each(|t| fetch_outs(&cache, t));
+        for t in b.txs.iter().take(TXS_AHEAD) {
+            fetch_outs(&cache, t);
+        }
         for (k, tx) in b.txs.iter().enumerate() {
             if let Some(t) = b.txs.get(k + TXS_AHEAD) {
                 fetch_outs(&cache, t);
             }
             for inp in &b.ins[j..j + tx.n_in as usize] {
                 if let Some(a) = b.ins.get(j + SPEND_AHEAD) {
-                    cache.prefetch(spends::key(a.prev_hash, a.vout));
+                    cache.prefetch(a.spend_key);
                 }
                 if inp.coinbase {
                     j += 1;
                     continue;
                 }
-                let key = spends::key(inp.prev_hash, inp.vout);
-                if let Some(o) = cache.take(key, spends::check(&inp.prev_txid)) {
+                if let Some(o) = cache.take(inp.spend_key, spends::check(&inp.prev_txid)) {
                     column::prefetch_at(marks, o as usize * 4);
                     spent[j] = o;
                     j += 1;
@@ -1901,7 +1909,7 @@ impl Store {
             let tx_outs = &b.outs[first_out..first_out + tx.n_out as usize];
             for (v, out) in tx_outs.iter().enumerate() {
                 if out.script_type != ScriptType::Nulldata {
-                    cache.insert(spends::key(tx.hash, v as u32), check, outs + v as u64);
+                    cache.insert(out.spend_key, check, outs + v as u64);
                 }
             }
             outs += tx.n_out as u64;
