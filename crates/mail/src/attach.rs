@@ -1800,7 +1800,8 @@ fn is_dde_part(l: &str) -> bool {
 
 /// A DDE field or link in a document part: what it says, if any.
 fn dde(l: &str, x: &[u8]) -> Option<String> {
-    let s = String::from_utf8_lossy(x);
+    // In UTF-16 too, as XML allows (a field hidden from an 8-bit reading).
+    let s = decode_xml(x);
     if l.starts_with("xl/externallinks/") {
         return s.contains("ddeLink").then(|| "ddeLink".to_owned());
     }
@@ -1951,7 +1952,7 @@ fn hwpx(ctx: &mut Ctx, n: &mut Node, entries: &[ZipEntry]) {
             rels_part(ctx, n, e);
         } else if l.ends_with(".hpf") || (l.starts_with("meta-inf/") && l.ends_with(".xml")) {
             if let Some(x) = zip_part(ctx, n, e, PART_CAP) {
-                let s = String::from_utf8_lossy(&x).to_ascii_lowercase();
+                let s = decode_xml(&x).to_ascii_lowercase();
                 if let Some(url) = external_href(&s) {
                     n.doc.add(
                         "attach.external_object",
@@ -4081,6 +4082,17 @@ mod tests {
         ]);
         let r = inspect(&att("dde.docx", &z));
         assert!(r.get("attach.dde").is_some(), "{r:?}");
+        // The same part in UTF-16 without a byte order mark, as XML allows.
+        let doc16: Vec<u8> = String::from_utf8_lossy(doc)
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let z = zip(&[
+            m("[Content_Types].xml", CONTENT_TYPES),
+            m("word/document.xml", &doc16),
+        ]);
+        let r = inspect(&att("dde.docx", &z));
+        assert!(r.get("attach.dde").is_some(), "UTF-16: {r:?}");
         let rels = b"<Relationships><Relationship Id=\"rId5\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject\" Target=\"mhtml:https://x.example/a.html!x-usc:https://x.example/a.html\" TargetMode=\"External\"/></Relationships>";
         let r = inspect(&att(
             "f.docx",
